@@ -1,0 +1,221 @@
+package layers
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// runOut builds build(g, x) on a fresh graph in mode with seed, runs it
+// `runs` times and returns the output of each run.
+func runOut(t *testing.T, mode Mode, seed uint64, x *tensor.Dense, runs int, build func(g *Graph, x *G.Node) (*G.Node, error)) [][]float32 {
+	t.Helper()
+	g := NewGraph(mode, seed)
+	xn := G.NodeFromAny(g.G, x, G.WithName("x"))
+	y, err := build(g, xn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v G.Value
+	G.Read(y, &v)
+	vm := G.NewTapeMachine(g.G)
+	defer vm.Close()
+	var outs [][]float32
+	for range runs {
+		vm.Reset()
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, append([]float32(nil), v.Data().([]float32)...))
+	}
+	return outs
+}
+
+func ones32(shape ...int) *tensor.Dense {
+	d := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(shape...))
+	for i := range d.Data().([]float32) {
+		d.Data().([]float32)[i] = float32(i%7) + 1
+	}
+	return d
+}
+
+func TestDropoutForward(t *testing.T) {
+	x := ones32(50, 200)
+	xs := x.Data().([]float32)
+	drop := func(g *Graph, x *G.Node) (*G.Node, error) { return Dropout{P: 0.2}.Forward(g, x) }
+	outs := runOut(t, Training, 42, x, 2, drop)
+	zeros := 0
+	for i, v := range outs[0] {
+		switch {
+		case v == 0:
+			zeros++
+		case math.Abs(float64(v-xs[i]/0.8)) > 1e-6:
+			t.Fatalf("kept element %d is %g, want %g/(1-0.2)", i, v, xs[i])
+		}
+	}
+	if frac := float64(zeros) / float64(len(xs)); math.Abs(frac-0.2) > 0.02 {
+		t.Errorf("dropped fraction %.3f, want about 0.2", frac)
+	}
+	if equal32(outs[0], outs[1]) {
+		t.Error("two runs drew the same mask")
+	}
+	again := runOut(t, Training, 42, x, 2, drop)
+	if !equal32(outs[0], again[0]) || !equal32(outs[1], again[1]) {
+		t.Error("same seed gave different masks")
+	}
+	other := runOut(t, Training, 43, x, 1, drop)
+	if equal32(outs[0], other[0]) {
+		t.Error("different seeds gave the same mask")
+	}
+	inf := runOut(t, Inference, 42, x, 1, drop)
+	if !equal32(inf[0], xs) {
+		t.Error("dropout changed values in an inference graph")
+	}
+}
+
+func equal32(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestBatchNormForwardAndStats(t *testing.T) {
+	const n, c, sp = 3, 2, 4
+	x := ones32(n, c, 2, 2)
+	xs := x.Data().([]float32)
+	bn := NewBatchNorm("bn", c)
+	copy(bn.Gamma.Float32s(), []float32{2, 0.5})
+	copy(bn.Beta.Float32s(), []float32{1, -1})
+	copy(bn.RunningMean.Float32s(), []float32{0.5, -0.5})
+	copy(bn.RunningVar.Float32s(), []float32{4, 0.25})
+	fwd := func(g *Graph, x *G.Node) (*G.Node, error) { return bn.Forward(g, x) }
+
+	// Inference: running statistics, which stay untouched.
+	out := runOut(t, Inference, 1, x, 1, fwd)[0]
+	for i, v := range out {
+		ch := (i / sp) % c
+		want := (float64(xs[i])-float64(bn.RunningMean.Float32s()[ch]))/math.Sqrt(float64(bn.RunningVar.Float32s()[ch])+1e-5)*float64(bn.Gamma.Float32s()[ch]) + float64(bn.Beta.Float32s()[ch])
+		if math.Abs(float64(v)-want) > 1e-5 {
+			t.Fatalf("inference element %d: %g, want %g", i, v, want)
+		}
+	}
+	if bn.RunningMean.Float32s()[0] != 0.5 || bn.RunningVar.Float32s()[1] != 0.25 {
+		t.Fatal("inference changed the running statistics")
+	}
+
+	// Training: batch statistics, running statistics updated with momentum
+	// 0.1 and the unbiased variance.
+	out = runOut(t, Training, 1, x, 1, fwd)[0]
+	for ch := range c {
+		var vals []float64
+		for i := range n {
+			for j := range sp {
+				vals = append(vals, float64(xs[(i*c+ch)*sp+j]))
+			}
+		}
+		mean, q := 0.0, 0.0
+		for _, v := range vals {
+			mean += v
+		}
+		mean /= float64(len(vals))
+		for _, v := range vals {
+			q += (v - mean) * (v - mean)
+		}
+		vari := q / float64(len(vals))
+		for i := range n {
+			for j := range sp {
+				k := (i*c+ch)*sp + j
+				want := (float64(xs[k])-mean)/math.Sqrt(vari+1e-5)*float64(bn.Gamma.Float32s()[ch]) + float64(bn.Beta.Float32s()[ch])
+				if math.Abs(float64(out[k])-want) > 1e-5 {
+					t.Fatalf("training element %d: %g, want %g", k, out[k], want)
+				}
+			}
+		}
+		rm0, rv0 := []float64{0.5, -0.5}[ch], []float64{4, 0.25}[ch]
+		wantRM := 0.9*rm0 + 0.1*mean
+		wantRV := 0.9*rv0 + 0.1*q/float64(len(vals)-1)
+		if math.Abs(float64(bn.RunningMean.Float32s()[ch])-wantRM) > 1e-6 || math.Abs(float64(bn.RunningVar.Float32s()[ch])-wantRV) > 1e-5 {
+			t.Errorf("channel %d running stats (%g, %g), want (%g, %g)", ch, bn.RunningMean.Float32s()[ch], bn.RunningVar.Float32s()[ch], wantRM, wantRV)
+		}
+	}
+
+	// Frozen: a training graph behaves as inference.
+	bn.Frozen = true
+	before := append([]float32(nil), bn.RunningMean.Float32s()...)
+	frozen := runOut(t, Training, 1, x, 1, fwd)[0]
+	infer := runOut(t, Inference, 1, x, 1, fwd)[0]
+	if !equal32(frozen, infer) || !equal32(before, bn.RunningMean.Float32s()) {
+		t.Error("a frozen BatchNorm differs from inference or moved its statistics")
+	}
+}
+
+func TestGlobalPoolForward(t *testing.T) {
+	x := ones32(2, 3, 2, 5)
+	xs := x.Data().([]float32)
+	avg := runOut(t, Inference, 1, x, 1, func(g *Graph, x *G.Node) (*G.Node, error) { return GlobalAvgPool(x) })[0]
+	mx := runOut(t, Inference, 1, x, 1, func(g *Graph, x *G.Node) (*G.Node, error) { return GlobalMaxPool(x) })[0]
+	for k := range 6 {
+		s, m := 0.0, float32(math.Inf(-1))
+		for _, v := range xs[k*10 : (k+1)*10] {
+			s += float64(v)
+			m = max(m, v)
+		}
+		if math.Abs(float64(avg[k])-s/10) > 1e-6 || mx[k] != m {
+			t.Errorf("channel %d: avg %g max %g, want %g and %g", k, avg[k], mx[k], s/10, m)
+		}
+	}
+}
+
+func TestGraphSharesParams(t *testing.T) {
+	d := NewDense("fc", 3, 2)
+	InitLinear(d, rand.New(rand.NewPCG(1, 1)))
+	g := NewGraph(Training, 1)
+	a := G.NewMatrix(g.G, tensor.Float32, G.WithShape(1, 3), G.WithName("a"))
+	b := G.NewMatrix(g.G, tensor.Float32, G.WithShape(1, 3), G.WithName("b"))
+	if _, err := d.Forward(g, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Forward(g, b); err != nil {
+		t.Fatal(err)
+	}
+	ns, ps := g.Learnables()
+	if len(ns) != 2 || ps[0] != d.Weight || ps[1] != d.Bias {
+		t.Fatalf("two uses of one layer bound %d parameter nodes, want 2", len(ns))
+	}
+	h := NewGraph(Inference, 1)
+	if h.Node(d.Weight).Value() != g.Node(d.Weight).Value() {
+		t.Error("two graphs do not share the weight's value")
+	}
+	// A different tensor with the same name gets a node of its own.
+	other := NewParam("fc.weight", 2, 3)
+	if g.Node(other) == g.Node(d.Weight) {
+		t.Error("two tensors named alike were merged into one node")
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	g := NewGraph(Training, 1)
+	x := G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(1, 5, 4, 4), G.WithName("x"))
+	if _, err := NewConv2D("c", 3, 8, 3, 1, 1).Forward(g, x); err == nil {
+		t.Error("conv accepted 5 channels for 3")
+	}
+	if _, err := NewBatchNorm("bn", 3).Forward(g, x); err == nil {
+		t.Error("batchnorm accepted 5 channels for 3")
+	}
+	if _, err := (Dropout{P: 1}).Forward(g, x); err == nil {
+		t.Error("dropout accepted rate 1")
+	}
+	m := G.NewMatrix(g.G, tensor.Float32, G.WithShape(2, 4), G.WithName("m"))
+	if _, err := NewDense("d", 3, 2).Forward(g, m); err == nil {
+		t.Error("dense accepted 4 features for 3")
+	}
+}

@@ -1,0 +1,69 @@
+package preprocess
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/disintegration/imaging"
+)
+
+// Config describes the transform applied to every image.
+type Config struct {
+	// Size is the side of the square output, Size x Size pixels. Required,
+	// must be > 0.
+	Size int
+	// Channels is 3 for RGB (the default when 0) or 1 for grey.
+	Channels int
+	// Norm is the normalisation; the zero value is ImageNet.
+	Norm Normalization
+	// Filter names the resampling filter: "linear" (the default when ""),
+	// "lanczos", "catmullrom", "box" or "nearest". Case-insensitive.
+	Filter string
+	// NoCrop, when false (the default), resizes the shorter side to Size
+	// and then centre-crops Size x Size, like torchvision's
+	// Resize(Size)+CenterCrop(Size). When true the image is resized
+	// straight to Size x Size, ignoring its aspect ratio.
+	NoCrop bool
+}
+
+// filters maps the accepted Config.Filter names to imaging filters.
+var filters = map[string]imaging.ResampleFilter{
+	"linear":     imaging.Linear,
+	"lanczos":    imaging.Lanczos,
+	"catmullrom": imaging.CatmullRom,
+	"box":        imaging.Box,
+	"nearest":    imaging.NearestNeighbor,
+}
+
+// WithDefaults returns a copy of c with the zero-valued optional fields
+// filled in: Channels 3 and Filter "linear". Filter is also lower-cased
+// and trimmed.
+func (c Config) WithDefaults() Config {
+	if c.Channels == 0 {
+		c.Channels = 3
+	}
+	c.Filter = strings.ToLower(strings.TrimSpace(c.Filter))
+	if c.Filter == "" {
+		c.Filter = "linear"
+	}
+	return c
+}
+
+// Validate reports whether c (after WithDefaults) describes a usable
+// transform. Errors are prefixed "preprocess: ".
+func (c Config) Validate() error {
+	d := c.WithDefaults()
+	if d.Size <= 0 {
+		return fmt.Errorf("preprocess: size must be > 0, got %d", c.Size)
+	}
+	if d.Channels != 1 && d.Channels != 3 {
+		return fmt.Errorf("preprocess: channels must be 1 or 3, got %d", c.Channels)
+	}
+	if !d.Norm.valid() {
+		return fmt.Errorf("preprocess: unknown normalization %v", c.Norm)
+	}
+	if _, ok := filters[d.Filter]; !ok {
+		return fmt.Errorf("preprocess: unknown filter %q (want linear, lanczos, catmullrom, box or nearest)", c.Filter)
+	}
+	return nil
+}

@@ -1,0 +1,49 @@
+// Package preprocess turns decoded images into float32 model input, the way
+// torchvision's evaluation transform does, so that callers never have to
+// resize, crop, scale or normalise pixels by hand.
+//
+// # Pipeline
+//
+// For every image the package performs, in order:
+//
+//  1. Geometry. By default (Config.NoCrop == false) the shorter side is
+//     resized to Config.Size, the longer side to int(Size*long/short)
+//     (truncated, as torchvision does), and then a centred Size x Size window
+//     is cut out; this is torchvision's Resize(Size) followed by
+//     CenterCrop(Size). The crop offsets are top = round((h-Size)/2) and
+//     left = round((w-Size)/2) with round-half-to-even, matching Python's
+//     round. With NoCrop the image is resized straight to Size x Size.
+//     An image whose shorter side already equals Size is not resampled at
+//     all (only cropped), and a Size x Size image passes through bit-exact.
+//     Resampling uses github.com/disintegration/imaging with the filter
+//     named by Config.Filter ("linear" by default). Before resampling the
+//     alpha channel is dropped (as in step 2) and the colour rounded to
+//     8 bits, the precision imaging resamples at; so the resampled image, like
+//     PIL's, is computed from the opaque RGB colour.
+//  2. Colour. Pixels are read as non-premultiplied 16-bit colour, so a
+//     semi-transparent pixel keeps its colour and its alpha is dropped, as
+//     PIL's convert("RGB") does. Every standard image kind (Gray, Gray16,
+//     Paletted, CMYK, YCbCr, RGBA, NRGBA, RGBA64, NRGBA64, ...) is read
+//     correctly; 8-bit channels v become v*257. For one channel the grey
+//     level is PIL's "L" conversion, L = 0.299 R + 0.587 G + 0.114 B.
+//  3. Normalisation, in float32, per Config.Norm (see Normalization).
+//
+// The result is laid out channel-major (CHW): all of channel 0, then all of
+// channel 1, and so on, each plane row by row. Batch stacks several images
+// into an (N, C, Size, Size) gorgonia.org/tensor Dense tensor.
+//
+// # Loading
+//
+// Load and Decode decode any registered format (PNG, JPEG, GIF, BMP, TIFF
+// and WebP are registered by this package) and apply the JPEG EXIF
+// orientation tag, so photographs taken on a phone come out upright.
+//
+// # Typical use
+//
+//	img, err := preprocess.Load("photo.jpg")
+//	if err != nil {
+//		return err
+//	}
+//	x, err := preprocess.Pixels(img, preprocess.Config{Size: 224})
+//	// x holds 3*224*224 ImageNet-normalised float32 values in CHW order.
+package preprocess

@@ -1,0 +1,199 @@
+package preprocess
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"reflect"
+	"runtime"
+	"sync"
+
+	"github.com/disintegration/imaging"
+	"gorgonia.org/tensor"
+)
+
+// geometry is the resize-then-crop plan for one source image.
+type geometry struct {
+	resize        bool // whether to resample at all
+	resW, resH    int  // size after resampling (the source size when !resize)
+	left, top     int  // crop offset inside the (resized) image
+	width, height int  // source size
+}
+
+// roundHalfEven rounds x to the nearest integer, ties to even, as Python's
+// round() (used by torchvision's CenterCrop) does.
+func roundHalfEven(x float64) int {
+	return int(math.RoundToEven(x))
+}
+
+// centreOffset is torchvision's CenterCrop offset along one axis of length
+// n for a crop of length size: int(round((n - size) / 2.0)).
+func centreOffset(n, size int) int {
+	return roundHalfEven(float64(n-size) / 2.0)
+}
+
+// plan computes the geometry for a w x h image under cfg (with defaults
+// applied).
+func plan(w, h int, cfg Config) geometry {
+	s := cfg.Size
+	g := geometry{width: w, height: h, resW: w, resH: h}
+	if cfg.NoCrop {
+		if w != s || h != s {
+			g.resize, g.resW, g.resH = true, s, s
+		}
+		return g
+	}
+	short, long := w, h
+	if h < w {
+		short, long = h, w
+	}
+	if short != s {
+		// torchvision: new_long = int(size * long / short), truncated.
+		newLong := int(float64(s) * float64(long) / float64(short))
+		if newLong < s {
+			newLong = s
+		}
+		g.resize = true
+		if w <= h {
+			g.resW, g.resH = s, newLong
+		} else {
+			g.resW, g.resH = newLong, s
+		}
+	}
+	g.left = centreOffset(g.resW, s)
+	g.top = centreOffset(g.resH, s)
+	return g
+}
+
+// isNil reports whether img is nil or a typed nil pointer, either of which
+// would panic on Bounds.
+func isNil(img image.Image) bool {
+	if img == nil {
+		return true
+	}
+	v := reflect.ValueOf(img)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Interface, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
+}
+
+// Pixels converts one image to model input: Channels planes of Size x Size
+// float32 values in CHW order, len = Channels*Size*Size.
+//
+// The geometry, colour handling and normalisation are described in the
+// package documentation. Arithmetic: a 16-bit non-premultiplied channel c
+// (8-bit values v are c = v*257) gives v = float32(c)/65535 for ImageNet and
+// UnitRange; ImageNet then computes (v - mean)/std in float32. Caffe uses
+// the exact [0,255] value float32(c)/257 minus the mean, so 8-bit input
+// gives integral values before the mean is subtracted. One-channel grey is
+// (299R + 587G + 114B)/1000 computed exactly from the 16-bit channels and
+// then scaled the same way, so a grey pixel keeps exactly its level.
+//
+// Pixels returns an error, never panics, for a nil or empty image and for
+// an invalid Config.
+func Pixels(img image.Image, cfg Config) ([]float32, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	dst := make([]float32, cfg.Channels*cfg.Size*cfg.Size)
+	if err := pixelsInto(dst, img, cfg); err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// pixelsInto writes the model input for img into dst, which must have
+// length Channels*Size*Size. cfg must already be defaulted and valid.
+func pixelsInto(dst []float32, img image.Image, cfg Config) error {
+	if isNil(img) {
+		return errors.New("preprocess: nil image")
+	}
+	b := img.Bounds()
+	if b.Empty() {
+		return fmt.Errorf("preprocess: empty image (%dx%d)", b.Dx(), b.Dy())
+	}
+	g := plan(b.Dx(), b.Dy(), cfg)
+	src := img
+	if g.resize {
+		src = imaging.Resize(opaqueNRGBA(img), g.resW, g.resH, filters[cfg.Filter])
+		if src.Bounds().Dx() != g.resW || src.Bounds().Dy() != g.resH {
+			return fmt.Errorf("preprocess: resize to %dx%d failed", g.resW, g.resH)
+		}
+	}
+	sb := src.Bounds()
+	r := image.Rect(g.left, g.top, g.left+cfg.Size, g.top+cfg.Size).Add(sb.Min)
+	newWriter(dst, cfg).read(src, r)
+	return nil
+}
+
+// Batch converts each image with Pixels and stacks the results into an
+// (N, C, Size, Size) float32 tensor, N = len(imgs). Images are processed in
+// parallel. An empty slice, a nil or empty image, or an invalid Config is an
+// error; errors about a particular image name its index.
+func Batch(imgs []image.Image, cfg Config) (*tensor.Dense, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	n := len(imgs)
+	if n == 0 {
+		return nil, errors.New("preprocess: empty batch")
+	}
+	per := cfg.Channels * cfg.Size * cfg.Size
+	data := make([]float32, n*per)
+	errs := make([]error, n)
+
+	workers := runtime.GOMAXPROCS(0)
+	if workers > n {
+		workers = n
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = pixelsInto(data[i*per:(i+1)*per], imgs[i], cfg)
+			}
+		}()
+	}
+	for i := range imgs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("preprocess: image %d: %w", i, unprefix(err))
+		}
+	}
+	return tensor.New(tensor.WithShape(n, cfg.Channels, cfg.Size, cfg.Size), tensor.WithBacking(data)), nil
+}
+
+// prefixedError keeps the wrapped error's chain while dropping the
+// "preprocess: " prefix from its text, to avoid repeating it.
+type prefixedError struct {
+	msg string
+	err error
+}
+
+// Error returns the message without the prefix.
+func (e *prefixedError) Error() string { return e.msg }
+
+// Unwrap returns the original error.
+func (e *prefixedError) Unwrap() error { return e.err }
+
+// unprefix strips a leading "preprocess: " from err's message.
+func unprefix(err error) error {
+	const p = "preprocess: "
+	if m := err.Error(); len(m) >= len(p) && m[:len(p)] == p {
+		return &prefixedError{msg: m[len(p):], err: err}
+	}
+	return err
+}

@@ -1,0 +1,237 @@
+package resnet
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/gosiamese/gosiamese/layers"
+	G "gorgonia.org/gorgonia"
+)
+
+// Encoder is a ResNet: torchvision's topology (stride on the 3x3
+// convolution of bottleneck blocks, projection shortcuts by a strided 1x1
+// convolution and BatchNorm) and parameter names. It owns its parameters;
+// Forward attaches it to any number of graphs, which all share them.
+type Encoder struct {
+	cfg    Config
+	conv1  *layers.Conv2D
+	bn1    *layers.BatchNorm
+	stages [4][]*block
+	fc     *layers.Dense
+	params []*layers.Param
+	byName map[string]*layers.Param
+}
+
+type block struct {
+	convs    []*layers.Conv2D // 2 (basic) or 3 (bottleneck)
+	bns      []*layers.BatchNorm
+	down     *layers.Conv2D // nil without projection
+	downBN   *layers.BatchNorm
+	stageIdx int
+}
+
+// New builds an encoder with freshly initialised parameters.
+func New(cfg Config) (*Encoder, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.WithDefaults()
+	counts, bottleneck, _ := stages(cfg.Depth)
+	e := &Encoder{cfg: cfg, byName: make(map[string]*layers.Param)}
+	bn := func(name string, c int) *layers.BatchNorm {
+		l := layers.NewBatchNorm(name, c)
+		l.Eps, l.Momentum = cfg.BNEps, cfg.BNMomentum
+		e.add(l.Params()...)
+		return l
+	}
+	conv := func(name string, in, out, k, stride, pad int) *layers.Conv2D {
+		l := layers.NewConv2D(name, in, out, k, stride, pad)
+		e.add(l.Weight)
+		return l
+	}
+	e.conv1 = conv("conv1", cfg.InChannels, cfg.Width, 7, 2, 3)
+	e.bn1 = bn("bn1", cfg.Width)
+	in := cfg.Width
+	for s := range 4 {
+		planes := cfg.Width << s
+		for i := range counts[s] {
+			stride := 1
+			if i == 0 && s > 0 {
+				stride = 2
+			}
+			p := fmt.Sprintf("layer%d.%d.", s+1, i)
+			b := &block{stageIdx: s}
+			out := planes
+			if bottleneck {
+				out = planes * 4
+				b.convs = []*layers.Conv2D{
+					conv(p+"conv1", in, planes, 1, 1, 0),
+					conv(p+"conv2", planes, planes, 3, stride, 1),
+					conv(p+"conv3", planes, out, 1, 1, 0),
+				}
+				b.bns = []*layers.BatchNorm{bn(p+"bn1", planes), bn(p+"bn2", planes), bn(p+"bn3", out)}
+			} else {
+				b.convs = []*layers.Conv2D{
+					conv(p+"conv1", in, planes, 3, stride, 1),
+					conv(p+"conv2", planes, planes, 3, 1, 1),
+				}
+				b.bns = []*layers.BatchNorm{bn(p+"bn1", planes), bn(p+"bn2", planes)}
+			}
+			if stride != 1 || in != out {
+				b.down = conv(p+"downsample.0", in, out, 1, stride, 0)
+				b.downBN = bn(p+"downsample.1", out)
+			}
+			e.stages[s] = append(e.stages[s], b)
+			in = out
+		}
+	}
+	if cfg.NumClasses > 0 {
+		e.fc = layers.NewDense("fc", in, cfg.NumClasses)
+		e.add(e.fc.Weight, e.fc.Bias)
+	}
+	e.init()
+	return e, nil
+}
+
+func (e *Encoder) add(ps ...*layers.Param) {
+	for _, p := range ps {
+		e.params = append(e.params, p)
+		e.byName[p.Name] = p
+	}
+}
+
+// init fills the parameters as torchvision's ResNet.__init__ does.
+func (e *Encoder) init() {
+	rng := rand.New(rand.NewPCG(e.cfg.Seed, 0x5265734e6574)) // "ResNet"
+	for _, p := range e.params {
+		if p.Value.Dims() == 4 {
+			layers.InitKaimingNormalFanOut(p, rng)
+		}
+	}
+	if e.fc != nil {
+		layers.InitLinear(e.fc, rng)
+	}
+}
+
+// Config returns the encoder's configuration, defaults filled in.
+func (e *Encoder) Config() Config { return e.cfg }
+
+// Params returns every parameter and state tensor in torchvision's
+// state-dict order.
+func (e *Encoder) Params() []*layers.Param { return append([]*layers.Param(nil), e.params...) }
+
+// Param returns the parameter with the given torchvision name, or nil.
+func (e *Encoder) Param(name string) *layers.Param { return e.byName[name] }
+
+// Features returns the number of channels of the output (per position
+// when Pooling is PoolNone; NumClasses with a top).
+func (e *Encoder) Features() int {
+	if e.fc != nil {
+		return e.cfg.NumClasses
+	}
+	return e.cfg.Features()
+}
+
+// Forward attaches the encoder to g and applies it to x of shape
+// (N, InChannels, H, W). It returns (N, Features) pooled features,
+// (N, Features, H/32, W/32) feature maps with PoolNone, or (N, NumClasses)
+// logits with a classifier top. BatchNorm follows g's mode.
+func (e *Encoder) Forward(g *layers.Graph, x *G.Node) (*G.Node, error) {
+	if x.Dims() != 4 || x.Shape()[1] != e.cfg.InChannels {
+		return nil, fmt.Errorf("resnet: input shape %v, want (N, %d, H, W)", x.Shape(), e.cfg.InChannels)
+	}
+	if h, w := x.Shape()[2], x.Shape()[3]; h < 32 || w < 32 {
+		return nil, fmt.Errorf("resnet: input %dx%d is smaller than 32x32", h, w)
+	}
+	y, err := convBNReLU(g, e.conv1, e.bn1, x, true)
+	if err != nil {
+		return nil, err
+	}
+	if y, err = (layers.MaxPool{Kernel: 3, Stride: 2, Pad: 1}).Forward(y); err != nil {
+		return nil, err
+	}
+	for _, st := range e.stages {
+		for _, b := range st {
+			if y, err = b.forward(g, y); err != nil {
+				return nil, err
+			}
+		}
+	}
+	switch {
+	case e.fc != nil:
+		if y, err = layers.GlobalAvgPool(y); err != nil {
+			return nil, err
+		}
+		return e.fc.Forward(g, y)
+	case e.cfg.Pooling == PoolAvg:
+		return layers.GlobalAvgPool(y)
+	case e.cfg.Pooling == PoolMax:
+		return layers.GlobalMaxPool(y)
+	}
+	return y, nil
+}
+
+func convBNReLU(g *layers.Graph, c *layers.Conv2D, bn *layers.BatchNorm, x *G.Node, relu bool) (*G.Node, error) {
+	y, err := c.Forward(g, x)
+	if err != nil {
+		return nil, err
+	}
+	if y, err = bn.Forward(g, y); err != nil {
+		return nil, err
+	}
+	if !relu {
+		return y, nil
+	}
+	return layers.ReLU(y)
+}
+
+func (b *block) forward(g *layers.Graph, x *G.Node) (*G.Node, error) {
+	y := x
+	var err error
+	last := len(b.convs) - 1
+	for i, c := range b.convs {
+		if y, err = convBNReLU(g, c, b.bns[i], y, i < last); err != nil {
+			return nil, err
+		}
+	}
+	id := x
+	if b.down != nil {
+		if id, err = convBNReLU(g, b.down, b.downBN, x, false); err != nil {
+			return nil, err
+		}
+	}
+	if y, err = G.Add(y, id); err != nil {
+		return nil, fmt.Errorf("resnet: residual: %w", err)
+	}
+	return layers.ReLU(y)
+}
+
+// LoadFile loads weights from a safetensors file with torchvision/timm
+// parameter names (a torchvision state dict saved with safetensors' torch
+// API, or timm's published resnet*.safetensors). It is strict: see
+// layers.LoadParams. An encoder without a classifier top ignores the
+// file's fc.weight and fc.bias, as Keras' include_top=False does.
+func (e *Encoder) LoadFile(path string) error {
+	return e.LoadFileWith(path, layers.LoadOptions{})
+}
+
+// LoadFileWith is LoadFile with explicit options.
+func (e *Encoder) LoadFileWith(path string, opts layers.LoadOptions) error {
+	if e.fc == nil {
+		opts.Ignore = append(opts.Ignore, "fc.")
+	}
+	if err := layers.LoadParamsFile(path, e.params, opts); err != nil {
+		return fmt.Errorf("resnet: %w", err)
+	}
+	return nil
+}
+
+// SaveFile writes every parameter and BatchNorm statistic to path as a
+// safetensors file with torchvision names, atomically.
+func (e *Encoder) SaveFile(path string) error {
+	meta := map[string]string{"format": "pt", "arch": fmt.Sprintf("resnet%d", e.cfg.Depth)}
+	if err := layers.SaveParams(path, e.params, meta); err != nil {
+		return fmt.Errorf("resnet: %w", err)
+	}
+	return nil
+}

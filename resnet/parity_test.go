@@ -2,7 +2,6 @@ package resnet
 
 import (
 	"math"
-	"strings"
 	"testing"
 
 	"github.com/gosiamese/gosiamese/internal/detrand"
@@ -19,36 +18,8 @@ import (
 
 const referenceFile = "../testdata/resnet_reference.safetensors"
 
-// paramRange mirrors param_range in torchvision_reference.py.
-func paramRange(name string, shape []int) (float64, float64) {
-	switch {
-	case strings.HasSuffix(name, "running_mean"):
-		return -0.2, 0.2
-	case strings.HasSuffix(name, "running_var"):
-		return 0.5, 2.0
-	case len(shape) == 4:
-		a := math.Sqrt(6 / float64(shape[1]*shape[2]*shape[3]))
-		return -a, a
-	case strings.HasPrefix(name, "fc."):
-		in := 2048
-		if strings.HasSuffix(name, "weight") {
-			in = shape[len(shape)-1]
-		}
-		a := 1 / math.Sqrt(float64(in))
-		return -a, a
-	case strings.HasSuffix(name, "weight"):
-		return 0.5, 1.5
-	}
-	return -0.2, 0.2
-}
-
 // fillDeterministic sets every parameter of e from the recipe.
-func fillDeterministic(e *Encoder) {
-	for _, p := range e.Params() {
-		lo, hi := paramRange(p.Name, p.Value.Shape())
-		copy(p.Float32s(), detrand.Uniform(p.Name, p.Value.Shape().TotalSize(), lo, hi))
-	}
-}
+func fillDeterministic(e *Encoder) { detrand.FillParams(e.Params()) }
 
 func detTensor(name string, lo, hi float64, shape ...int) *tensor.Dense {
 	n := 1

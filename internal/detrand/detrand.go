@@ -14,6 +14,14 @@
 //	v    = float32(lo + (hi-lo)*u)                    (computed in float64)
 package detrand
 
+import (
+	"image"
+	"math"
+	"strings"
+
+	"github.com/gosiamese/gosiamese/layers"
+)
+
 // Hash returns the 64-bit FNV-1a hash of s.
 func Hash(s string) uint64 {
 	h := uint64(14695981039346656037)
@@ -37,4 +45,53 @@ func Uniform(name string, n int, lo, hi float64) []float32 {
 		out[i] = float32(lo + (hi-lo)*u)
 	}
 	return out
+}
+
+// ParamRange is the range the reference scripts draw a ResNet parameter
+// from, by its torchvision name and shape (param_range in
+// testdata/torchvision_reference.py): He-uniform convolutions, BatchNorm
+// scale in [0.5, 1.5), shift and running mean in [-0.2, 0.2), running
+// variance in [0.5, 2), PyTorch's Linear bound for fc.
+func ParamRange(name string, shape []int) (lo, hi float64) {
+	switch {
+	case strings.HasSuffix(name, "running_mean"):
+		return -0.2, 0.2
+	case strings.HasSuffix(name, "running_var"):
+		return 0.5, 2.0
+	case len(shape) == 4:
+		a := math.Sqrt(6 / float64(shape[1]*shape[2]*shape[3]))
+		return -a, a
+	case strings.HasPrefix(name, "fc."):
+		in := 2048
+		if strings.HasSuffix(name, "weight") {
+			in = shape[len(shape)-1]
+		}
+		a := 1 / math.Sqrt(float64(in))
+		return -a, a
+	case strings.HasSuffix(name, "weight"):
+		return 0.5, 1.5
+	}
+	return -0.2, 0.2
+}
+
+// FillParams sets every parameter from the recipe, in its ParamRange.
+func FillParams(ps []*layers.Param) {
+	for _, p := range ps {
+		lo, hi := ParamRange(p.Name, p.Value.Shape())
+		copy(p.Float32s(), Uniform(p.Name, p.Value.Shape().TotalSize(), lo, hi))
+	}
+}
+
+// Image returns the reference scripts' h x w RGB test image called name:
+// pixel bytes floor(Uniform(name, h*w*3, 0, 256)) in HWC order.
+func Image(name string, h, w int) *image.NRGBA {
+	v := Uniform(name, h*w*3, 0, 256)
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := 0; i < h*w; i++ {
+		img.Pix[4*i] = uint8(v[3*i])
+		img.Pix[4*i+1] = uint8(v[3*i+1])
+		img.Pix[4*i+2] = uint8(v[3*i+2])
+		img.Pix[4*i+3] = 255
+	}
+	return img
 }

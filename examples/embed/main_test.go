@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gosiamese/gosiamese/internal/detrand"
+	"github.com/gosiamese/gosiamese/resnet"
+	"github.com/gosiamese/gosiamese/safetensors"
+)
+
+// TestEmbedMatchesTorchvision writes the deterministic ResNet-50 of
+// testdata/torchvision_reference.py as a safetensors file and its 64x64 test
+// image as a PNG, runs the program on them, and compares the printed
+// embedding with torchvision's ("embed.resnet50" in the reference file).
+func TestEmbedMatchesTorchvision(t *testing.T) {
+	if testing.Short() {
+		t.Skip("ResNet-50 end to end skipped in -short mode")
+	}
+	dir := t.TempDir()
+	enc, err := resnet.New(resnet.Config{Depth: 50, NumClasses: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	detrand.FillParams(enc.Params())
+	weights := filepath.Join(dir, "resnet50.safetensors")
+	if err := enc.SaveFile(weights); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(dir, "image.png")
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, detrand.Image("image", 64, 64)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	var out, errOut bytes.Buffer
+	if rc := run([]string{"-arch", "resnet50", "-weights", weights, "-size", "64", img, img}, &out, &errOut); rc != 0 {
+		t.Fatalf("exit status %d: %s", rc, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d output lines, want 2", len(lines))
+	}
+	ref, err := safetensors.Open("../../testdata/resnet_reference.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	want, _, err := ref.Float32("embed.resnet50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range lines {
+		var r record
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Image != img || len(r.Embedding) != 2048 {
+			t.Fatalf("record for %q with %d values", r.Image, len(r.Embedding))
+		}
+		var d, m float64
+		for i := range want {
+			d = max(d, math.Abs(float64(r.Embedding[i]-want[i])))
+			m = max(m, math.Abs(float64(want[i])))
+		}
+		if d/m > 1e-4 {
+			t.Errorf("relative difference from torchvision %.3g, want <= 1e-4", d/m)
+		}
+	}
+}
+
+func TestEmbedErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "broken.jpg")
+	if err := os.WriteFile(bad, []byte("not an image"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	truncated := filepath.Join(dir, "cut.safetensors")
+	if err := os.WriteFile(truncated, []byte{0x10, 0, 0, 0, 0, 0, 0, 0, '{'}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		rc   int
+		want string
+	}{
+		{[]string{"-arch", "resnet18", "-size", "32", bad}, 1, "broken.jpg"},
+		{[]string{"-arch", "resnet18", "-size", "32", filepath.Join(dir, "missing.png")}, 1, "missing.png"},
+		{[]string{"-arch", "resnet18", "-weights", truncated, bad}, 1, "cut.safetensors"},
+		{[]string{"-arch", "resnet7", bad}, 2, "resnet7"},
+		{[]string{"-nosuchflag"}, 2, "nosuchflag"},
+		{[]string{}, 2, "no images"},
+	}
+	for _, c := range cases {
+		var out, errOut bytes.Buffer
+		rc := run(c.args, &out, &errOut)
+		if rc != c.rc || !strings.Contains(errOut.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d naming %q", c.args, rc, errOut.String(), c.rc, c.want)
+		}
+		if strings.Contains(errOut.String(), "goroutine") {
+			t.Errorf("%v: stack trace on stderr", c.args)
+		}
+	}
+}

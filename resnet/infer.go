@@ -1,0 +1,62 @@
+package resnet
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/gosiamese/gosiamese/layers"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// inferGraph is a compiled inference graph for one input shape.
+type inferGraph struct {
+	x   *G.Node
+	out G.Value
+	vm  G.VM
+}
+
+// inferCache holds one compiled inference graph per input shape.
+type inferCache struct {
+	mu     sync.Mutex
+	graphs map[string]*inferGraph
+}
+
+// Infer runs the encoder in inference mode (BatchNorm on running
+// statistics) on x of shape (N, InChannels, H, W) and returns the output
+// with its shape: (N, Features) when pooled. Graphs are compiled once per
+// input shape and reused. Infer is safe for concurrent use; calls are
+// serialised.
+func (e *Encoder) Infer(x *tensor.Dense) ([]float32, tensor.Shape, error) {
+	if x == nil || x.Dtype() != tensor.Float32 || x.Dims() != 4 {
+		return nil, nil, fmt.Errorf("resnet: Infer wants a float32 (N, C, H, W) tensor")
+	}
+	e.infer.mu.Lock()
+	defer e.infer.mu.Unlock()
+	key := fmt.Sprint(x.Shape())
+	ig, ok := e.infer.graphs[key]
+	if !ok {
+		g := layers.NewGraph(layers.Inference, 0)
+		xn := G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(x.Shape()...), G.WithName("input"))
+		y, err := e.Forward(g, xn)
+		if err != nil {
+			return nil, nil, err
+		}
+		ig = &inferGraph{x: xn}
+		G.Read(y, &ig.out)
+		ig.vm = G.NewTapeMachine(g.G)
+		if e.infer.graphs == nil {
+			e.infer.graphs = make(map[string]*inferGraph)
+		}
+		e.infer.graphs[key] = ig
+	}
+	if err := G.Let(ig.x, x); err != nil {
+		return nil, nil, fmt.Errorf("resnet: %w", err)
+	}
+	ig.vm.Reset()
+	if err := ig.vm.RunAll(); err != nil {
+		return nil, nil, fmt.Errorf("resnet: %w", err)
+	}
+	out := ig.out.(*tensor.Dense)
+	return append([]float32(nil), out.Data().([]float32)...), out.Shape().Clone(), nil
+}

@@ -148,4 +148,3 @@ func LoadParamsFile(path string, params []*Param, opts LoadOptions) error {
 	}
 	return nil
 }
-

@@ -20,6 +20,7 @@ type Encoder struct {
 	fc     *layers.Dense
 	params []*layers.Param
 	byName map[string]*layers.Param
+	infer  inferCache
 }
 
 type block struct {

@@ -1,0 +1,28 @@
+// Package layers supplies the building blocks of the encoders and the
+// Siamese head on Gorgonia graphs: Conv2D, BatchNorm, ReLU, MaxPool, global
+// average and max pooling, Flatten, Dense, Dropout and the L1 distance.
+//
+// Each layer is right in training and in inference regardless of known
+// Gorgonia bugs: BatchNorm, ReLU, global pooling, Dropout and L1 are ops of
+// this package (gorgonia.Op with their own gradients, each checked against
+// central differences in float64), Conv2D, MaxPool and Dense use Gorgonia's
+// ops, which were checked the same way.
+//
+// A Graph pairs a Gorgonia expression graph with a Mode. Layers own their
+// Params; attaching a layer to a Graph binds each parameter's tensor by
+// pointer, so that
+//
+//   - a layer used twice in one graph (both towers of a Siamese network)
+//     has one parameter node, and the gradients of both uses are summed;
+//   - a layer attached to a training and an inference graph shares its
+//     values with both: an optimiser step is seen by the inference graph,
+//     and so are the BatchNorm running statistics a training run updates.
+//
+// In an Inference graph Dropout is the identity and BatchNorm uses its
+// running statistics; in a Training graph Dropout draws a mask from the
+// graph's seed on every run (never from the clock) and BatchNorm normalises
+// with the batch statistics and updates the running ones as PyTorch does.
+//
+// Weights are read and written with LoadParams and SaveParams in the
+// safetensors format, strictly by name and shape.
+package layers

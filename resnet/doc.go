@@ -1,0 +1,23 @@
+// Package resnet builds ResNet encoders (ResNet-18, 34, 50, 101 and 152) on
+// Gorgonia graphs with torchvision's topology and parameter names, and loads
+// pretrained weights from safetensors files.
+//
+// The topology is torchvision's ("ResNet v1.5"): a 7x7/2 stem convolution,
+// BatchNorm, ReLU and a 3x3/2 max pool; four stages of basic (18, 34) or
+// bottleneck (50, 101, 152) blocks, the stride on the 3x3 convolution, and a
+// projection shortcut (strided 1x1 convolution and BatchNorm) where the
+// shape changes. BatchNorm's epsilon is 1e-5 and its momentum 0.1.
+//
+// The output is chosen as with Keras' pooling= argument: average-pooled
+// features (the default), max-pooled features, or the last feature map; or
+// torchvision's classifier top with NumClasses outputs. InChannels sets the
+// input channels (1 for greyscale).
+//
+// An Encoder owns its parameters. Forward attaches it to a layers.Graph;
+// attached to several graphs, or twice to one, it shares one set of
+// parameters (see package layers). Infer runs it in inference mode on a
+// tensor.
+//
+// Numerical parity with torchvision 0.14 is tested in this package against
+// reference values produced by testdata/torchvision_reference.py.
+package resnet

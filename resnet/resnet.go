@@ -63,20 +63,18 @@ func New(cfg Config) (*Encoder, error) {
 			p := fmt.Sprintf("layer%d.%d.", s+1, i)
 			b := &block{stageIdx: s}
 			out := planes
+			// Convolutions and BatchNorms are created in torchvision's
+			// registration order, which is the state-dict order.
+			type spec struct{ in, out, k, stride, pad int }
+			specs := []spec{{in, planes, 3, stride, 1}, {planes, planes, 3, 1, 1}}
 			if bottleneck {
 				out = planes * 4
-				b.convs = []*layers.Conv2D{
-					conv(p+"conv1", in, planes, 1, 1, 0),
-					conv(p+"conv2", planes, planes, 3, stride, 1),
-					conv(p+"conv3", planes, out, 1, 1, 0),
-				}
-				b.bns = []*layers.BatchNorm{bn(p+"bn1", planes), bn(p+"bn2", planes), bn(p+"bn3", out)}
-			} else {
-				b.convs = []*layers.Conv2D{
-					conv(p+"conv1", in, planes, 3, stride, 1),
-					conv(p+"conv2", planes, planes, 3, 1, 1),
-				}
-				b.bns = []*layers.BatchNorm{bn(p+"bn1", planes), bn(p+"bn2", planes)}
+				specs = []spec{{in, planes, 1, 1, 0}, {planes, planes, 3, stride, 1}, {planes, out, 1, 1, 0}}
+			}
+			for k, sp := range specs {
+				name := fmt.Sprintf("%sconv%d", p, k+1)
+				b.convs = append(b.convs, conv(name, sp.in, sp.out, sp.k, sp.stride, sp.pad))
+				b.bns = append(b.bns, bn(fmt.Sprintf("%sbn%d", p, k+1), sp.out))
 			}
 			if stride != 1 || in != out {
 				b.down = conv(p+"downsample.0", in, out, 1, stride, 0)

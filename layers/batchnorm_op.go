@@ -28,7 +28,7 @@ type bnOp struct {
 func (o *bnOp) Type() hm.Type { return fnType(o.dims, o.dims, 1, 1) }
 
 func (o *bnOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(o.name, ds, 0)
+	s, err := shapeOf(o.Name, ds, 0)
 	return s.Clone(), err
 }
 
@@ -42,17 +42,17 @@ func bnGeom(s tensor.Shape) (n, c, sp int) {
 }
 
 func (o *bnOp) Do(vs ...G.Value) (G.Value, error) {
-	in, err := denses(o.name, vs, 3)
+	in, err := denses(o.Name, vs, 3)
 	if err != nil {
 		return nil, err
 	}
 	x := in[0]
 	n, c, sp := bnGeom(x.Shape())
 	if in[1].Shape().TotalSize() != c || in[2].Shape().TotalSize() != c {
-		return nil, fmt.Errorf("layers: %s: gamma %v and beta %v do not match %d channels", o.name, in[1].Shape(), in[2].Shape(), c)
+		return nil, fmt.Errorf("layers: %s: gamma %v and beta %v do not match %d channels", o.Name, in[1].Shape(), in[2].Shape(), c)
 	}
 	if o.train && n*sp < 2 {
-		return nil, fmt.Errorf("layers: %s: training needs more than one value per channel, input is %v", o.name, x.Shape())
+		return nil, fmt.Errorf("layers: %s: training needs more than one value per channel, input is %v", o.Name, x.Shape())
 	}
 	out := newDense(x.Dtype(), x.Shape())
 	switch x.Dtype() {
@@ -96,7 +96,7 @@ func bnChannelStats[T float](o *bnOp, n, c, sp, ch int, x, rm, rv []T) (mean, in
 
 func bnForward[T float](o *bnOp, n, c, sp int, x, gamma, beta, rm, rv, y []T) error {
 	if len(rm) != c || len(rv) != c {
-		return fmt.Errorf("layers: %s: running statistics hold %d and %d values, want %d", o.name, len(rm), len(rv), c)
+		return fmt.Errorf("layers: %s: running statistics hold %d and %d values, want %d", o.Name, len(rm), len(rv), c)
 	}
 	m := float64(n * sp)
 	for ch := 0; ch < c; ch++ {
@@ -128,7 +128,7 @@ func (o *bnOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 func (o *bnOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	gs := make(G.Nodes, 3)
 	for k := range gs {
-		g, err := G.ApplyOp(&bnGradOp{opBase: opBase{name: fmt.Sprintf("%sGrad%d", o.name, k), arity: 3}, fwd: o, which: k}, in[0], in[1], grad)
+		g, err := G.ApplyOp(&bnGradOp{opBase: opBase{Name: fmt.Sprintf("%sGrad%d", o.Name, k), N: 3}, fwd: o, which: k}, in[0], in[1], grad)
 		if err != nil {
 			return nil, err
 		}
@@ -154,15 +154,15 @@ func (o *bnGradOp) Type() hm.Type {
 
 func (o *bnGradOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
 	if o.which == 0 {
-		s, err := shapeOf(o.name, ds, 0)
+		s, err := shapeOf(o.Name, ds, 0)
 		return s.Clone(), err
 	}
-	s, err := shapeOf(o.name, ds, 1)
+	s, err := shapeOf(o.Name, ds, 1)
 	return s.Clone(), err
 }
 
 func (o *bnGradOp) Do(vs ...G.Value) (G.Value, error) {
-	in, err := denses(o.name, vs, 3)
+	in, err := denses(o.Name, vs, 3)
 	if err != nil {
 		return nil, err
 	}

@@ -19,27 +19,27 @@ type absDiffOp struct {
 func (o *absDiffOp) Type() hm.Type { return fnType(o.dims, o.dims, o.dims) }
 
 func (o *absDiffOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
-	a, err := shapeOf(o.name, ds, 0)
+	a, err := shapeOf(o.Name, ds, 0)
 	if err != nil {
 		return nil, err
 	}
-	b, err := shapeOf(o.name, ds, 1)
+	b, err := shapeOf(o.Name, ds, 1)
 	if err != nil {
 		return nil, err
 	}
 	if !a.Eq(b) {
-		return nil, fmt.Errorf("layers: %s: shapes %v and %v differ", o.name, a, b)
+		return nil, fmt.Errorf("layers: %s: shapes %v and %v differ", o.Name, a, b)
 	}
 	return a.Clone(), nil
 }
 
 func (o *absDiffOp) Do(vs ...G.Value) (G.Value, error) {
-	in, err := denses(o.name, vs, 2)
+	in, err := denses(o.Name, vs, 2)
 	if err != nil {
 		return nil, err
 	}
 	if !in[0].Shape().Eq(in[1].Shape()) {
-		return nil, fmt.Errorf("layers: %s: shapes %v and %v differ", o.name, in[0].Shape(), in[1].Shape())
+		return nil, fmt.Errorf("layers: %s: shapes %v and %v differ", o.Name, in[0].Shape(), in[1].Shape())
 	}
 	out := newDense(in[0].Dtype(), in[0].Shape())
 	switch in[0].Dtype() {
@@ -66,7 +66,7 @@ func (o *absDiffOp) DiffWRT(int) []bool { return []bool{true, true} }
 func (o *absDiffOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	gs := make(G.Nodes, 2)
 	for k, sign := range []float64{1, -1} {
-		g, err := G.ApplyOp(&absDiffGradOp{opBase{name: fmt.Sprintf("AbsDiffGrad%d", k), arity: 3}, o.dims, sign}, in[0], in[1], grad)
+		g, err := G.ApplyOp(&absDiffGradOp{opBase{Name: fmt.Sprintf("AbsDiffGrad%d", k), N: 3}, o.dims, sign}, in[0], in[1], grad)
 		if err != nil {
 			return nil, err
 		}
@@ -85,12 +85,12 @@ type absDiffGradOp struct {
 func (o *absDiffGradOp) Type() hm.Type { return fnType(o.dims, o.dims, o.dims, o.dims) }
 
 func (o *absDiffGradOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(o.name, ds, 0)
+	s, err := shapeOf(o.Name, ds, 0)
 	return s.Clone(), err
 }
 
 func (o *absDiffGradOp) Do(vs ...G.Value) (G.Value, error) {
-	in, err := denses(o.name, vs, 3)
+	in, err := denses(o.Name, vs, 3)
 	if err != nil {
 		return nil, err
 	}
@@ -129,5 +129,5 @@ func L1(a, b *G.Node) (*G.Node, error) {
 	if a.Dims() != b.Dims() {
 		return nil, fmt.Errorf("layers: L1: shapes %v and %v differ", a.Shape(), b.Shape())
 	}
-	return G.ApplyOp(&absDiffOp{opBase{name: "AbsDiff", arity: 2}, a.Dims()}, a, b)
+	return G.ApplyOp(&absDiffOp{opBase{Name: "AbsDiff", N: 2}, a.Dims()}, a, b)
 }

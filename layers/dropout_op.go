@@ -23,7 +23,7 @@ type dropoutOp struct {
 
 func newDropoutOp(p float64, dims int, seed, id uint64) *dropoutOp {
 	return &dropoutOp{
-		opBase: opBase{name: fmt.Sprintf("Dropout%d(%g)", id, p), arity: 1},
+		opBase: opBase{Name: fmt.Sprintf("Dropout%d(%g)", id, p), N: 1},
 		dims:   dims,
 		p:      p,
 		rng:    rand.New(rand.NewPCG(seed, id)),
@@ -33,12 +33,12 @@ func newDropoutOp(p float64, dims int, seed, id uint64) *dropoutOp {
 func (o *dropoutOp) Type() hm.Type { return fnType(o.dims, o.dims) }
 
 func (o *dropoutOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(o.name, ds, 0)
+	s, err := shapeOf(o.Name, ds, 0)
 	return s.Clone(), err
 }
 
 func (o *dropoutOp) Do(vs ...G.Value) (G.Value, error) {
-	in, err := denses(o.name, vs, 1)
+	in, err := denses(o.Name, vs, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (o *dropoutOp) DiffWRT(int) []bool { return []bool{true} }
 func (o *dropoutOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	// out is an input of the gradient op only to order it after the forward
 	// op; the mask itself is read from o.
-	dx, err := G.ApplyOp(&dropoutGradOp{opBase{name: o.name + "Grad", arity: 2}, o}, out, grad)
+	dx, err := G.ApplyOp(&dropoutGradOp{opBase{Name: o.Name + "Grad", N: 2}, o}, out, grad)
 	return G.Nodes{dx}, err
 }
 
@@ -92,18 +92,18 @@ type dropoutGradOp struct {
 func (o *dropoutGradOp) Type() hm.Type { return fnType(o.fwd.dims, o.fwd.dims, o.fwd.dims) }
 
 func (o *dropoutGradOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(o.name, ds, 0)
+	s, err := shapeOf(o.Name, ds, 0)
 	return s.Clone(), err
 }
 
 func (o *dropoutGradOp) Do(vs ...G.Value) (G.Value, error) {
-	in, err := denses(o.name, vs, 2)
+	in, err := denses(o.Name, vs, 2)
 	if err != nil {
 		return nil, err
 	}
 	dy := in[1]
 	if dy.Shape().TotalSize() != len(o.fwd.keep) {
-		return nil, fmt.Errorf("layers: %s: gradient of %v before the forward pass ran", o.name, dy.Shape())
+		return nil, fmt.Errorf("layers: %s: gradient of %v before the forward pass ran", o.Name, dy.Shape())
 	}
 	out := newDense(dy.Dtype(), dy.Shape())
 	switch dy.Dtype() {

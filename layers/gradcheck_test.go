@@ -2,7 +2,7 @@ package layers
 
 import (
 	"fmt"
-	"math"
+	"github.com/gosiamese/gosiamese/internal/gradcheck"
 	"math/rand/v2"
 	"testing"
 
@@ -10,25 +10,13 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// randDense returns a float64 tensor of the given shape with values from
-// U(-1, 1).
-func randDense(rng *rand.Rand, shape ...int) *tensor.Dense {
-	d := tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(shape...))
-	for i, x := range d.Data().([]float64) {
-		_ = x
-		d.Data().([]float64)[i] = 2*rng.Float64() - 1
-	}
-	return d
-}
+// randDense returns a float64 tensor with values from U(-1, 1).
+func randDense(rng *rand.Rand, shape ...int) *tensor.Dense { return gradcheck.Rand(rng, shape...) }
 
-// gradCheck compares the symbolic gradient of loss = sum(f(x...) ⊙ r), r
-// random, with central differences, for every input, on float64 values.
-// The inputs are bound as parameters named x0, x1, ...; f receives them so
-// that a layer can use them as its own parameters. beforeRun, if not nil,
-// runs before every evaluation (to replay a random mask).
+// gradCheck binds inputs as parameters named x0, x1, ... of a graph in
+// mode, builds f on them and checks its gradients numerically.
 func gradCheck(t *testing.T, mode Mode, inputs []*tensor.Dense, f func(g *Graph, ps []*Param) (*G.Node, error), beforeRun func()) {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(7, 7))
 	g := NewGraph(mode, 1)
 	ps := make([]*Param, len(inputs))
 	xs := make(G.Nodes, len(inputs))
@@ -40,62 +28,7 @@ func gradCheck(t *testing.T, mode Mode, inputs []*tensor.Dense, f func(g *Graph,
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := G.NodeFromAny(g.G, randDense(rng, y.Shape()...), G.WithName("r"))
-	prod, err := G.HadamardProd(y, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	loss, err := G.Sum(prod)
-	if err != nil {
-		t.Fatal(err)
-	}
-	grads, err := G.Grad(loss, xs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lossV G.Value
-	G.Read(loss, &lossV)
-	gradVs := make([]G.Value, len(grads))
-	for i := range grads {
-		G.Read(grads[i], &gradVs[i])
-	}
-	vm := G.NewTapeMachine(g.G)
-	defer vm.Close()
-	run := func() float64 {
-		if beforeRun != nil {
-			beforeRun()
-		}
-		vm.Reset()
-		if err := vm.RunAll(); err != nil {
-			t.Fatal(err)
-		}
-		return lossV.Data().(float64)
-	}
-	run()
-	analytic := make([][]float64, len(grads))
-	for i, v := range gradVs {
-		analytic[i] = append([]float64(nil), v.(*tensor.Dense).Data().([]float64)...)
-	}
-	const h = 1e-6
-	for i, in := range inputs {
-		x := in.Data().([]float64)
-		idx := rng.Perm(len(x))
-		if len(idx) > 40 {
-			idx = idx[:40]
-		}
-		for _, j := range idx {
-			orig := x[j]
-			x[j] = orig + h
-			lp := run()
-			x[j] = orig - h
-			lm := run()
-			x[j] = orig
-			num := (lp - lm) / (2 * h)
-			if a := analytic[i][j]; math.Abs(a-num) > 1e-6+1e-5*math.Abs(num) {
-				t.Errorf("input %d element %d: analytic gradient %.9g, numeric %.9g", i, j, a, num)
-			}
-		}
-	}
+	gradcheck.Check(t, g.G, xs, y, beforeRun)
 }
 
 func TestReLUGrad(t *testing.T) {

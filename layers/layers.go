@@ -83,7 +83,7 @@ func (l *BatchNorm) Forward(g *Graph, x *G.Node) (*G.Node, error) {
 		return nil, fmt.Errorf("layers: %s: input %v does not have %d channels", l.Gamma.Name, x.Shape(), c)
 	}
 	op := &bnOp{
-		opBase:   opBase{name: fmt.Sprintf("BatchNorm%d(%s)", g.newID(), l.Gamma.Name), arity: 3},
+		opBase:   opBase{Name: fmt.Sprintf("BatchNorm%d(%s)", g.newID(), l.Gamma.Name), N: 3},
 		dims:     x.Dims(),
 		train:    g.Mode == Training && !l.Frozen,
 		eps:      l.Eps,

@@ -22,30 +22,30 @@ func newGlobalPoolOp(max bool) *globalPoolOp {
 	if max {
 		name = "GlobalMaxPool"
 	}
-	return &globalPoolOp{opBase: opBase{name: name, arity: 1}, max: max}
+	return &globalPoolOp{opBase: opBase{Name: name, N: 1}, max: max}
 }
 
 func (o *globalPoolOp) Type() hm.Type { return fnType(2, 4) }
 
 func (o *globalPoolOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(o.name, ds, 0)
+	s, err := shapeOf(o.Name, ds, 0)
 	if err != nil {
 		return nil, err
 	}
 	if len(s) != 4 {
-		return nil, fmt.Errorf("layers: %s: want a 4-D input, got %v", o.name, s)
+		return nil, fmt.Errorf("layers: %s: want a 4-D input, got %v", o.Name, s)
 	}
 	return tensor.Shape{s[0], s[1]}, nil
 }
 
 func (o *globalPoolOp) Do(vs ...G.Value) (G.Value, error) {
-	in, err := denses(o.name, vs, 1)
+	in, err := denses(o.Name, vs, 1)
 	if err != nil {
 		return nil, err
 	}
 	s := in[0].Shape()
 	if s.Dims() != 4 || s[2]*s[3] == 0 {
-		return nil, fmt.Errorf("layers: %s: want a non-empty 4-D input, got %v", o.name, s)
+		return nil, fmt.Errorf("layers: %s: want a non-empty 4-D input, got %v", o.Name, s)
 	}
 	out := newDense(in[0].Dtype(), tensor.Shape{s[0], s[1]})
 	switch in[0].Dtype() {
@@ -81,7 +81,7 @@ func globalPool[T float](max bool, sp int, x, y []T) {
 func (o *globalPoolOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (o *globalPoolOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(&globalPoolGradOp{opBase{name: o.name + "Grad", arity: 2}, o.max}, in[0], grad)
+	dx, err := G.ApplyOp(&globalPoolGradOp{opBase{Name: o.Name + "Grad", N: 2}, o.max}, in[0], grad)
 	return G.Nodes{dx}, err
 }
 
@@ -94,12 +94,12 @@ type globalPoolGradOp struct {
 func (o *globalPoolGradOp) Type() hm.Type { return fnType(4, 4, 2) }
 
 func (o *globalPoolGradOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(o.name, ds, 0)
+	s, err := shapeOf(o.Name, ds, 0)
 	return s.Clone(), err
 }
 
 func (o *globalPoolGradOp) Do(vs ...G.Value) (G.Value, error) {
-	in, err := denses(o.name, vs, 2)
+	in, err := denses(o.Name, vs, 2)
 	if err != nil {
 		return nil, err
 	}

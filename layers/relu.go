@@ -16,18 +16,18 @@ type reluOp struct {
 }
 
 func newReluOp(dims int) *reluOp {
-	return &reluOp{opBase: opBase{name: "ReLU", arity: 1}, dims: dims}
+	return &reluOp{opBase: opBase{Name: "ReLU", N: 1}, dims: dims}
 }
 
 func (o *reluOp) Type() hm.Type { return fnType(o.dims, o.dims) }
 
 func (o *reluOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(o.name, ds, 0)
+	s, err := shapeOf(o.Name, ds, 0)
 	return s.Clone(), err
 }
 
 func (o *reluOp) Do(vs ...G.Value) (G.Value, error) {
-	in, err := denses(o.name, vs, 1)
+	in, err := denses(o.Name, vs, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func reluKernel[T float](x, y []T) {
 func (o *reluOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (o *reluOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(&reluGradOp{opBase{name: "ReLUGrad", arity: 2}, o.dims}, out, grad)
+	dx, err := G.ApplyOp(&reluGradOp{opBase{Name: "ReLUGrad", N: 2}, o.dims}, out, grad)
 	return G.Nodes{dx}, err
 }
 
@@ -67,12 +67,12 @@ type reluGradOp struct {
 func (o *reluGradOp) Type() hm.Type { return fnType(o.dims, o.dims, o.dims) }
 
 func (o *reluGradOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(o.name, ds, 0)
+	s, err := shapeOf(o.Name, ds, 0)
 	return s.Clone(), err
 }
 
 func (o *reluGradOp) Do(vs ...G.Value) (G.Value, error) {
-	in, err := denses(o.name, vs, 2)
+	in, err := denses(o.Name, vs, 2)
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,9 @@ type Param struct {
 	// State marks a tensor that is saved with the model but never learned
 	// (BatchNorm's running mean and variance).
 	State bool
+	// Frozen marks a learnable parameter that is not being trained: graphs
+	// leave it out of Learnables, so no gradient is computed for it.
+	Frozen bool
 }
 
 // NewParam returns a zero-filled float32 parameter of the given shape.
@@ -106,13 +109,14 @@ func (g *Graph) Node(p *Param) *G.Node {
 // first used.
 func (g *Graph) Params() []*Param { return append([]*Param(nil), g.params...) }
 
-// Learnables returns the nodes of the bound parameters that are not State,
-// in the order they were first used, and the parameters themselves.
+// Learnables returns the nodes of the bound parameters that are neither
+// State nor Frozen, in the order they were first used, and the parameters
+// themselves.
 func (g *Graph) Learnables() (G.Nodes, []*Param) {
 	var ns G.Nodes
 	var ps []*Param
 	for _, p := range g.params {
-		if p.State {
+		if p.State || p.Frozen {
 			continue
 		}
 		ns = append(ns, g.nodes[p.Value])

@@ -21,6 +21,7 @@ type Encoder struct {
 	params []*layers.Param
 	byName map[string]*layers.Param
 	infer  inferCache
+	frozen int
 }
 
 type block struct {
@@ -234,3 +235,45 @@ func (e *Encoder) SaveFile(path string) error {
 	}
 	return nil
 }
+
+// Stages is the number of stages Freeze counts: the stem (conv1, bn1) and
+// layer1 to layer4.
+const Stages = 5
+
+// Freeze freezes the first n stages, counting the stem (conv1 and bn1) as
+// stage 1 and layer1..layer4 as stages 2..5, and unfreezes the rest: frozen
+// parameters get no gradient and frozen BatchNorms use their running
+// statistics even in training graphs, as a Keras layer with
+// trainable=False does. Freeze(0) trains everything, Freeze(Stages) freezes
+// the whole encoder, Freeze(4) trains only layer4. The classifier top, if
+// any, is never frozen. It applies to graphs built afterwards.
+func (e *Encoder) Freeze(n int) error {
+	if n < 0 || n > Stages {
+		return fmt.Errorf("resnet: Freeze(%d): want 0 to %d stages", n, Stages)
+	}
+	set := func(frozen bool, convs []*layers.Conv2D, bns []*layers.BatchNorm) {
+		for _, c := range convs {
+			c.Weight.Frozen = frozen
+		}
+		for _, b := range bns {
+			b.Frozen = frozen
+			b.Gamma.Frozen, b.Beta.Frozen = frozen, frozen
+		}
+	}
+	set(n >= 1, []*layers.Conv2D{e.conv1}, []*layers.BatchNorm{e.bn1})
+	for s, st := range e.stages {
+		for _, b := range st {
+			convs, bns := b.convs, b.bns
+			if b.down != nil {
+				convs = append(append([]*layers.Conv2D(nil), convs...), b.down)
+				bns = append(append([]*layers.BatchNorm(nil), bns...), b.downBN)
+			}
+			set(n >= s+2, convs, bns)
+		}
+	}
+	e.frozen = n
+	return nil
+}
+
+// Frozen returns the number of frozen stages (see Freeze).
+func (e *Encoder) Frozen() int { return e.frozen }

@@ -109,3 +109,10 @@ func TestMaxPoolGrad(t *testing.T) {
 		return MaxPool{Kernel: 3, Stride: 2, Pad: 1}.Forward(g.Node(ps[0]))
 	}, nil)
 }
+
+func TestCosineDistanceGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	gradCheck(t, Training, []*tensor.Dense{randDense(rng, 3, 6), randDense(rng, 3, 6)}, func(g *Graph, ps []*Param) (*G.Node, error) {
+		return CosineDistance(g.Node(ps[0]), g.Node(ps[1]))
+	}, nil)
+}

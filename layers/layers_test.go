@@ -219,3 +219,28 @@ func TestBadInput(t *testing.T) {
 		t.Error("dense accepted 4 features for 3")
 	}
 }
+
+func TestCosineDistanceForward(t *testing.T) {
+	x := tensor.New(tensor.WithShape(3, 2), tensor.WithBacking([]float32{1, 0, 0, 2, 3, 3}))
+	g := NewGraph(Inference, 1)
+	a := G.NodeFromAny(g.G, x, G.WithName("a"))
+	b := G.NodeFromAny(g.G, tensor.New(tensor.WithShape(3, 2), tensor.WithBacking([]float32{2, 0, 0, -1, 0, 0})), G.WithName("b"))
+	d, err := CosineDistance(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v G.Value
+	G.Read(d, &v)
+	vm := G.NewTapeMachine(g.G)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	// same direction, opposite, zero vector
+	want := []float32{0, 2, 1}
+	for i, got := range v.Data().([]float32) {
+		if math.Abs(float64(got-want[i])) > 1e-6 {
+			t.Errorf("row %d: %g, want %g", i, got, want[i])
+		}
+	}
+}

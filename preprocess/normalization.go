@@ -69,3 +69,22 @@ func ParseNormalization(s string) (Normalization, error) {
 	}
 	return 0, fmt.Errorf("preprocess: unknown normalization %q (want imagenet, caffe or unit)", s)
 }
+
+// MarshalText writes the name returned by String, so that configurations
+// saved as JSON read "imagenet" rather than a number.
+func (n Normalization) MarshalText() ([]byte, error) {
+	if !n.valid() {
+		return nil, fmt.Errorf("preprocess: unknown normalization %d", int(n))
+	}
+	return []byte(n.String()), nil
+}
+
+// UnmarshalText reads a name accepted by ParseNormalization.
+func (n *Normalization) UnmarshalText(b []byte) error {
+	v, err := ParseNormalization(string(b))
+	if err != nil {
+		return err
+	}
+	*n = v
+	return nil
+}

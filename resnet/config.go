@@ -173,3 +173,21 @@ func (c Config) Features() int {
 	}
 	return 8 * c.Width
 }
+
+// MarshalText writes the name returned by String ("avg", "max", "none").
+func (p Pooling) MarshalText() ([]byte, error) {
+	if p < PoolAvg || p > PoolNone {
+		return nil, fmt.Errorf("resnet: unknown pooling %d", int(p))
+	}
+	return []byte(p.String()), nil
+}
+
+// UnmarshalText reads a name accepted by ParsePooling.
+func (p *Pooling) UnmarshalText(b []byte) error {
+	v, err := ParsePooling(string(b))
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}

@@ -1,0 +1,36 @@
+// Package siamese is a Siamese network for image similarity: two towers
+// embed two images, a distance compares the embeddings and a sigmoid head
+// gives a Score, the probability that the images show the same thing.
+//
+// The default Config is the network of the Keras original: pretrained (or
+// fresh) ResNet-50 towers on 64x64 input, Dense 1024 + ReLU, Dropout 0.2,
+// Dense 512 + ReLU, Dropout 0.2 per tower, the L1 distance |a - b|, Dense(1)
+// and a sigmoid, trained with binary cross-entropy. Each of that design's
+// traps is removed by construction:
+//
+//   - Weight sharing is real: both inputs run through one encoder and one
+//     head (one parameter set, gradients of both towers summed). Separate
+//     towers exist only as Config.SeparateTowers.
+//   - Nothing follows the output: no Dropout after the score.
+//   - One meaning for the score: Score is the probability of "same", label
+//     1 means "same" (see loss.BCEWithLogits), Score.Same and Model.Same give
+//     the verdict against a threshold (0.5, or a calibrated one saved with
+//     the model). Distances appear only where a distance is meant.
+//   - An image compared with itself gets the highest score the model can
+//     give: the output layer weighs the distance features with
+//     non-positive weights (bias - Σ|u_i| d_i), so the score can only fall
+//     as embeddings part, whatever training does.
+//   - Training and inference are different graphs: scoring never applies
+//     Dropout and uses BatchNorm's running statistics, so a pair gets the
+//     same score every time, alone or in a batch, at any position.
+//   - Preprocessing belongs to the model (Config.Input) and is saved with
+//     it; every scoring and embedding call applies it, to any image kind.
+//   - A saved model is one self-describing safetensors file; it loads and
+//     scores bit-identically, and a wrong or damaged file is a clear error.
+//
+// For training, Forward attaches the model to a layers.Graph and returns
+// logits; use loss.BCEWithLogits on them. Update locks the model against
+// concurrent scoring while parameters change. For one image against many,
+// a Gallery embeds the references once and scores a query with the head
+// alone.
+package siamese

@@ -1,0 +1,267 @@
+package siamese
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"sync"
+
+	"github.com/gosiamese/gosiamese/layers"
+	"github.com/gosiamese/gosiamese/preprocess"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Score is the model's probability, in [0, 1], that two images show the
+// same thing. Higher means more alike. Label 1 in training means "same",
+// so a score is directly comparable with labels.
+type Score float64
+
+// Same reports whether s reaches threshold: the verdict "same thing".
+func (s Score) Same(threshold float64) bool { return float64(s) >= threshold }
+
+// Embedding is one tower's output for one image.
+type Embedding []float32
+
+// MaxBatch is the number of images decoded and preprocessed together (in
+// parallel) before they are embedded.
+const MaxBatch = 16
+
+// embedder is a compiled inference graph for one tower and batch size.
+type embedder struct {
+	mu  sync.Mutex
+	x   *G.Node
+	out G.Value
+	vm  G.VM
+}
+
+type embedCache struct {
+	mu sync.Mutex
+	m  map[[2]int]*embedder // key: tower, batch size
+}
+
+func (m *Model) embedder(tower, n int) (*embedder, error) {
+	c := &m.embedders
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := [2]int{tower, n}
+	if e, ok := c.m[key]; ok {
+		return e, nil
+	}
+	in := m.cfg.Input
+	g := layers.NewGraph(layers.Inference, 0)
+	x := G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(n, in.Channels, in.Size, in.Size), G.WithName("images"))
+	y, err := m.Tower(g, tower, x)
+	if err != nil {
+		return nil, err
+	}
+	e := &embedder{x: x}
+	G.Read(y, &e.out)
+	e.vm = G.NewTapeMachine(g.G)
+	if c.m == nil {
+		c.m = make(map[[2]int]*embedder)
+	}
+	c.m[key] = e
+	return e, nil
+}
+
+// embedImages preprocesses imgs and runs them through tower t. The caller
+// holds m.mu for reading.
+//
+// Each image runs through its own forward pass of batch size 1. Gorgonia's
+// matrix products sum in an order that depends on the batch size, so this
+// is what makes an image's embedding, and a pair's score, the same alone
+// or in any batch at any position; on this CPU it is also no slower per
+// image than batching.
+func (m *Model) embedImages(t int, imgs []image.Image) ([]Embedding, error) {
+	e, err := m.embedder(t, 1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Embedding, 0, len(imgs))
+	for start := 0; start < len(imgs); start += MaxBatch {
+		chunk := imgs[start:min(start+MaxBatch, len(imgs))]
+		x, err := preprocess.Batch(chunk, m.cfg.Input)
+		if err != nil {
+			return nil, fmt.Errorf("siamese: %w", err)
+		}
+		all := x.Data().([]float32)
+		per := len(all) / len(chunk)
+		for i := range chunk {
+			one := tensor.New(tensor.WithShape(append([]int{1}, x.Shape()[1:]...)...), tensor.WithBacking(all[i*per:(i+1)*per]))
+			emb, err := e.run(one)
+			if err != nil {
+				return nil, fmt.Errorf("siamese: image %d: %w", start+i, err)
+			}
+			out = append(out, emb)
+		}
+	}
+	return out, nil
+}
+
+// run feeds x to the graph and returns a copy of its output.
+func (e *embedder) run(x *tensor.Dense) (Embedding, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := G.Let(e.x, x); err != nil {
+		return nil, err
+	}
+	e.vm.Reset()
+	if err := e.vm.RunAll(); err != nil {
+		return nil, err
+	}
+	return append(Embedding(nil), e.out.Data().([]float32)...), nil
+}
+
+// Embed returns the embedding of one image (tower 0). Preprocessing is the
+// model's own: pass decoded images as they are.
+func (m *Model) Embed(img image.Image) (Embedding, error) {
+	es, err := m.EmbedBatch([]image.Image{img})
+	if err != nil {
+		return nil, err
+	}
+	return es[0], nil
+}
+
+// EmbedBatch returns the embeddings of imgs (tower 0).
+func (m *Model) EmbedBatch(imgs []image.Image) ([]Embedding, error) {
+	if len(imgs) == 0 {
+		return nil, errors.New("siamese: no images to embed")
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.embedImages(0, imgs)
+}
+
+// Compare returns the score of the pair (a, b).
+func (m *Model) Compare(a, b image.Image) (Score, error) {
+	s, err := m.CompareBatch([][2]image.Image{{a, b}})
+	if err != nil {
+		return 0, err
+	}
+	return s[0], nil
+}
+
+// CompareBatch returns the score of each pair. A pair gets the same score
+// alone or in a batch, at any position.
+func (m *Model) CompareBatch(pairs [][2]image.Image) ([]Score, error) {
+	if len(pairs) == 0 {
+		return nil, errors.New("siamese: no pairs to compare")
+	}
+	as := make([]image.Image, len(pairs))
+	bs := make([]image.Image, len(pairs))
+	for i, p := range pairs {
+		as[i], bs[i] = p[0], p[1]
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var ea, eb []Embedding
+	var err error
+	if m.cfg.SeparateTowers {
+		if ea, err = m.embedImages(0, as); err != nil {
+			return nil, err
+		}
+		eb, err = m.embedImages(1, bs)
+	} else {
+		var e []Embedding
+		if e, err = m.embedImages(0, append(as, bs...)); err == nil {
+			ea, eb = e[:len(pairs)], e[len(pairs):]
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	scores := make([]Score, len(pairs))
+	for i := range pairs {
+		if scores[i], err = m.scoreLocked(ea[i], eb[i]); err != nil {
+			return nil, err
+		}
+	}
+	return scores, nil
+}
+
+// ScoreEmbeddings scores two embeddings with the head alone (no encoder
+// work): the way to compare one image against many stored ones.
+func (m *Model) ScoreEmbeddings(a, b Embedding) (Score, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.scoreLocked(a, b)
+}
+
+// Logit returns the head's logit for two embeddings: Score = sigmoid(Logit).
+func (m *Model) Logit(a, b Embedding) (float64, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.logitLocked(a, b)
+}
+
+func (m *Model) scoreLocked(a, b Embedding) (Score, error) {
+	z, err := m.logitLocked(a, b)
+	if err != nil {
+		return 0, err
+	}
+	return Score(sigmoid(z)), nil
+}
+
+func sigmoid(z float64) float64 {
+	if z >= 0 {
+		return 1 / (1 + math.Exp(-z))
+	}
+	e := math.Exp(z)
+	return e / (1 + e)
+}
+
+// logitLocked computes bias - Σ|u_i| d_i in float64, as HeadLogits does on
+// a graph.
+func (m *Model) logitLocked(a, b Embedding) (float64, error) {
+	f := m.cfg.embeddingSize()
+	if len(a) != f || len(b) != f {
+		return 0, fmt.Errorf("siamese: embeddings of length %d and %d, want %d", len(a), len(b), f)
+	}
+	u := m.out.Weight.Float32s()
+	z := float64(m.out.Bias.Float32s()[0])
+	switch m.cfg.Distance {
+	case L1:
+		for i := range a {
+			z -= math.Abs(float64(u[i])) * math.Abs(float64(a[i])-float64(b[i]))
+		}
+	case L2:
+		for i := range a {
+			d := float64(a[i]) - float64(b[i])
+			z -= math.Abs(float64(u[i])) * d * d
+		}
+	case Cosine:
+		var ab, aa, bb float64
+		for i := range a {
+			ab += float64(a[i]) * float64(b[i])
+			aa += float64(a[i]) * float64(a[i])
+			bb += float64(b[i]) * float64(b[i])
+		}
+		c := ab / (math.Sqrt(aa+1e-12) * math.Sqrt(bb+1e-12))
+		z -= math.Abs(float64(u[0])) * (1 - c)
+	}
+	return z, nil
+}
+
+// Threshold returns the score at or above which the model's verdict is
+// "same": 0.5 unless calibrated.
+func (m *Model) Threshold() float64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.threshold
+}
+
+// SetThreshold sets the verdict threshold (saved with the model).
+func (m *Model) SetThreshold(t float64) error {
+	if !(t >= 0 && t <= 1) {
+		return fmt.Errorf("siamese: threshold %g outside [0, 1]", t)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.threshold = t
+	return nil
+}
+
+// Same reports the model's verdict for a score: s >= Threshold().
+func (m *Model) Same(s Score) bool { return s.Same(m.Threshold()) }

@@ -1,0 +1,224 @@
+package siamese
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"sync"
+	"testing"
+)
+
+func testImages() []image.Image {
+	return []image.Image{
+		noise(1, 40, 40), noise(2, 50, 36), ramp(32, 32, colorRed), ramp(70, 40, colorBlue),
+		noise(3, 33, 45), ramp(40, 64, colorRed), noise(4, 32, 32),
+	}
+}
+
+// TestSameScoreAnyBatch: a pair scores the same alone, in a batch, at any
+// position, and every time.
+func TestSameScoreAnyBatch(t *testing.T) {
+	m := tinyModel(t, nil)
+	imgs := testImages()
+	var pairs [][2]image.Image
+	for i := range imgs {
+		pairs = append(pairs, [2]image.Image{imgs[i], imgs[(i+2)%len(imgs)]})
+	}
+	batch, err := m.CompareBatch(pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reversed := make([][2]image.Image, len(pairs))
+	for i := range pairs {
+		reversed[len(pairs)-1-i] = pairs[i]
+	}
+	rev, err := m.CompareBatch(reversed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pairs {
+		alone, err := m.Compare(p[0], p[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _ := m.Compare(p[0], p[1])
+		if alone != batch[i] || alone != rev[len(pairs)-1-i] || alone != again {
+			t.Errorf("pair %d: alone %v, again %v, in batch %v, reversed batch %v", i, alone, again, batch[i], rev[len(pairs)-1-i])
+		}
+	}
+	// More pairs than one forward pass holds.
+	var many [][2]image.Image
+	for len(many) < MaxBatch+3 {
+		many = append(many, pairs...)
+	}
+	scores, err := m.CompareBatch(many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range many {
+		if scores[i] != batch[i%len(pairs)] {
+			t.Fatalf("pair %d of a large batch: %v, want %v", i, scores[i], batch[i%len(pairs)])
+		}
+	}
+}
+
+// TestImageKinds: every common image type goes through the model's own
+// preprocessing, in RGB and in greyscale models.
+func TestImageKinds(t *testing.T) {
+	base := noise(5, 40, 40)
+	gray := image.NewGray(base.Bounds())
+	gray16 := image.NewGray16(base.Bounds())
+	pal := image.NewPaletted(base.Bounds(), color.Palette{color.Black, color.White, colorRed, colorBlue})
+	cmyk := image.NewCMYK(base.Bounds())
+	rgba64 := image.NewRGBA64(base.Bounds())
+	alpha := image.NewNRGBA(base.Bounds())
+	for y := range 40 {
+		for x := range 40 {
+			c := base.NRGBAAt(x, y)
+			gray.Set(x, y, c)
+			gray16.Set(x, y, c)
+			pal.Set(x, y, c)
+			cmyk.Set(x, y, c)
+			rgba64.Set(x, y, c)
+			c.A = uint8(x * 6)
+			alpha.SetNRGBA(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, base, nil); err != nil {
+		t.Fatal(err)
+	}
+	ycc, err := jpeg.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := []image.Image{gray, gray16, pal, cmyk, rgba64, alpha, ycc}
+	for _, channels := range []int{3, 1} {
+		m := tinyModel(t, func(c *Config) { c.Input.Channels = channels })
+		for i, img := range kinds {
+			s, err := m.Compare(img, base)
+			if err != nil {
+				t.Errorf("channels %d, image kind %d (%T): %v", channels, i, img, err)
+				continue
+			}
+			if s < 0 || s > 1 {
+				t.Errorf("channels %d, %T: score %v outside [0, 1]", channels, img, s)
+			}
+		}
+	}
+	m := tinyModel(t, nil)
+	if _, err := m.Compare(nil, base); err == nil {
+		t.Error("a nil image was accepted")
+	}
+	if _, err := m.Compare(image.NewNRGBA(image.Rect(0, 0, 0, 0)), base); err == nil {
+		t.Error("an empty image was accepted")
+	}
+	if _, err := m.ScoreEmbeddings(Embedding{1, 2}, Embedding{1, 2}); err == nil {
+		t.Error("embeddings of the wrong length were accepted")
+	}
+}
+
+func TestGallery(t *testing.T) {
+	m := tinyModel(t, nil)
+	imgs := testImages()
+	ids := make([]string, len(imgs))
+	for i := range ids {
+		ids[i] = fmt.Sprintf("ref%d", i)
+	}
+	g, err := m.NewGallery(ids, imgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	matches, err := g.Search(imgs[3], 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(matches) != 3 || matches[0].ID != "ref3" {
+		t.Fatalf("top match %+v, want ref3 first of 3", matches)
+	}
+	for i := 1; i < len(matches); i++ {
+		if matches[i].Score > matches[i-1].Score {
+			t.Errorf("matches not sorted: %+v", matches)
+		}
+	}
+	// Gallery scores equal direct comparisons.
+	all, err := g.Search(imgs[0], 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(imgs) {
+		t.Fatalf("%d matches for k=0, want all %d", len(all), len(imgs))
+	}
+	for _, mt := range all {
+		s, err := m.Compare(imgs[0], imgs[mt.Index])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s != mt.Score {
+			t.Errorf("%s: gallery score %v, Compare %v", mt.ID, mt.Score, s)
+		}
+	}
+	if err := g.Add([]string{"ref0"}, imgs[:1]); err == nil {
+		t.Error("a duplicate id was accepted")
+	}
+	if err := g.Add([]string{"x", "y"}, imgs[:1]); err == nil {
+		t.Error("two ids for one image were accepted")
+	}
+}
+
+// TestConcurrentUse scores, embeds and searches from many goroutines at
+// once (run with -race) and compares with serial results.
+func TestConcurrentUse(t *testing.T) {
+	m := tinyModel(t, nil)
+	imgs := testImages()
+	ids := make([]string, len(imgs))
+	for i := range ids {
+		ids[i] = fmt.Sprint(i)
+	}
+	g, err := m.NewGallery(ids, imgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantScore := make([]Score, len(imgs))
+	wantTop := make([]string, len(imgs))
+	for i := range imgs {
+		if wantScore[i], err = m.Compare(imgs[i], imgs[(i+1)%len(imgs)]); err != nil {
+			t.Fatal(err)
+		}
+		top, err := g.Search(imgs[i], 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTop[i] = top[0].ID
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for w := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			i := w % len(imgs)
+			s, err := m.Compare(imgs[i], imgs[(i+1)%len(imgs)])
+			if err != nil || s != wantScore[i] {
+				errs <- fmt.Errorf("goroutine %d: score %v (err %v), want %v", w, s, err, wantScore[i])
+				return
+			}
+			top, err := g.Search(imgs[i], 1)
+			if err != nil || top[0].ID != wantTop[i] {
+				errs <- fmt.Errorf("goroutine %d: search %v (err %v), want %s", w, top, err, wantTop[i])
+				return
+			}
+			if _, err := m.EmbedBatch(imgs[:1+w%3]); err != nil {
+				errs <- err
+			}
+			_ = m.Threshold()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,143 @@
+package siamese
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strconv"
+
+	"github.com/gosiamese/gosiamese/layers"
+	"github.com/gosiamese/gosiamese/safetensors"
+)
+
+// The model file is a safetensors file: every parameter and BatchNorm
+// statistic under the names of Params, and these metadata keys in the
+// header:
+//
+//	format            "gosiamese-model"
+//	format_version    "1"
+//	config            the Config as JSON (EncoderWeights left out)
+//	label_convention  how to read scores and labels
+//	threshold         the verdict threshold, as a decimal
+//	info              free-form provenance (training data, epochs, ...) as a JSON object of strings
+const (
+	FormatName    = "gosiamese-model"
+	FormatVersion = "1"
+	// LabelConvention is stored in every model file.
+	LabelConvention = "score = probability that the two images show the same thing; label 1 = same, 0 = different"
+)
+
+// Save writes the model to path atomically: the file appears complete or
+// not at all, and a model already at path survives a failed save.
+func (m *Model) Save(path string) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	cfg := m.Config()
+	cfg.EncoderWeights = ""
+	cj, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("siamese: save %s: %w", path, err)
+	}
+	ij, err := json.Marshal(m.info)
+	if err != nil {
+		return fmt.Errorf("siamese: save %s: %w", path, err)
+	}
+	meta := map[string]string{
+		"format":           FormatName,
+		"format_version":   FormatVersion,
+		"config":           string(cj),
+		"label_convention": LabelConvention,
+		"threshold":        strconv.FormatFloat(m.threshold, 'g', -1, 64),
+		"info":             string(ij),
+	}
+	if err := layers.SaveParams(path, m.Params(), meta); err != nil {
+		return fmt.Errorf("siamese: save %s: %w", path, err)
+	}
+	return nil
+}
+
+// Header is what a model file says about itself.
+type Header struct {
+	Config    Config
+	Threshold float64
+	Info      map[string]string
+}
+
+// ReadHeader reads a model file's metadata without loading its tensors.
+func ReadHeader(path string) (Header, error) {
+	f, err := safetensors.Open(path)
+	if err != nil {
+		return Header{}, fmt.Errorf("siamese: %w", err)
+	}
+	defer f.Close()
+	return header(path, f)
+}
+
+func header(path string, f *safetensors.File) (Header, error) {
+	md := f.Metadata
+	if md["format"] != FormatName {
+		return Header{}, fmt.Errorf("siamese: %s is not a model file (format %q, want %q); a bare encoder's weights go in Config.EncoderWeights", path, md["format"], FormatName)
+	}
+	if v := md["format_version"]; v != FormatVersion {
+		return Header{}, fmt.Errorf("siamese: %s: unknown format version %q (this library reads %q)", path, v, FormatVersion)
+	}
+	var h Header
+	dec := json.NewDecoder(bytes.NewReader([]byte(md["config"])))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&h.Config); err != nil {
+		return Header{}, fmt.Errorf("siamese: %s: config: %w", path, err)
+	}
+	t, err := strconv.ParseFloat(md["threshold"], 64)
+	if err != nil || t < 0 || t > 1 {
+		return Header{}, fmt.Errorf("siamese: %s: threshold %q", path, md["threshold"])
+	}
+	h.Threshold = t
+	h.Info = map[string]string{}
+	if s := md["info"]; s != "" {
+		if err := json.Unmarshal([]byte(s), &h.Info); err != nil {
+			return Header{}, fmt.Errorf("siamese: %s: info: %w", path, err)
+		}
+	}
+	return h, nil
+}
+
+// Load reads a model saved by Save. It scores bit-identically to the model
+// that was saved. A file of another architecture, a truncated file or an
+// unknown version is an error naming the problem.
+func Load(path string) (*Model, error) {
+	f, err := safetensors.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("siamese: %w", err)
+	}
+	defer f.Close()
+	h, err := header(path, f)
+	if err != nil {
+		return nil, err
+	}
+	h.Config.EncoderWeights = ""
+	m, err := New(h.Config)
+	if err != nil {
+		return nil, fmt.Errorf("siamese: %s: %w", path, err)
+	}
+	if err := layers.LoadParams(f, m.Params(), layers.LoadOptions{}); err != nil {
+		return nil, fmt.Errorf("siamese: %s: %w", path, err)
+	}
+	m.threshold = h.Threshold
+	m.info = h.Info
+	return m, nil
+}
+
+// Info returns a copy of the model's provenance notes (saved with it).
+func (m *Model) Info() map[string]string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return maps.Clone(m.info)
+}
+
+// SetInfo records a provenance note, saved with the model.
+func (m *Model) SetInfo(key, value string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.info[key] = value
+}

@@ -1,0 +1,157 @@
+package siamese
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gosiamese/gosiamese/layers"
+	"github.com/gosiamese/gosiamese/resnet"
+	"github.com/gosiamese/gosiamese/safetensors"
+	"gorgonia.org/tensor"
+)
+
+func TestSaveLoadScoresBitIdentically(t *testing.T) {
+	for _, edit := range []func(*Config){
+		nil,
+		func(c *Config) { c.SeparateTowers = true; c.Distance = Cosine },
+		func(c *Config) { c.Encoder.Pooling = resnet.PoolNone; c.Distance = L2; c.Input.Channels = 1 },
+	} {
+		m := tinyModel(t, edit)
+		// Move the BatchNorm statistics and weights away from their
+		// initial values, as training would.
+		for i, p := range m.Params() {
+			for j := range p.Float32s() {
+				p.Float32s()[j] += float32((i+j)%7) * 0.01
+			}
+		}
+		if err := m.SetThreshold(0.73); err != nil {
+			t.Fatal(err)
+		}
+		m.SetInfo("trained_on", "noise")
+		path := filepath.Join(t.TempDir(), "model.safetensors")
+		if err := m.Save(path); err != nil {
+			t.Fatal(err)
+		}
+		l, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs := testImages()
+		for i := range imgs {
+			a, b := imgs[i], imgs[(i+3)%len(imgs)]
+			s1, err := m.Compare(a, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s2, err := l.Compare(a, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s1 != s2 {
+				t.Errorf("pair %d: saved model %v, loaded %v", i, s1, s2)
+			}
+		}
+		if l.Threshold() != 0.73 || l.Info()["trained_on"] != "noise" {
+			t.Errorf("threshold %v, info %v not restored", l.Threshold(), l.Info())
+		}
+		if got, want := l.Config(), m.Config(); got.Distance != want.Distance || got.SeparateTowers != want.SeparateTowers || got.Input != want.Input || got.Encoder != want.Encoder {
+			t.Errorf("config %+v, want %+v", got, want)
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	m := tinyModel(t, nil)
+	good := filepath.Join(dir, "good.safetensors")
+	if err := m.Save(good); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Open(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := f.Metadata
+	f.Close()
+	ts, err := layers.Tensors(m.Params())
+	if err != nil {
+		t.Fatal(err)
+	}
+	withMeta := func(name string, edit func(map[string]string)) string {
+		md := map[string]string{}
+		for k, v := range meta {
+			md[k] = v
+		}
+		edit(md)
+		p := filepath.Join(dir, name)
+		if err := safetensors.WriteFile(p, ts, md); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	truncated := filepath.Join(dir, "truncated.safetensors")
+	if err := os.WriteFile(truncated, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	encoderOnly := filepath.Join(dir, "encoder.safetensors")
+	if err := m.Encoder(0).SaveFile(encoderOnly); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		path string
+		want string
+	}{
+		{filepath.Join(dir, "missing.safetensors"), "missing.safetensors"},
+		{truncated, "truncated.safetensors"},
+		{encoderOnly, "not a model file"},
+		{withMeta("v9.safetensors", func(md map[string]string) { md["format_version"] = "9" }), "unknown format version"},
+		{withMeta("arch.safetensors", func(md map[string]string) {
+			md["config"] = strings.Replace(md["config"], `"Depth":18`, `"Depth":34`, 1)
+		}), "missing encoder.layer1.2.conv1.weight"},
+		{withMeta("width.safetensors", func(md map[string]string) {
+			md["config"] = strings.Replace(md["config"], `"Hidden":[16,8]`, `"Hidden":[16,9]`, 1)
+		}), "head.1.weight: shape (9,16), file has (8,16)"},
+		{withMeta("junk.safetensors", func(md map[string]string) { md["config"] = `{"Depth":"x"}` }), "config"},
+		{withMeta("thr.safetensors", func(md map[string]string) { md["threshold"] = "2" }), "threshold"},
+	}
+	for _, c := range cases {
+		_, err := Load(c.path)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Load(%s): %v; want an error containing %q", filepath.Base(c.path), err, c.want)
+		}
+	}
+}
+
+// TestSaveIsAtomic: a save that fails leaves the model already on disk.
+func TestSaveIsAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model.safetensors")
+	m := tinyModel(t, nil)
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	// A parameter of the wrong dtype makes the save fail.
+	bad := tinyModel(t, nil)
+	bad.out.Bias.Value = tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(1))
+	if err := bad.Save(path); err == nil {
+		t.Fatal("a model with a float64 parameter saved")
+	}
+	after, err := os.ReadFile(path)
+	if err != nil || string(before) != string(after) {
+		t.Fatal("a failed save changed the model on disk")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("%d files left in the folder, want 1", len(entries))
+	}
+	if _, err := Load(path); err != nil {
+		t.Fatal(err)
+	}
+}

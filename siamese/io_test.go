@@ -155,3 +155,35 @@ func TestSaveIsAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEncoderWeights: pretrained encoder weights plug straight into New,
+// in both towers when they are separate.
+func TestEncoderWeights(t *testing.T) {
+	enc, err := resnet.New(resnet.Config{Depth: 18, Width: 8, Seed: 42, NumClasses: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "encoder.safetensors")
+	if err := enc.SaveFile(path); err != nil {
+		t.Fatal(err)
+	}
+	for _, sep := range []bool{false, true} {
+		m := tinyModel(t, func(c *Config) { c.EncoderWeights = path; c.SeparateTowers = sep })
+		for tower := range 2 {
+			for _, p := range enc.Params() {
+				if p.Name[:3] == "fc." {
+					continue
+				}
+				q := m.Encoder(tower).Param(p.Name)
+				for i, v := range p.Float32s() {
+					if q.Float32s()[i] != v {
+						t.Fatalf("tower %d: %s not loaded", tower, p.Name)
+					}
+				}
+			}
+		}
+	}
+	if _, err := New(Config{Encoder: resnet.Config{Depth: 34, Width: 8}, Input: preprocessConfig(32), EncoderWeights: path}); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("ResNet-18 weights into a ResNet-34: %v", err)
+	}
+}

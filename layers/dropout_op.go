@@ -11,23 +11,39 @@ import (
 )
 
 // dropoutOp zeroes each element with probability p and scales the kept ones
-// by 1/(1-p). Each run draws a fresh mask from the op's own seeded stream;
-// the gradient op reuses the mask of the run it belongs to.
+// by 1/(1-p). Each run draws a fresh mask from a stream seeded by the
+// graph's seed, the op's id and the run's step (the graph's step when one
+// was set with Graph.SetStep, else the op's own count of runs); the
+// gradient op reuses the mask of the run it belongs to.
 type dropoutOp struct {
 	opBase
-	dims int
-	p    float64
-	rng  *rand.Rand
-	keep []bool
+	dims     int
+	p        float64
+	seed, id uint64
+	clock    *stepClock
+	runs     uint64
+	keep     []bool
 }
 
-func newDropoutOp(p float64, dims int, seed, id uint64) *dropoutOp {
+func newDropoutOp(p float64, dims int, seed, id uint64, clock *stepClock) *dropoutOp {
 	return &dropoutOp{
 		opBase: opBase{Name: fmt.Sprintf("Dropout%d(%g)", id, p), N: 1},
 		dims:   dims,
 		p:      p,
-		rng:    rand.New(rand.NewPCG(seed, id)),
+		seed:   seed,
+		id:     id,
+		clock:  clock,
 	}
+}
+
+// rng returns the random stream of the current run.
+func (o *dropoutOp) rng() *rand.Rand {
+	step := o.runs
+	o.runs++
+	if o.clock != nil && o.clock.set {
+		step = o.clock.step
+	}
+	return rand.New(rand.NewPCG(o.seed^(step*0x9E3779B97F4A7C15), o.id))
 }
 
 func (o *dropoutOp) Type() hm.Type { return fnType(o.dims, o.dims) }
@@ -48,8 +64,9 @@ func (o *dropoutOp) Do(vs ...G.Value) (G.Value, error) {
 		o.keep = make([]bool, n)
 	}
 	o.keep = o.keep[:n]
+	rng := o.rng()
 	for i := range o.keep {
-		o.keep[i] = o.rng.Float64() >= o.p
+		o.keep[i] = rng.Float64() >= o.p
 	}
 	out := newDense(x.Dtype(), x.Shape())
 	switch x.Dtype() {

@@ -69,6 +69,7 @@ type Graph struct {
 
 	seed   uint64
 	nextID uint64
+	clock  stepClock
 	nodes  map[*tensor.Dense]*G.Node
 	names  map[string]int
 	params []*Param
@@ -123,6 +124,21 @@ func (g *Graph) Learnables() (G.Nodes, []*Param) {
 		ps = append(ps, p)
 	}
 	return ns, ps
+}
+
+// stepClock is the training step a graph is running, shared with its
+// random ops.
+type stepClock struct {
+	set  bool
+	step uint64
+}
+
+// SetStep tells the graph which training step its next run is. Random
+// masks (Dropout) then depend only on the graph's seed and the step, so a
+// run resumed at step s draws what an uninterrupted run drew at step s.
+// Without SetStep, each run draws the next masks of the graph's stream.
+func (g *Graph) SetStep(step uint64) {
+	g.clock = stepClock{set: true, step: step}
 }
 
 // newID returns a number unique within the graph, used to give stateful ops

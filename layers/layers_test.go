@@ -244,3 +244,37 @@ func TestCosineDistanceForward(t *testing.T) {
 		}
 	}
 }
+
+func TestDropoutSetStep(t *testing.T) {
+	x := ones32(10, 50)
+	run := func(steps ...uint64) [][]float32 {
+		g := NewGraph(Training, 5)
+		xn := G.NodeFromAny(g.G, x, G.WithName("x"))
+		y, err := Dropout{P: 0.5}.Forward(g, xn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v G.Value
+		G.Read(y, &v)
+		vm := G.NewTapeMachine(g.G)
+		defer vm.Close()
+		var outs [][]float32
+		for _, s := range steps {
+			g.SetStep(s)
+			vm.Reset()
+			if err := vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			outs = append(outs, append([]float32(nil), v.Data().([]float32)...))
+		}
+		return outs
+	}
+	a := run(0, 1, 2, 3)
+	b := run(2, 3)
+	if !equal32(a[2], b[0]) || !equal32(a[3], b[1]) {
+		t.Error("a graph started at step 2 drew other masks than one that ran steps 0 to 3")
+	}
+	if equal32(a[0], a[1]) {
+		t.Error("steps 0 and 1 drew the same mask")
+	}
+}

@@ -74,3 +74,13 @@ func (p *Param) Float32s() []float32 {
 
 // Shape returns the shape of p's value.
 func (p *Param) Shape() tensor.Shape { return p.Value.Shape() }
+
+// InitGlorotUniform fills a Dense layer as Keras' Dense does by default:
+// weight from U(-sqrt(6/(in+out)), sqrt(6/(in+out))), bias 0.
+func InitGlorotUniform(l *Dense, rng *rand.Rand) {
+	s := l.Weight.Value.Shape()
+	InitUniform(l.Weight, math.Sqrt(6/float64(s[0]+s[1])), rng)
+	if l.Bias != nil {
+		Fill(l.Bias, 0)
+	}
+}

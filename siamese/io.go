@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
+	"strings"
 
 	"github.com/gosiamese/gosiamese/layers"
 	"github.com/gosiamese/gosiamese/safetensors"
@@ -30,9 +31,23 @@ const (
 
 // Save writes the model to path atomically: the file appears complete or
 // not at all, and a model already at path survives a failed save.
-func (m *Model) Save(path string) error {
+func (m *Model) Save(path string) error { return m.SaveWith(path, nil, nil) }
+
+// ExtraPrefix starts the names of the extra tensors and metadata keys a
+// checkpoint adds to a model file (optimizer state, training progress).
+// Load ignores them, so a checkpoint is also a model file.
+const ExtraPrefix = "train."
+
+// SaveWith is Save plus extra tensors and metadata keys, all named with
+// ExtraPrefix, written in the same atomic step.
+func (m *Model) SaveWith(path string, extra []*layers.Param, extraMeta map[string]string) error {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	for _, p := range extra {
+		if !strings.HasPrefix(p.Name, ExtraPrefix) {
+			return fmt.Errorf("siamese: save %s: extra tensor %q does not start with %q", path, p.Name, ExtraPrefix)
+		}
+	}
 	cfg := m.Config()
 	cfg.EncoderWeights = ""
 	cj, err := json.Marshal(cfg)
@@ -51,7 +66,13 @@ func (m *Model) Save(path string) error {
 		"threshold":        strconv.FormatFloat(m.threshold, 'g', -1, 64),
 		"info":             string(ij),
 	}
-	if err := layers.SaveParams(path, m.Params(), meta); err != nil {
+	for k, v := range extraMeta {
+		if !strings.HasPrefix(k, ExtraPrefix) {
+			return fmt.Errorf("siamese: save %s: extra metadata key %q does not start with %q", path, k, ExtraPrefix)
+		}
+		meta[k] = v
+	}
+	if err := layers.SaveParams(path, append(m.Params(), extra...), meta); err != nil {
 		return fmt.Errorf("siamese: save %s: %w", path, err)
 	}
 	return nil
@@ -120,7 +141,7 @@ func Load(path string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("siamese: %s: %w", path, err)
 	}
-	if err := layers.LoadParams(f, m.Params(), layers.LoadOptions{}); err != nil {
+	if err := layers.LoadParams(f, m.Params(), layers.LoadOptions{Ignore: []string{ExtraPrefix}}); err != nil {
 		return nil, fmt.Errorf("siamese: %s: %w", path, err)
 	}
 	m.threshold = h.Threshold

@@ -27,7 +27,7 @@ type dropoutOp struct {
 
 func newDropoutOp(p float64, dims int, seed, id uint64, clock *stepClock) *dropoutOp {
 	return &dropoutOp{
-		opBase: opBase{Name: fmt.Sprintf("Dropout%d(%g)", id, p), N: 1},
+		opBase: opBase{Name: fmt.Sprintf("Dropout%d(%g)", id, p), N: 1}, // ids are unique per graph
 		dims:   dims,
 		p:      p,
 		seed:   seed,

@@ -67,12 +67,13 @@ type Graph struct {
 	// Mode is Training or Inference.
 	Mode Mode
 
-	seed   uint64
-	nextID uint64
-	clock  stepClock
-	nodes  map[*tensor.Dense]*G.Node
-	names  map[string]int
-	params []*Param
+	seed       uint64
+	nextID     uint64
+	nextStream uint64
+	clock      stepClock
+	nodes      map[*tensor.Dense]*G.Node
+	names      map[string]int
+	params     []*Param
 }
 
 // NewGraph returns an empty graph in the given mode. seed drives every
@@ -139,6 +140,14 @@ type stepClock struct {
 // Without SetStep, each run draws the next masks of the graph's stream.
 func (g *Graph) SetStep(step uint64) {
 	g.clock = stepClock{set: true, step: step}
+}
+
+// newStream returns the number of the next random stream. Random ops
+// count apart from other ops, so that a graph's masks depend only on the
+// order of its random ops (the same with or without an encoder in front).
+func (g *Graph) newStream() uint64 {
+	g.nextStream++
+	return g.nextStream
 }
 
 // newID returns a number unique within the graph, used to give stateful ops

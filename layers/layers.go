@@ -186,5 +186,5 @@ func (l Dropout) Forward(g *Graph, x *G.Node) (*G.Node, error) {
 	if g.Mode != Training || l.P == 0 {
 		return x, nil
 	}
-	return G.ApplyOp(newDropoutOp(l.P, x.Dims(), g.seed, g.newID(), &g.clock), x)
+	return G.ApplyOp(newDropoutOp(l.P, x.Dims(), g.seed, g.newStream(), &g.clock), x)
 }

@@ -1,0 +1,142 @@
+package data
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// FolderOptions configures Folder. The zero value is the default.
+type FolderOptions struct {
+	// Strict makes the first unreadable or corrupt image file an error
+	// naming it. By default (false) such files are skipped and listed in
+	// the Report.
+	Strict bool
+}
+
+// Folder loads a labelled image folder laid out one sub-folder per class:
+//
+//	root/cat/001.jpg
+//	root/cat/002.png
+//	root/dog/a.webp
+//
+// Classes are the sub-folders of root sorted by name (byte order); images
+// are the files directly inside each class folder, sorted by name.
+// Hidden entries (names starting with "."), files with an extension other
+// than .png, .jpg, .jpeg, .gif, .bmp, .tif, .tiff or .webp (any case),
+// nested folders and files directly in root are ignored and counted in
+// Report.Ignored. Symbolic links are followed.
+//
+// Each image file's header is checked at scan time with image.DecodeConfig
+// (cheap: no pixels are decoded). A file that cannot be read, whose header
+// does not decode, or that claims an empty or huge (over 2^28 pixels) image
+// is skipped and listed in Report.Skipped, or, with opts.Strict, is an
+// error naming it. Pixels are decoded lazily by Image, whose errors name
+// the file. Class folders left without images are dropped, so every class
+// has at least one image. A root without any image is an error.
+func Folder(root string, opts FolderOptions) (*Images, Report, error) {
+	var rep Report
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, rep, fmt.Errorf("data: %s: %w", root, unpath(err))
+	}
+	d := &Images{}
+	for _, e := range entries { // ReadDir sorts by name.
+		name := e.Name()
+		if hidden(name) {
+			rep.Ignored++
+			continue
+		}
+		dir := filepath.Join(root, name)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			rep.Ignored++
+			continue
+		}
+		files, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, rep, fmt.Errorf("data: %s: %w", dir, unpath(err))
+		}
+		class := len(d.classNames)
+		n := 0
+		for _, f := range files {
+			fname := f.Name()
+			path := filepath.Join(dir, fname)
+			if hidden(fname) || !imageExts[strings.ToLower(filepath.Ext(fname))] {
+				rep.Ignored++
+				continue
+			}
+			if st, err := os.Stat(path); err == nil && st.IsDir() {
+				rep.Ignored++
+				continue
+			}
+			if err := checkFile(path); err != nil {
+				if opts.Strict {
+					return nil, rep, fmt.Errorf("data: %s: %w", path, err)
+				}
+				rep.Skipped = append(rep.Skipped, SkippedFile{Name: path, Err: err})
+				continue
+			}
+			d.names = append(d.names, path)
+			d.paths = append(d.paths, path)
+			d.classes = append(d.classes, class)
+			n++
+		}
+		if n > 0 {
+			d.classNames = append(d.classNames, name)
+		}
+	}
+	if len(d.names) == 0 {
+		return nil, rep, fmt.Errorf("data: %s: no images in class folders (%d skipped, %d ignored)", root, len(rep.Skipped), rep.Ignored)
+	}
+	return d, rep, nil
+}
+
+// hidden reports whether a file or folder name is hidden (starts with a
+// dot) or is macOS archive debris.
+func hidden(name string) bool {
+	return strings.HasPrefix(name, ".") || name == "__MACOSX"
+}
+
+// sortByClass orders the images of d by class name, then by name, and
+// renumbers the classes in that order. classOf gives each image's class
+// name.
+func (d *Images) sortByClass(classOf []string) {
+	idx := make([]int, len(d.names))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		ia, ib := idx[a], idx[b]
+		if classOf[ia] != classOf[ib] {
+			return classOf[ia] < classOf[ib]
+		}
+		return d.names[ia] < d.names[ib]
+	})
+	names := make([]string, len(idx))
+	var paths []string
+	if d.paths != nil {
+		paths = make([]string, len(idx))
+	}
+	var blobs [][]byte
+	if d.blobs != nil {
+		blobs = make([][]byte, len(idx))
+	}
+	d.classes = make([]int, len(idx))
+	d.classNames = d.classNames[:0]
+	for k, i := range idx {
+		names[k] = d.names[i]
+		if paths != nil {
+			paths[k] = d.paths[i]
+		}
+		if blobs != nil {
+			blobs[k] = d.blobs[i]
+		}
+		if n := len(d.classNames); n == 0 || d.classNames[n-1] != classOf[i] {
+			d.classNames = append(d.classNames, classOf[i])
+		}
+		d.classes[k] = len(d.classNames) - 1
+	}
+	d.names, d.paths, d.blobs = names, paths, blobs
+}

@@ -1,0 +1,239 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Pair is two images of a Dataset, by index, with a label: 1 means the
+// images show the same thing (same class), 0 that they differ. This is
+// the label convention of the whole module (see loss.BCEWithLogits and
+// siamese.Score).
+type Pair struct {
+	A, B  int
+	Label float32
+}
+
+// LabeledPair is another name for Pair, the type PairsCSV returns.
+type LabeledPair = Pair
+
+// SplitClasses splits the images of ds into training and validation sets
+// with disjoint classes, so validation measures how the model does on
+// classes it never saw (the one-shot setting). Classes are shuffled with a
+// generator keyed by seed alone, and round(valFraction * classes) of them
+// (at least one, and at least one left for training, when ds has two or
+// more classes and 0 < valFraction < 1) go to validation. Only classes
+// that have images count. Both index lists are sorted ascending. The
+// split depends only on ds's classes and seed: the same every run, on
+// every machine.
+//
+// valFraction is clamped to [0, 1]; NaN counts as 0. With 0 every image
+// is in train, with 1 every image is in val.
+func SplitClasses(ds Dataset, valFraction float64, seed uint64) (train, val []int) {
+	if ds == nil {
+		return nil, nil
+	}
+	if math.IsNaN(valFraction) || valFraction < 0 {
+		valFraction = 0
+	}
+	valFraction = min(valFraction, 1)
+	n := ds.Len()
+	count := make([]int, ds.NumClasses())
+	for i := 0; i < n; i++ {
+		if c := ds.Class(i); c >= 0 && c < len(count) {
+			count[c]++
+		}
+	}
+	var classes []int
+	for c, k := range count {
+		if k > 0 {
+			classes = append(classes, c)
+		}
+	}
+	nc := len(classes)
+	nVal := int(math.Round(valFraction * float64(nc)))
+	if nc >= 2 && valFraction > 0 && valFraction < 1 {
+		nVal = min(max(nVal, 1), nc-1)
+	}
+	shuffle(derive(seed, domainSplit), classes)
+	isVal := make([]bool, len(count))
+	for _, c := range classes[:nVal] {
+		isVal[c] = true
+	}
+	for i := 0; i < n; i++ {
+		c := ds.Class(i)
+		if c < 0 || c >= len(count) {
+			continue
+		}
+		if isVal[c] {
+			val = append(val, i)
+		} else {
+			train = append(train, i)
+		}
+	}
+	return train, val
+}
+
+// PairSampler draws balanced random pairs from a subset of a Dataset:
+// pairs alternate positive (label 1), negative (label 0), positive, ...,
+// counted from the sampler's creation, so any run of 2k pairs holds k of
+// each.
+//
+// A positive pair takes a class uniformly among the classes with at least
+// two images, then two different images of it (never an image with
+// itself). A negative pair takes two different classes uniformly, then an
+// image of each. Pair k is drawn from a generator keyed by (seed, k) only,
+// so the sequence is fixed by the seed and the images, however Next is
+// called, and State/Restore resume it exactly.
+//
+// A PairSampler is not safe for concurrent use.
+type PairSampler struct {
+	seed        uint64
+	drawn       uint64
+	byClass     [][]int // image indices of each class with images
+	multi       []int   // positions in byClass of classes with >= 2 images
+	fingerprint uint64
+}
+
+// SamplerState is the position of a PairSampler, for checkpoints. It is a
+// plain struct, fit for JSON.
+type SamplerState struct {
+	// Seed is the sampler's seed.
+	Seed uint64 `json:"seed"`
+	// Drawn is the number of pairs drawn so far.
+	Drawn uint64 `json:"drawn"`
+	// Fingerprint identifies the images and classes sampled from, so a
+	// state cannot be restored into a sampler over other data.
+	Fingerprint uint64 `json:"fingerprint"`
+}
+
+// NewPairSampler returns a sampler over the images of ds listed in
+// indices (nil means all images). Duplicate indices count once, and the
+// order of indices does not matter. Errors: an index out of range or with
+// an invalid class, no class with two images (no positive pair possible),
+// fewer than two classes (no negative pair possible).
+func NewPairSampler(ds Dataset, indices []int, seed uint64) (*PairSampler, error) {
+	if ds == nil {
+		return nil, errors.New("data: nil dataset")
+	}
+	n := ds.Len()
+	if indices == nil {
+		indices = make([]int, n)
+		for i := range indices {
+			indices[i] = i
+		}
+	} else {
+		indices = append([]int(nil), indices...)
+	}
+	sort.Ints(indices)
+	groups := map[int][]int{}
+	var order []int
+	fp := splitmix64(uint64(len(indices)))
+	for k, i := range indices {
+		if k > 0 && indices[k-1] == i {
+			continue
+		}
+		if i < 0 || i >= n {
+			return nil, fmt.Errorf("data: sampler: %w", errIndex(i, n))
+		}
+		c := ds.Class(i)
+		if c < 0 || c >= ds.NumClasses() {
+			return nil, fmt.Errorf("data: sampler: image %d (%s) has class %d, want [0, %d)", i, ds.Name(i), c, ds.NumClasses())
+		}
+		if _, ok := groups[c]; !ok {
+			order = append(order, c)
+		}
+		groups[c] = append(groups[c], i)
+		fp = splitmix64(fp ^ uint64(i)<<20 ^ uint64(c))
+	}
+	sort.Ints(order)
+	s := &PairSampler{seed: seed, fingerprint: fp}
+	for _, c := range order {
+		if len(groups[c]) >= 2 {
+			s.multi = append(s.multi, len(s.byClass))
+		}
+		s.byClass = append(s.byClass, groups[c])
+	}
+	if len(s.multi) == 0 {
+		return nil, errors.New("data: sampler: no class has two images, so no positive pair can be drawn")
+	}
+	if len(s.byClass) < 2 {
+		return nil, errors.New("data: sampler: fewer than two classes, so no negative pair can be drawn")
+	}
+	return s, nil
+}
+
+// Next returns the next n pairs (none when n <= 0).
+func (s *PairSampler) Next(n int) []Pair {
+	if n <= 0 {
+		return nil
+	}
+	out := make([]Pair, n)
+	for k := range out {
+		out[k] = s.pair(domainSampler, s.drawn)
+		s.drawn++
+	}
+	return out
+}
+
+// pair draws pair k of the stream domain: positive for even k.
+func (s *PairSampler) pair(domain, k uint64) Pair {
+	src := derive(s.seed, domain, k)
+	if k%2 == 0 {
+		imgs := s.byClass[s.multi[intn(src, len(s.multi))]]
+		i := intn(src, len(imgs))
+		j := intn(src, len(imgs)-1)
+		if j >= i {
+			j++
+		}
+		return Pair{A: imgs[i], B: imgs[j], Label: 1}
+	}
+	nc := len(s.byClass)
+	ca := intn(src, nc)
+	cb := intn(src, nc-1)
+	if cb >= ca {
+		cb++
+	}
+	a, b := s.byClass[ca], s.byClass[cb]
+	return Pair{A: a[intn(src, len(a))], B: b[intn(src, len(b))], Label: 0}
+}
+
+// State returns the sampler's position.
+func (s *PairSampler) State() SamplerState {
+	return SamplerState{Seed: s.seed, Drawn: s.drawn, Fingerprint: s.fingerprint}
+}
+
+// Restore moves the sampler to a position returned by State, so the next
+// pairs are those that followed it. The state must come from a sampler
+// with the same seed over the same images.
+func (s *PairSampler) Restore(st SamplerState) error {
+	if st.Seed != s.seed {
+		return fmt.Errorf("data: sampler: state has seed %d, sampler %d", st.Seed, s.seed)
+	}
+	if st.Fingerprint != s.fingerprint {
+		return errors.New("data: sampler: state comes from a sampler over other images")
+	}
+	s.drawn = st.Drawn
+	return nil
+}
+
+// FixedPairs returns n balanced pairs drawn as by a PairSampler over
+// indices but from a stream of their own, the same on every call and every
+// run for the same data and seed: a fixed validation list. Errors are
+// those of NewPairSampler.
+func FixedPairs(ds Dataset, indices []int, n int, seed uint64) ([]Pair, error) {
+	s, err := NewPairSampler(ds, indices, seed)
+	if err != nil {
+		return nil, err
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	out := make([]Pair, n)
+	for k := range out {
+		out[k] = s.pair(domainFixed, uint64(k))
+	}
+	return out, nil
+}

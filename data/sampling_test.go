@@ -1,0 +1,189 @@
+package data
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+func TestSplitClasses(t *testing.T) {
+	ds := memoryDataset(t, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3) // 10 classes of 3
+	train, val := SplitClasses(ds, 0.3, 7)
+	if len(val) != 9 || len(train) != 21 {
+		t.Fatalf("train %d val %d, want 21 and 9", len(train), len(val))
+	}
+	inVal := map[int]bool{}
+	for _, i := range val {
+		inVal[ds.Class(i)] = true
+	}
+	seen := map[int]bool{}
+	for _, i := range train {
+		if inVal[ds.Class(i)] {
+			t.Errorf("class %d in both train and val", ds.Class(i))
+		}
+		seen[i] = true
+	}
+	for _, i := range val {
+		seen[i] = true
+	}
+	if len(seen) != ds.Len() {
+		t.Errorf("train and val cover %d of %d images", len(seen), ds.Len())
+	}
+	for k := 1; k < len(train); k++ {
+		if train[k] <= train[k-1] {
+			t.Fatal("train not sorted")
+		}
+	}
+	t2, v2 := SplitClasses(ds, 0.3, 7)
+	if !reflect.DeepEqual(train, t2) || !reflect.DeepEqual(val, v2) {
+		t.Error("same seed gave a different split")
+	}
+	differs := false
+	for seed := uint64(8); seed < 12; seed++ {
+		_, v := SplitClasses(ds, 0.3, seed)
+		differs = differs || !reflect.DeepEqual(v, val)
+	}
+	if !differs {
+		t.Error("four other seeds all gave the same split")
+	}
+	// Edge fractions.
+	if tr, v := SplitClasses(ds, 0, 1); len(tr) != 30 || len(v) != 0 {
+		t.Errorf("fraction 0: %d/%d", len(tr), len(v))
+	}
+	if tr, v := SplitClasses(ds, 1, 1); len(tr) != 0 || len(v) != 30 {
+		t.Errorf("fraction 1: %d/%d", len(tr), len(v))
+	}
+	if tr, v := SplitClasses(ds, 0.001, 1); len(tr) != 27 || len(v) != 3 {
+		t.Errorf("tiny fraction: %d/%d, want one class in val", len(tr), len(v))
+	}
+	if tr, v := SplitClasses(ds, 0.999, 1); len(tr) != 3 || len(v) != 27 {
+		t.Errorf("fraction near 1: %d/%d, want one class in train", len(tr), len(v))
+	}
+}
+
+// samplerFixture: class 0 has one image, classes 1..3 have 2, 3, 5.
+func samplerFixture(t *testing.T) *Memory {
+	return memoryDataset(t, 2, 1, 2, 3, 5)
+}
+
+func TestPairSampler(t *testing.T) {
+	ds := samplerFixture(t)
+	s, err := NewPairSampler(ds, nil, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := s.Next(2000)
+	pos, neg := 0, 0
+	negClass0 := false
+	for k, p := range pairs {
+		ca, cb := ds.Class(p.A), ds.Class(p.B)
+		if want := float32(1 - k%2); p.Label != want {
+			t.Fatalf("pair %d label %v, want %v (alternating)", k, p.Label, want)
+		}
+		if p.Label == 1 {
+			pos++
+			if p.A == p.B || ca != cb || ca == 0 {
+				t.Fatalf("bad positive %v (classes %d %d)", p, ca, cb)
+			}
+		} else {
+			neg++
+			if ca == cb {
+				t.Fatalf("negative %v within class %d", p, ca)
+			}
+			negClass0 = negClass0 || ca == 0 || cb == 0
+		}
+	}
+	if pos != neg {
+		t.Errorf("%d positives, %d negatives", pos, neg)
+	}
+	if !negClass0 {
+		t.Error("the single-image class never appears in a negative")
+	}
+
+	// Deterministic, however Next is called.
+	s2, _ := NewPairSampler(ds, []int{10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 3}, 42)
+	got := append(s2.Next(3), s2.Next(997)...)
+	got = append(got, s2.Next(1000)...)
+	if !reflect.DeepEqual(got, pairs) {
+		t.Error("same seed and images gave other pairs")
+	}
+	s3, _ := NewPairSampler(ds, nil, 43)
+	if reflect.DeepEqual(s3.Next(50), pairs[:50]) {
+		t.Error("another seed gave the same pairs")
+	}
+}
+
+func TestPairSamplerRestore(t *testing.T) {
+	ds := samplerFixture(t)
+	s, _ := NewPairSampler(ds, nil, 5)
+	s.Next(11)
+	st := s.State()
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := s.Next(40)
+
+	var st2 SamplerState
+	if err := json.Unmarshal(b, &st2); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := NewPairSampler(ds, nil, 5)
+	if err := r.Restore(st2); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Next(40); !reflect.DeepEqual(got, want) {
+		t.Error("restored sampler gave other pairs")
+	}
+	if r.State().Drawn != 51 {
+		t.Errorf("drawn = %d, want 51", r.State().Drawn)
+	}
+	other, _ := NewPairSampler(ds, nil, 6)
+	if err := other.Restore(st); err == nil {
+		t.Error("restore with another seed: no error")
+	}
+	sub, _ := NewPairSampler(ds, []int{1, 2, 3, 4, 5}, 5)
+	if err := sub.Restore(st); err == nil {
+		t.Error("restore over other images: no error")
+	}
+}
+
+func TestPairSamplerErrors(t *testing.T) {
+	ds := samplerFixture(t)
+	if _, err := NewPairSampler(ds, []int{0, 1, 3}, 1); err == nil {
+		t.Error("no class with two images: no error")
+	}
+	if _, err := NewPairSampler(ds, []int{1, 2}, 1); err == nil {
+		t.Error("one class: no error")
+	}
+	if _, err := NewPairSampler(ds, []int{1, 2, 11}, 1); err == nil {
+		t.Error("index out of range: no error")
+	}
+	if _, err := NewPairSampler(nil, nil, 1); err == nil {
+		t.Error("nil dataset: no error")
+	}
+	if _, err := FixedPairs(ds, []int{0}, 4, 1); err == nil {
+		t.Error("FixedPairs on one image: no error")
+	}
+}
+
+func TestFixedPairs(t *testing.T) {
+	ds := samplerFixture(t)
+	a, err := FixedPairs(ds, nil, 64, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := FixedPairs(ds, nil, 64, 3)
+	if !reflect.DeepEqual(a, b) || len(a) != 64 {
+		t.Error("FixedPairs differs between calls")
+	}
+	for k, p := range a {
+		if p.Label != float32(1-k%2) || (p.Label == 1) != (ds.Class(p.A) == ds.Class(p.B)) || p.A == p.B {
+			t.Fatalf("pair %d: %v", k, p)
+		}
+	}
+	s, _ := NewPairSampler(ds, nil, 3)
+	if reflect.DeepEqual(s.Next(64), a) {
+		t.Error("FixedPairs repeats the training stream of the same seed")
+	}
+}

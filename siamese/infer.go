@@ -134,6 +134,18 @@ func (m *Model) EmbedBatch(imgs []image.Image) ([]Embedding, error) {
 	return m.embedImages(0, imgs)
 }
 
+// EmbedSecond returns the embeddings of imgs by the second tower, the one
+// that sees the second image of a pair: the same as EmbedBatch unless the
+// towers are separate.
+func (m *Model) EmbedSecond(imgs []image.Image) ([]Embedding, error) {
+	if len(imgs) == 0 {
+		return nil, errors.New("siamese: no images to embed")
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.embedImages(1, imgs)
+}
+
 // Compare returns the score of the pair (a, b).
 func (m *Model) Compare(a, b image.Image) (Score, error) {
 	s, err := m.CompareBatch([][2]image.Image{{a, b}})
@@ -265,3 +277,31 @@ func (m *Model) SetThreshold(t float64) error {
 
 // Same reports the model's verdict for a score: s >= Threshold().
 func (m *Model) Same(s Score) bool { return s.Same(m.Threshold()) }
+
+// EmbedTensor embeds images already preprocessed with the model's Input
+// configuration: x of shape (N, C, Size, Size), one embedding per image
+// (tower 0). Training code uses it to embed validation images it holds as
+// tensors.
+func (m *Model) EmbedTensor(x *tensor.Dense) ([]Embedding, error) {
+	in := m.cfg.Input
+	if x == nil || x.Dtype() != tensor.Float32 || x.Dims() != 4 || x.Shape()[1] != in.Channels || x.Shape()[2] != in.Size || x.Shape()[3] != in.Size {
+		return nil, fmt.Errorf("siamese: EmbedTensor wants a float32 (N, %d, %d, %d) tensor", in.Channels, in.Size, in.Size)
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	e, err := m.embedder(0, 1)
+	if err != nil {
+		return nil, err
+	}
+	all := x.Data().([]float32)
+	n := x.Shape()[0]
+	per := len(all) / max(n, 1)
+	out := make([]Embedding, n)
+	for i := range n {
+		one := tensor.New(tensor.WithShape(1, in.Channels, in.Size, in.Size), tensor.WithBacking(all[i*per:(i+1)*per]))
+		if out[i], err = e.run(one); err != nil {
+			return nil, fmt.Errorf("siamese: image %d: %w", i, err)
+		}
+	}
+	return out, nil
+}

@@ -144,8 +144,21 @@ func (m *Model) Tower(g *layers.Graph, t int, x *G.Node) (*G.Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("siamese: %w", err)
 	}
-	if y, err = layers.Flatten(y); err != nil {
+	return m.TowerHead(g, t, y)
+}
+
+// TowerHead attaches tower t's head alone (the hidden Dense + ReLU +
+// Dropout layers) to g, on encoder outputs f: (N, Features) pooled or a
+// feature map, which is flattened. With a frozen encoder, training can
+// compute the encoder outputs once and train only this part.
+func (m *Model) TowerHead(g *layers.Graph, t int, f *G.Node) (*G.Node, error) {
+	t &= 1
+	y, err := layers.Flatten(f)
+	if err != nil {
 		return nil, fmt.Errorf("siamese: %w", err)
+	}
+	if got, want := y.Shape()[1], m.cfg.encoderOutput(); got != want {
+		return nil, fmt.Errorf("siamese: encoder output of %d values, want %d", got, want)
 	}
 	for _, d := range m.head[t] {
 		if y, err = d.Forward(g, y); err != nil {
@@ -163,20 +176,38 @@ func (m *Model) Tower(g *layers.Graph, t int, x *G.Node) (*G.Node, error) {
 	return y, nil
 }
 
+// EncoderOutput returns the number of values the encoder gives per image
+// (flattened), the input size of TowerHead.
+func (m *Model) EncoderOutput() int { return m.cfg.encoderOutput() }
+
 // Embed2 attaches both towers to g for the pairs (a, b), each (N, C, H, W),
 // and returns the two embeddings. With shared towers the two inputs run
 // through the encoder as one batch of 2N, so a single set of parameters
 // (and of BatchNorm statistics) serves both and the gradients of both
 // halves add up.
 func (m *Model) Embed2(g *layers.Graph, a, b *G.Node) (ea, eb *G.Node, err error) {
+	return m.pairwise(g, a, b, m.Tower)
+}
+
+// Embed2Features is Embed2 for encoder outputs (see TowerHead): it attaches
+// both towers' heads alone, arranged as Embed2 arranges them, so that a
+// training run on cached encoder outputs draws the same Dropout masks as
+// one through the whole model.
+func (m *Model) Embed2Features(g *layers.Graph, fa, fb *G.Node) (ea, eb *G.Node, err error) {
+	return m.pairwise(g, fa, fb, m.TowerHead)
+}
+
+// pairwise applies tower to a (tower 0) and b (tower 1): as one batch
+// through tower 0 when the towers are shared.
+func (m *Model) pairwise(g *layers.Graph, a, b *G.Node, tower func(*layers.Graph, int, *G.Node) (*G.Node, error)) (ea, eb *G.Node, err error) {
 	if !a.Shape().Eq(b.Shape()) {
 		return nil, nil, fmt.Errorf("siamese: inputs of shapes %v and %v", a.Shape(), b.Shape())
 	}
 	if m.cfg.SeparateTowers {
-		if ea, err = m.Tower(g, 0, a); err != nil {
+		if ea, err = tower(g, 0, a); err != nil {
 			return nil, nil, err
 		}
-		eb, err = m.Tower(g, 1, b)
+		eb, err = tower(g, 1, b)
 		return ea, eb, err
 	}
 	n := a.Shape()[0]
@@ -184,7 +215,7 @@ func (m *Model) Embed2(g *layers.Graph, a, b *G.Node) (ea, eb *G.Node, err error
 	if err != nil {
 		return nil, nil, fmt.Errorf("siamese: %w", err)
 	}
-	e, err := m.Tower(g, 0, ab)
+	e, err := tower(g, 0, ab)
 	if err != nil {
 		return nil, nil, err
 	}

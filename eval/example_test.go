@@ -1,0 +1,46 @@
+package eval_test
+
+import (
+	"fmt"
+
+	"github.com/gosiamese/gosiamese/eval"
+)
+
+// Scores of eight pairs, label 1 for "same": the metrics of a model that
+// mostly, not always, scores same pairs higher. By hand: of the 16
+// (same, different) pairs of pairs, the same pair scores higher in 14
+// (0.7 and 0.6 lose to 0.8): AUC 14/16. Accepting scores >= 0.7 lets in
+// one of four different pairs (0.8) and rejects one of four same pairs
+// (0.6): both error rates are 1/4 there. At 0.5 only 0.8 is misjudged:
+// accuracy 7/8. Accepting from 0.6 finds all four same pairs with one
+// false accept: F1 = 2*4 / (2*4 + 1 + 0) = 8/9.
+func Example() {
+	scores := []float64{0.95, 0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.1}
+	labels := []float64{1, 1, 0, 1, 1, 0, 0, 0}
+
+	auc, err := eval.AUC(scores, labels)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	eer, at, _ := eval.EER(scores, labels)
+	acc, _ := eval.Accuracy(scores, labels, 0.5)
+	th, f1, _ := eval.CalibrateF1(scores, labels)
+	far, _ := eval.CalibrateFAR(scores, labels, 0)
+
+	fmt.Printf("AUC %.4f\n", auc)
+	fmt.Printf("EER %.2f at threshold %.2f\n", eer, at)
+	fmt.Printf("accuracy at 0.5: %.3f\n", acc)
+	fmt.Printf("best F1 %.3f at threshold %.2f\n", f1, th)
+	fmt.Printf("no false accepts from threshold %.2f\n", far)
+
+	_, err = eval.AUC(scores, []float64{1, 1, 1, 1, 1, 1, 1, 1})
+	fmt.Println(err)
+	// Output:
+	// AUC 0.8750
+	// EER 0.25 at threshold 0.70
+	// accuracy at 0.5: 0.875
+	// best F1 0.889 at threshold 0.60
+	// no false accepts from threshold 0.90
+	// eval: only one class present: 8 pairs labelled same, 0 different
+}

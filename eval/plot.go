@@ -1,0 +1,157 @@
+package eval
+
+import (
+	"errors"
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// PlotROC draws ROC curves (false-accept rate across, true-accept rate up,
+// with the chance diagonal) into a PNG file at path, one line per entry of
+// curves, labelled with its name and the area under it. Names are drawn
+// in sorted order. The file is written atomically: it appears complete or
+// not at all.
+func PlotROC(path string, curves map[string]Curve) error {
+	if len(curves) == 0 {
+		return errors.New("eval: PlotROC: no curves")
+	}
+	p := plot.New()
+	p.Title.Text = "ROC"
+	p.X.Label.Text = "false-accept rate"
+	p.Y.Label.Text = "true-accept rate"
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+	p.Legend.Top = false
+	p.Legend.Left = false
+	p.Add(plotter.NewGrid())
+	chance, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+	if err != nil {
+		return fmt.Errorf("eval: PlotROC: %w", err)
+	}
+	chance.Color = color.Gray{Y: 150}
+	chance.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
+	p.Add(chance)
+	for i, name := range sortedKeys(curves) {
+		c := curves[name]
+		if len(c.FPR) == 0 || len(c.FPR) != len(c.TPR) {
+			return fmt.Errorf("eval: PlotROC: curve %q has %d FPR and %d TPR values", name, len(c.FPR), len(c.TPR))
+		}
+		xy := make(plotter.XYs, len(c.FPR))
+		for j := range c.FPR {
+			x, y := c.FPR[j], c.TPR[j]
+			if !(x >= 0 && x <= 1 && y >= 0 && y <= 1) {
+				return fmt.Errorf("eval: PlotROC: curve %q: point %d (%g, %g) outside [0, 1]", name, j, x, y)
+			}
+			xy[j] = plotter.XY{X: x, Y: y}
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return fmt.Errorf("eval: PlotROC: curve %q: %w", name, err)
+		}
+		l.Color = plotutil.Color(i)
+		l.Width = vg.Points(1.5)
+		p.Add(l)
+		p.Legend.Add(fmt.Sprintf("%s (AUC %.3f)", name, c.AUC()), l)
+	}
+	return savePNG(p, path, 5*vg.Inch, 5*vg.Inch)
+}
+
+// PlotCurves draws per-epoch values (such as training and validation loss
+// or accuracy) into a PNG file at path: one line per entry of series,
+// value i at epoch i+1, names in sorted order in the legend. Values must
+// be finite. The file is written atomically.
+func PlotCurves(path, title string, series map[string][]float64) error {
+	if len(series) == 0 {
+		return errors.New("eval: PlotCurves: no series")
+	}
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "epoch"
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i, name := range sortedKeys(series) {
+		v := series[name]
+		if len(v) == 0 {
+			return fmt.Errorf("eval: PlotCurves: series %q is empty", name)
+		}
+		xy := make(plotter.XYs, len(v))
+		for j, y := range v {
+			if math.IsNaN(y) || math.IsInf(y, 0) {
+				return fmt.Errorf("eval: PlotCurves: series %q: value %d is %g", name, j, y)
+			}
+			xy[j] = plotter.XY{X: float64(j + 1), Y: y}
+			lo, hi = math.Min(lo, y), math.Max(hi, y)
+		}
+		l, pts, err := plotter.NewLinePoints(xy)
+		if err != nil {
+			return fmt.Errorf("eval: PlotCurves: series %q: %w", name, err)
+		}
+		l.Color = plotutil.Color(i)
+		l.Width = vg.Points(1.5)
+		pts.Color = plotutil.Color(i)
+		pts.Shape = draw.CircleGlyph{}
+		pts.Radius = vg.Points(2)
+		p.Add(l, pts)
+		p.Legend.Add(name, l, pts)
+	}
+	// Headroom above the data for the legend (top right).
+	span := hi - lo
+	if span == 0 {
+		span = math.Max(math.Abs(hi), 1)
+	}
+	p.Y.Min, p.Y.Max = lo-0.05*span, hi+0.1*span+0.08*span*float64(len(series))
+	return savePNG(p, path, 7*vg.Inch, 4*vg.Inch)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// savePNG renders p and writes it to path atomically: into a temporary
+// file in the same folder, then renamed over path.
+func savePNG(p *plot.Plot, path string, w, h vg.Length) (err error) {
+	if path == "" {
+		return errors.New("eval: no file name for the plot")
+	}
+	wt, err := p.WriterTo(w, h, "png")
+	if err != nil {
+		return fmt.Errorf("eval: %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("eval: %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+			err = fmt.Errorf("eval: %s: %w", path, err)
+		}
+	}()
+	if _, err = wt.WriteTo(f); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,22 @@
+// Package train fits a Siamese model to labelled pairs: binary
+// cross-entropy on the model's logits (label 1 = same), Adam or SGD with
+// momentum, learning-rate schedules (step, cosine, warm-up) and
+// reduce-on-plateau, early stopping and model selection on a validation
+// metric, a CSV log of every epoch, and a progress bar.
+//
+// Runs are reproducible and resumable: the batch of every step is a pure
+// function of the data's seed and the step (see SampledBatches), Dropout
+// masks are keyed by the step, and the checkpoint (Dir/last.safetensors,
+// written atomically at every epoch's end and when the context is
+// cancelled) holds the model, BatchNorm statistics, the optimizer's
+// moments, the step, the schedules' state and the history. Resume
+// continues such a run; it ends bit for bit where an uninterrupted run
+// would. A NaN or infinite loss or gradient stops training with an error
+// naming the step, and the model keeps its parameters from before it.
+//
+// With the whole encoder frozen (siamese.Config.FrozenStages =
+// resnet.Stages, the Keras original's trainable=False) and no augmentation,
+// each image's encoder output is computed once and kept in memory, and
+// only the head is trained: BenchmarkFrozenCached against
+// BenchmarkFrozenFull measures the gain.
+package train

@@ -1,0 +1,51 @@
+package train_test
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+
+	"github.com/gosiamese/gosiamese/data"
+	"github.com/gosiamese/gosiamese/preprocess"
+	"github.com/gosiamese/gosiamese/resnet"
+	"github.com/gosiamese/gosiamese/siamese"
+	"github.com/gosiamese/gosiamese/train"
+)
+
+// Train a small Siamese model on two classes of images held in memory,
+// validating on fixed pairs.
+func Example() {
+	var imgs []image.Image
+	var classes []int
+	for c, col := range []color.NRGBA{{200, 40, 40, 255}, {40, 40, 200, 255}} {
+		for k := range 4 {
+			img := image.NewNRGBA(image.Rect(0, 0, 32, 32))
+			for i := range 32 * 32 {
+				v := col
+				v.G = uint8(20 * k)
+				img.SetNRGBA(i%32, i/32, v)
+			}
+			imgs, classes = append(imgs, img), append(classes, c)
+		}
+	}
+	ds, _ := data.NewMemory(imgs, classes, []string{"red", "blue"})
+	m, _ := siamese.New(siamese.Config{
+		Encoder: resnet.Config{Depth: 18, Width: 8},
+		Hidden:  []int{16},
+		Input:   preprocess.Config{Size: 32},
+	})
+	src, _ := train.NewSampledBatches(ds, nil, m.Config().Input, data.Augment{}, 2, 1)
+	pairs, _ := data.FixedPairs(ds, nil, 8, 2)
+	val, _ := train.NewPairValidation(ds, pairs)
+	tr, err := train.New(m, src, val, train.Config{Epochs: 2, StepsPerEpoch: 3, BatchSize: 4})
+	if err != nil {
+		panic(err)
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		panic(err)
+	}
+	h := tr.History()
+	fmt.Println(len(h), "epochs, step", tr.Step(), "pairs", h[len(h)-1].Pairs)
+	// Output: 2 epochs, step 6 pairs 24
+}

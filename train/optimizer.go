@@ -1,0 +1,137 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/gosiamese/gosiamese/layers"
+	"gorgonia.org/tensor"
+)
+
+// Optimizer names an update rule with its settings. Zero fields take the
+// documented defaults.
+type Optimizer struct {
+	// Kind is "adam" (default) or "sgd".
+	Kind string
+	// LearningRate is the base step size; default 1e-4 (the Keras
+	// original's Adam) for Adam, 1e-2 for SGD.
+	LearningRate float64
+	// Beta1 and Beta2 are Adam's moment decays; defaults 0.9 and 0.999.
+	Beta1, Beta2 float64
+	// Epsilon is Adam's denominator guard; default 1e-8 (PyTorch's).
+	Epsilon float64
+	// WeightDecay adds WeightDecay*w to each gradient (L2, as
+	// torch.optim.Adam and SGD do); default 0.
+	WeightDecay float64
+	// Momentum is SGD's momentum; default 0.9.
+	Momentum float64
+}
+
+// WithDefaults returns o with zero fields replaced by their defaults.
+func (o Optimizer) WithDefaults() Optimizer {
+	o.Kind = strings.ToLower(o.Kind)
+	if o.Kind == "" {
+		o.Kind = "adam"
+	}
+	if o.LearningRate == 0 {
+		o.LearningRate = 1e-4
+		if o.Kind == "sgd" {
+			o.LearningRate = 1e-2
+		}
+	}
+	if o.Beta1 == 0 {
+		o.Beta1 = 0.9
+	}
+	if o.Beta2 == 0 {
+		o.Beta2 = 0.999
+	}
+	if o.Epsilon == 0 {
+		o.Epsilon = 1e-8
+	}
+	if o.Momentum == 0 {
+		o.Momentum = 0.9
+	}
+	return o
+}
+
+// Validate reports what is wrong with o (after defaults), or nil.
+func (o Optimizer) Validate() error {
+	d := o.WithDefaults()
+	switch {
+	case d.Kind != "adam" && d.Kind != "sgd":
+		return fmt.Errorf("train: optimizer %q (want adam or sgd)", o.Kind)
+	case !(d.LearningRate > 0):
+		return fmt.Errorf("train: learning rate %g", o.LearningRate)
+	case d.Beta1 < 0 || d.Beta1 >= 1 || d.Beta2 < 0 || d.Beta2 >= 1:
+		return fmt.Errorf("train: Adam betas %g, %g outside [0, 1)", o.Beta1, o.Beta2)
+	case d.Epsilon < 0 || d.WeightDecay < 0 || d.Momentum < 0 || d.Momentum >= 1:
+		return fmt.Errorf("train: epsilon %g, weight decay %g, momentum %g", o.Epsilon, o.WeightDecay, o.Momentum)
+	}
+	return nil
+}
+
+// optimizer applies o to a fixed list of parameters. Its state (moments,
+// step count) is saved in checkpoints.
+type optimizer struct {
+	o      Optimizer
+	params []*layers.Param // model names
+	m, v   [][]float32     // Adam moments, or SGD velocity in m
+	t      int             // updates done
+}
+
+func newOptimizer(o Optimizer, params []*layers.Param) *optimizer {
+	opt := &optimizer{o: o.WithDefaults(), params: params}
+	for _, p := range params {
+		n := p.Value.Shape().TotalSize()
+		opt.m = append(opt.m, make([]float32, n))
+		if opt.o.Kind == "adam" {
+			opt.v = append(opt.v, make([]float32, n))
+		}
+	}
+	return opt
+}
+
+// step updates every parameter in place from its gradient, with learning
+// rate lr. Arithmetic is in float64 per element, stored in float32.
+func (opt *optimizer) step(grads [][]float32, lr float64) {
+	opt.t++
+	o := opt.o
+	bc1 := 1 - math.Pow(o.Beta1, float64(opt.t))
+	bc2 := 1 - math.Pow(o.Beta2, float64(opt.t))
+	for k, p := range opt.params {
+		w, g, m := p.Float32s(), grads[k], opt.m[k]
+		for i := range w {
+			gi := float64(g[i]) + o.WeightDecay*float64(w[i])
+			if o.Kind == "sgd" {
+				mi := o.Momentum*float64(m[i]) + gi
+				m[i] = float32(mi)
+				w[i] = float32(float64(w[i]) - lr*mi)
+				continue
+			}
+			v := opt.v[k]
+			mi := o.Beta1*float64(m[i]) + (1-o.Beta1)*gi
+			vi := o.Beta2*float64(v[i]) + (1-o.Beta2)*gi*gi
+			m[i], v[i] = float32(mi), float32(vi)
+			w[i] = float32(float64(w[i]) - lr*(mi/bc1)/(math.Sqrt(vi/bc2)+o.Epsilon))
+		}
+	}
+}
+
+// state returns the optimizer's tensors for a checkpoint, named
+// "train.opt.m.<param>" and "train.opt.v.<param>"; the values share memory
+// with the optimizer.
+func (opt *optimizer) state() []*layers.Param {
+	var ps []*layers.Param
+	wrap := func(kind string, k int, d []float32) *layers.Param {
+		p := opt.params[k]
+		return &layers.Param{Name: "train.opt." + kind + "." + p.Name, Value: tensor.New(tensor.WithShape(p.Value.Shape().Clone()...), tensor.WithBacking(d))}
+	}
+	for k := range opt.params {
+		ps = append(ps, wrap("m", k, opt.m[k]))
+		if opt.v != nil {
+			ps = append(ps, wrap("v", k, opt.v[k]))
+		}
+	}
+	return ps
+}

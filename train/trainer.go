@@ -1,0 +1,499 @@
+package train
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/gosiamese/gosiamese/data"
+	"github.com/gosiamese/gosiamese/layers"
+	"github.com/gosiamese/gosiamese/loss"
+	"github.com/gosiamese/gosiamese/resnet"
+	"github.com/gosiamese/gosiamese/siamese"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Batches gives the trainer its data: the training pairs of every global
+// step, as model input. The same step must always give the same batch, so
+// that an interrupted run resumes exactly where it stopped.
+type Batches interface {
+	// Batch returns n pairs for step: a and b of shape (n, C, S, S) with
+	// the model's preprocessing applied, and their labels (1 = same).
+	Batch(step uint64, n int) (a, b *tensor.Dense, labels []float32, err error)
+}
+
+// Validation scores a fixed list of pairs with a model in inference mode.
+type Validation interface {
+	// Logits returns the model's logit and the label (1 = same) of every
+	// validation pair.
+	Logits(m *siamese.Model) (logits, labels []float64, err error)
+}
+
+// Config describes a training run. Zero fields take the documented
+// defaults.
+type Config struct {
+	// Epochs to train; default 10.
+	Epochs int
+	// StepsPerEpoch is the number of batches per epoch; required.
+	StepsPerEpoch int
+	// BatchSize is the number of pairs per step; default 32.
+	BatchSize int
+	// Optimizer and its settings; default Adam, learning rate 1e-4.
+	Optimizer Optimizer
+	// Schedule of the learning rate; default constant.
+	Schedule Schedule
+	// Plateau cuts the learning rate when validation stops improving;
+	// default off.
+	Plateau Plateau
+	// EarlyStopping stops after this many epochs without validation
+	// improvement; default 0, off.
+	EarlyStopping int
+	// Metric is the validation metric watched by Plateau, EarlyStopping
+	// and the best checkpoint: "auc" (default, higher is better) or
+	// "loss" (lower is better).
+	Metric string
+	// Seed drives Dropout masks; the Batches carry their own seed.
+	Seed uint64
+	// Dir receives best.safetensors (the model with the best validation
+	// metric), last.safetensors (a checkpoint: the model plus the
+	// optimizer and progress, which Resume reads) and log.csv (one row of
+	// metrics per epoch). Empty: nothing is written.
+	Dir string
+	// NoFeatureCache turns off the frozen-encoder fast path: by default,
+	// when the whole encoder is frozen and the data are not augmented, each
+	// image's encoder output is computed once, kept in memory and reused
+	// across epochs, and only the head is trained.
+	NoFeatureCache bool
+	// Progress receives a progress bar (a terminal) or one line per epoch
+	// and every few hundred steps (anything else); nil for none.
+	Progress io.Writer
+}
+
+// WithDefaults returns c with zero fields replaced by their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Epochs == 0 {
+		c.Epochs = 10
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 32
+	}
+	if c.Metric == "" {
+		c.Metric = "auc"
+	}
+	c.Optimizer = c.Optimizer.WithDefaults()
+	if c.Plateau.Factor == 0 {
+		c.Plateau.Factor = 0.1
+	}
+	if c.Plateau.MinFactor == 0 {
+		c.Plateau.MinFactor = 1e-3
+	}
+	return c
+}
+
+// Validate reports what is wrong with c (after defaults), or nil.
+func (c Config) Validate() error {
+	d := c.WithDefaults()
+	var errs []error
+	if d.Epochs < 0 || d.StepsPerEpoch <= 0 || d.BatchSize <= 0 {
+		errs = append(errs, fmt.Errorf("train: epochs %d, steps per epoch %d, batch size %d (all must be positive)", c.Epochs, c.StepsPerEpoch, c.BatchSize))
+	}
+	if d.Metric != "auc" && d.Metric != "loss" {
+		errs = append(errs, fmt.Errorf("train: metric %q (want auc or loss)", c.Metric))
+	}
+	if d.EarlyStopping < 0 || d.Plateau.Patience < 0 || d.Plateau.Factor <= 0 || d.Plateau.Factor >= 1 {
+		errs = append(errs, fmt.Errorf("train: early stopping %d, plateau %+v", c.EarlyStopping, c.Plateau))
+	}
+	errs = append(errs, d.Optimizer.Validate(), d.Schedule.Validate())
+	return errors.Join(errs...)
+}
+
+// EpochStats is one epoch's row of the log.
+type EpochStats struct {
+	Epoch        int     // 1-based
+	Step         uint64  // steps done
+	Pairs        uint64  // training pairs seen
+	TrainLoss    float64 // mean binary cross-entropy over the epoch's steps
+	ValLoss      float64 // NaN without validation
+	ValAccuracy  float64 // at threshold 0.5
+	ValAUC       float64
+	ValEER       float64
+	LearningRate float64 // at the epoch's last step
+	Seconds      float64 // wall time of the epoch
+}
+
+// state is everything a checkpoint needs besides the model and the
+// optimizer's moments.
+type state struct {
+	Step        uint64
+	Epoch       int // epochs completed
+	OptSteps    int
+	PlateauMult float64
+	BadEpochs   int // epochs without improvement (plateau)
+	StaleEpochs int // epochs without improvement (early stopping)
+	Best        float64
+	HasBest     bool
+	Stopped     bool
+	History     []EpochStats
+	EpochLoss   float64 // running sum of this epoch's losses
+	EpochSteps  int
+}
+
+// Trainer trains a Siamese model with binary cross-entropy on its logits.
+type Trainer struct {
+	m     *siamese.Model
+	cfg   Config
+	data  Batches
+	val   Validation
+	st    state
+	opt   *optimizer
+	names map[*tensor.Dense]string
+}
+
+// New prepares a training run of m. val may be nil (no validation: the
+// metric-driven features are then inactive).
+func New(m *siamese.Model, data Batches, val Validation, cfg Config) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if m == nil || data == nil {
+		return nil, errors.New("train: a model and training data are required")
+	}
+	t := &Trainer{m: m, cfg: cfg.WithDefaults(), data: data, val: val, names: map[*tensor.Dense]string{}}
+	t.st.PlateauMult = 1
+	for _, p := range m.Params() {
+		t.names[p.Value] = p.Name
+	}
+	return t, nil
+}
+
+// History returns the statistics of the epochs done so far.
+func (t *Trainer) History() []EpochStats { return append([]EpochStats(nil), t.st.History...) }
+
+// Step returns the number of training steps done.
+func (t *Trainer) Step() uint64 { return t.st.Step }
+
+// graph is the compiled training graph.
+type graph struct {
+	g      *layers.Graph
+	nodes  G.Nodes
+	params []*layers.Param // model names
+	loss   G.Value
+	vm     G.VM
+	// feed sets the graph's inputs for a step.
+	feed func(step uint64) error
+}
+
+// FeatureSource is implemented by Batches that can also give the pairs of
+// a step and single unaugmented images, which lets the trainer compute a
+// frozen encoder's output once per image and train only the head.
+type FeatureSource interface {
+	Batches
+	// Pairs returns the pairs Batch(step, n) is made of.
+	Pairs(step uint64, n int) ([]data.Pair, error)
+	// Input returns image i preprocessed, (1, C, S, S), without
+	// augmentation.
+	Input(i int) (*tensor.Dense, error)
+	// Augmenting reports whether batches are augmented (then every step
+	// needs the encoder and the fast path is off).
+	Augmenting() bool
+}
+
+// frozenFastPath reports whether the run can cache encoder outputs.
+func (t *Trainer) frozenFastPath() (FeatureSource, bool) {
+	fs, ok := t.data.(FeatureSource)
+	if !ok || t.cfg.NoFeatureCache || fs.Augmenting() || t.m.Config().FrozenStages != resnet.Stages {
+		return nil, false
+	}
+	return fs, true
+}
+
+func (t *Trainer) build() (*graph, error) {
+	in := t.m.Config().Input
+	n := t.cfg.BatchSize
+	g := layers.NewGraph(layers.Training, t.cfg.Seed)
+	gr := &graph{g: g}
+	y := G.NewMatrix(g.G, tensor.Float32, G.WithShape(n, 1), G.WithName("train.labels"))
+	setLabels := func(labels []float32) error {
+		return G.Let(y, tensor.New(tensor.WithShape(len(labels), 1), tensor.WithBacking(labels)))
+	}
+	var logits *G.Node
+	var err error
+	if fs, ok := t.frozenFastPath(); ok {
+		f := t.m.EncoderOutput()
+		fa := G.NewMatrix(g.G, tensor.Float32, G.WithShape(n, f), G.WithName("train.features_a"))
+		fb := G.NewMatrix(g.G, tensor.Float32, G.WithShape(n, f), G.WithName("train.features_b"))
+		ea, eb, err := t.m.Embed2Features(g, fa, fb)
+		if err != nil {
+			return nil, err
+		}
+		if logits, err = t.m.HeadLogits(g, ea, eb); err != nil {
+			return nil, err
+		}
+		cache := newFeatureCache(t.m, fs)
+		gr.feed = func(step uint64) error {
+			pairs, err := fs.Pairs(step, n)
+			if err != nil {
+				return err
+			}
+			a, b, labels, err := cache.batch(pairs)
+			if err != nil {
+				return err
+			}
+			return errors.Join(G.Let(fa, a), G.Let(fb, b), setLabels(labels))
+		}
+	} else {
+		shape := G.WithShape(n, in.Channels, in.Size, in.Size)
+		a := G.NewTensor(g.G, tensor.Float32, 4, shape, G.WithName("train.a"))
+		b := G.NewTensor(g.G, tensor.Float32, 4, shape, G.WithName("train.b"))
+		if logits, err = t.m.Forward(g, a, b); err != nil {
+			return nil, err
+		}
+		gr.feed = func(step uint64) error {
+			at, bt, labels, err := t.data.Batch(step, n)
+			if err != nil {
+				return err
+			}
+			return errors.Join(G.Let(a, at), G.Let(b, bt), setLabels(labels))
+		}
+	}
+	cost, err := loss.BCEWithLogits(logits, y)
+	if err != nil {
+		return nil, err
+	}
+	nodes, ps := g.Learnables()
+	if len(nodes) == 0 {
+		return nil, errors.New("train: the model has nothing to train")
+	}
+	if _, err := G.Grad(cost, nodes...); err != nil {
+		return nil, fmt.Errorf("train: gradients: %w", err)
+	}
+	G.Read(cost, &gr.loss)
+	gr.nodes = nodes
+	for _, p := range ps {
+		q := *p
+		q.Name = t.names[p.Value]
+		gr.params = append(gr.params, &q)
+	}
+	gr.vm = G.NewTapeMachine(g.G, G.BindDualValues(nodes...))
+	return gr, nil
+}
+
+// Run trains until the configured epochs are done, early stopping fires or
+// ctx is cancelled. On cancellation it writes the checkpoint (when Dir is
+// set) before returning ctx's error, so Resume can continue. A NaN or
+// infinite loss stops training with an error naming the step; the model's
+// parameters are then those before that step.
+func (t *Trainer) Run(ctx context.Context) error {
+	gr, err := t.build()
+	if err != nil {
+		return err
+	}
+	defer gr.vm.Close()
+	if t.opt == nil {
+		t.opt = newOptimizer(t.cfg.Optimizer, gr.params)
+	}
+	if t.cfg.Dir != "" {
+		if err := os.MkdirAll(t.cfg.Dir, 0o755); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+	}
+	spe := uint64(t.cfg.StepsPerEpoch)
+	total := spe * uint64(t.cfg.Epochs)
+	prog := newProgress(t.cfg.Progress, total, t.st.Step, t.cfg.BatchSize)
+	defer prog.finish()
+	grads := make([][]float32, len(gr.nodes))
+	// BatchNorm's running statistics change during the forward pass; keep
+	// a copy to put back when a step turns out to be non-finite.
+	var stats []*layers.Param
+	for _, p := range t.m.Params() {
+		if p.State {
+			stats = append(stats, p)
+		}
+	}
+	saved := make([][]float32, len(stats))
+	for i, p := range stats {
+		saved[i] = make([]float32, len(p.Float32s()))
+	}
+	restore := func() {
+		_ = t.m.Update(func() error {
+			for i, p := range stats {
+				copy(p.Float32s(), saved[i])
+			}
+			return nil
+		})
+	}
+	epochStart := time.Now()
+	for t.st.Step < total && !t.st.Stopped {
+		if err := ctx.Err(); err != nil {
+			if cerr := t.checkpoint(); cerr != nil {
+				return errors.Join(err, cerr)
+			}
+			return err
+		}
+		step := t.st.Step
+		if err := gr.feed(step); err != nil {
+			return fmt.Errorf("train: step %d: %w", step, err)
+		}
+		for i, p := range stats {
+			copy(saved[i], p.Float32s())
+		}
+		gr.g.SetStep(step)
+		gr.vm.Reset()
+		if err := gr.vm.RunAll(); err != nil {
+			return fmt.Errorf("train: step %d: %w", step, err)
+		}
+		l := float64(gr.loss.Data().(float32))
+		if math.IsNaN(l) || math.IsInf(l, 0) {
+			restore()
+			return fmt.Errorf("train: step %d: loss is %v; the parameters are those before the step", step, l)
+		}
+		for i, n := range gr.nodes {
+			gv, err := n.Grad()
+			if err != nil {
+				return fmt.Errorf("train: step %d: %s: %w", step, gr.params[i].Name, err)
+			}
+			grads[i] = gv.Data().([]float32)
+			for _, v := range grads[i] {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					restore()
+					return fmt.Errorf("train: step %d: gradient of %s is not finite; the parameters are those before the step", step, gr.params[i].Name)
+				}
+			}
+		}
+		lr := t.learningRate(step, spe, total)
+		_ = t.m.Update(func() error { t.opt.step(grads, lr); return nil })
+		for _, gv := range grads {
+			clear(gv)
+		}
+		t.st.Step++
+		t.st.EpochLoss += l
+		t.st.EpochSteps++
+		prog.step(l)
+		if t.st.Step%spe == 0 {
+			if err := t.endEpoch(time.Since(epochStart).Seconds(), lr); err != nil {
+				return err
+			}
+			prog.epoch(t.st.History[len(t.st.History)-1])
+			epochStart = time.Now()
+		}
+	}
+	return nil
+}
+
+func (t *Trainer) learningRate(step, spe, total uint64) float64 {
+	return t.cfg.Optimizer.LearningRate * t.cfg.Schedule.factor(step, spe, total) * t.st.PlateauMult
+}
+
+// endEpoch validates, logs, adjusts the plateau and early-stopping state
+// and writes the checkpoints.
+func (t *Trainer) endEpoch(seconds, lr float64) error {
+	t.st.Epoch++
+	es := EpochStats{
+		Epoch: t.st.Epoch, Step: t.st.Step, Pairs: t.st.Step * uint64(t.cfg.BatchSize),
+		TrainLoss: t.st.EpochLoss / float64(max(t.st.EpochSteps, 1)), LearningRate: lr, Seconds: seconds,
+		ValLoss: math.NaN(), ValAccuracy: math.NaN(), ValAUC: math.NaN(), ValEER: math.NaN(),
+	}
+	t.st.EpochLoss, t.st.EpochSteps = 0, 0
+	improved := false
+	if t.val != nil {
+		if err := validate(t.m, t.val, &es); err != nil {
+			return err
+		}
+		metric := es.ValAUC
+		if t.cfg.Metric == "loss" {
+			metric = -es.ValLoss
+		}
+		if !t.st.HasBest || metric > t.st.Best {
+			t.st.Best, t.st.HasBest, improved = metric, true, true
+			t.st.BadEpochs, t.st.StaleEpochs = 0, 0
+		} else {
+			t.st.BadEpochs++
+			t.st.StaleEpochs++
+		}
+		if p := t.cfg.Plateau; p.Patience > 0 && t.st.BadEpochs >= p.Patience {
+			t.st.PlateauMult = max(t.st.PlateauMult*p.Factor, p.MinFactor)
+			t.st.BadEpochs = 0
+		}
+		if t.cfg.EarlyStopping > 0 && t.st.StaleEpochs >= t.cfg.EarlyStopping {
+			t.st.Stopped = true
+		}
+	}
+	t.st.History = append(t.st.History, es)
+	if t.cfg.Dir == "" {
+		return nil
+	}
+	if err := t.writeLog(); err != nil {
+		return err
+	}
+	if improved || t.val == nil {
+		if err := t.m.Save(filepath.Join(t.cfg.Dir, "best.safetensors")); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+	}
+	return t.checkpoint()
+}
+
+// checkpoint writes last.safetensors: the model, the optimizer's moments
+// and the training state, in one atomic file.
+func (t *Trainer) checkpoint() error {
+	if t.cfg.Dir == "" || t.opt == nil {
+		return nil
+	}
+	t.st.OptSteps = t.opt.t
+	sj, err := json.Marshal(t.st)
+	if err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	cj, err := json.Marshal(t.cfg.withoutIO())
+	if err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	meta := map[string]string{"train.state": string(sj), "train.config": string(cj)}
+	if err := t.m.SaveWith(filepath.Join(t.cfg.Dir, "last.safetensors"), t.opt.state(), meta); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	return nil
+}
+
+// withoutIO returns c without its writer, for saving.
+func (c Config) withoutIO() Config {
+	c.Progress = nil
+	return c
+}
+
+var logHeader = []string{"epoch", "step", "pairs", "train_loss", "val_loss", "val_accuracy", "val_auc", "val_eer", "learning_rate", "seconds"}
+
+// writeLog rewrites log.csv from the history, atomically, so that the log
+// always agrees with the checkpoint.
+func (t *Trainer) writeLog() error {
+	path := filepath.Join(t.cfg.Dir, "log.csv")
+	tmp, err := os.CreateTemp(t.cfg.Dir, ".log-*.csv")
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	w := csv.NewWriter(tmp)
+	_ = w.Write(logHeader)
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
+	for _, es := range t.st.History {
+		_ = w.Write([]string{strconv.Itoa(es.Epoch), strconv.FormatUint(es.Step, 10), strconv.FormatUint(es.Pairs, 10),
+			g(es.TrainLoss), g(es.ValLoss), g(es.ValAccuracy), g(es.ValAUC), g(es.ValEER), g(es.LearningRate), g(es.Seconds)})
+	}
+	w.Flush()
+	if err := errors.Join(w.Error(), tmp.Sync(), tmp.Close()); err != nil {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return nil
+}

@@ -14,6 +14,9 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/gosiamese/gosiamese/preprocess"
+	"github.com/gosiamese/gosiamese/resnet"
+
 	"github.com/gosiamese/gosiamese/siamese"
 )
 
@@ -309,4 +312,47 @@ func meanMinDist(a, b siamese.Embedding) float64 {
 		sum += math.Sqrt(best)
 	}
 	return sum / float64(len(a)/2)
+}
+
+// TestOmniglotRunsWithModel evaluates a small Siamese model on the 20
+// official runs through the calls a user makes (LoadOmniglotRuns,
+// EvaluateRuns with a *siamese.Model): every task is answered, and an
+// untrained model lands far below a trained one but within the range
+// chance allows (the figures of a trained model are in the README).
+func TestOmniglotRunsWithModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Omniglot runs with a model skipped in -short mode")
+	}
+	if _, err := os.Stat(omniglotRuns); err != nil {
+		t.Skipf("Omniglot runs not present (%v): see /work/shared/omniglot/README.md", err)
+	}
+	runs, err := LoadOmniglotRuns(omniglotRuns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := siamese.New(siamese.Config{
+		Encoder: resnet.Config{Depth: 18, Width: 8},
+		Hidden:  []int{32},
+		Input:   preprocess.Config{Size: 32, Channels: 1},
+		Seed:    1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := EvaluateRuns(m, runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Runs) != 20 {
+		t.Fatalf("%d run results, want 20", len(res.Runs))
+	}
+	for _, r := range res.Runs {
+		if len(r.Correct) != 20 {
+			t.Fatalf("a run answered %d tasks, want 20", len(r.Correct))
+		}
+	}
+	t.Logf("untrained model: mean accuracy %.3f", res.MeanAccuracy)
+	if res.MeanAccuracy < 0 || res.MeanAccuracy > 0.6 {
+		t.Errorf("an untrained model scored %.3f on 20-way one-shot", res.MeanAccuracy)
+	}
 }

@@ -37,7 +37,7 @@ func benchFrozen(b *testing.B, noCache bool) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	tr.cfg.Epochs += b.N / 4 + 1
+	tr.cfg.Epochs += b.N/4 + 1
 	if err := tr.Run(context.Background()); err != nil {
 		b.Fatal(err)
 	}

@@ -187,7 +187,7 @@ func TestTrainingLearns(t *testing.T) {
 	if h[len(h)-1].TrainLoss >= h[0].TrainLoss {
 		t.Errorf("training loss did not fall: %.4f -> %.4f", h[0].TrainLoss, h[len(h)-1].TrainLoss)
 	}
-	for _, f := range []string{"best.safetensors", "last.safetensors", "log.csv"} {
+	for _, f := range []string{"best.safetensors", "last.safetensors", "log.csv", "curves.png", "roc.png"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
@@ -196,8 +196,19 @@ func TestTrainingLearns(t *testing.T) {
 	if n := strings.Count(string(log), "\n"); n != 7 {
 		t.Errorf("log.csv has %d lines, want a header and 6 rows", n)
 	}
-	if _, err := siamese.Load(filepath.Join(dir, "best.safetensors")); err != nil {
-		t.Error(err)
+	bestModel, err := siamese.Load(filepath.Join(dir, "best.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The best epoch's calibrated threshold is stored in the best model.
+	bestEpoch := h[0]
+	for _, e := range h {
+		if e.ValAUC > bestEpoch.ValAUC {
+			bestEpoch = e
+		}
+	}
+	if bestEpoch.Threshold == 0 || bestModel.Threshold() != bestEpoch.Threshold {
+		t.Errorf("best model threshold %v, calibrated %v", bestModel.Threshold(), bestEpoch.Threshold)
 	}
 	if _, err := siamese.Load(filepath.Join(dir, "last.safetensors")); err != nil {
 		t.Errorf("a checkpoint does not load as a model: %v", err)

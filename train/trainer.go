@@ -68,6 +68,13 @@ type Config struct {
 	// optimizer and progress, which Resume reads) and log.csv (one row of
 	// metrics per epoch). Empty: nothing is written.
 	Dir string
+	// Calibration is how the model's verdict threshold is set from the
+	// validation scores whenever the validation metric improves: "f1"
+	// (default, the F1-optimal threshold) or "none" (keep the model's).
+	// With TargetFAR > 0 the threshold is instead the lowest one whose
+	// false-accept rate is at most TargetFAR.
+	Calibration string
+	TargetFAR   float64
 	// NoFeatureCache turns off the frozen-encoder fast path: by default,
 	// when the whole encoder is frozen and the data are not augmented, each
 	// image's encoder output is computed once, kept in memory and reused
@@ -106,6 +113,12 @@ func (c Config) Validate() error {
 	if d.Epochs < 0 || d.StepsPerEpoch <= 0 || d.BatchSize <= 0 {
 		errs = append(errs, fmt.Errorf("train: epochs %d, steps per epoch %d, batch size %d (all must be positive)", c.Epochs, c.StepsPerEpoch, c.BatchSize))
 	}
+	if d.Calibration != "" && d.Calibration != "f1" && d.Calibration != "none" {
+		errs = append(errs, fmt.Errorf("train: calibration %q (want f1 or none)", c.Calibration))
+	}
+	if d.TargetFAR < 0 || d.TargetFAR >= 1 {
+		errs = append(errs, fmt.Errorf("train: target false-accept rate %g outside [0, 1)", c.TargetFAR))
+	}
 	if d.Metric != "auc" && d.Metric != "loss" {
 		errs = append(errs, fmt.Errorf("train: metric %q (want auc or loss)", c.Metric))
 	}
@@ -127,6 +140,7 @@ type EpochStats struct {
 	ValAUC       float64
 	ValEER       float64
 	LearningRate float64 // at the epoch's last step
+	Threshold    float64 // the verdict threshold calibrated this epoch (0 if not)
 	Seconds      float64 // wall time of the epoch
 }
 
@@ -404,8 +418,10 @@ func (t *Trainer) endEpoch(seconds, lr float64) error {
 	}
 	t.st.EpochLoss, t.st.EpochSteps = 0, 0
 	improved := false
+	var scores, labels []float64
 	if t.val != nil {
-		if err := validate(t.m, t.val, &es); err != nil {
+		var err error
+		if scores, labels, err = validate(t.m, t.val, &es); err != nil {
 			return err
 		}
 		metric := es.ValAUC
@@ -427,11 +443,21 @@ func (t *Trainer) endEpoch(seconds, lr float64) error {
 			t.st.Stopped = true
 		}
 	}
+	if improved && t.cfg.Calibration != "none" {
+		thr, err := calibrate(t.m, scores, labels, t.cfg.TargetFAR)
+		if err != nil {
+			return err
+		}
+		es.Threshold = thr
+	}
 	t.st.History = append(t.st.History, es)
 	if t.cfg.Dir == "" {
 		return nil
 	}
 	if err := t.writeLog(); err != nil {
+		return err
+	}
+	if err := plot(t.cfg.Dir, t.st.History, scores, labels); err != nil {
 		return err
 	}
 	if improved || t.val == nil {
@@ -470,7 +496,7 @@ func (c Config) withoutIO() Config {
 	return c
 }
 
-var logHeader = []string{"epoch", "step", "pairs", "train_loss", "val_loss", "val_accuracy", "val_auc", "val_eer", "learning_rate", "seconds"}
+var logHeader = []string{"epoch", "step", "pairs", "train_loss", "val_loss", "val_accuracy", "val_auc", "val_eer", "threshold", "learning_rate", "seconds"}
 
 // writeLog rewrites log.csv from the history, atomically, so that the log
 // always agrees with the checkpoint.
@@ -486,7 +512,7 @@ func (t *Trainer) writeLog() error {
 	g := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
 	for _, es := range t.st.History {
 		_ = w.Write([]string{strconv.Itoa(es.Epoch), strconv.FormatUint(es.Step, 10), strconv.FormatUint(es.Pairs, 10),
-			g(es.TrainLoss), g(es.ValLoss), g(es.ValAccuracy), g(es.ValAUC), g(es.ValEER), g(es.LearningRate), g(es.Seconds)})
+			g(es.TrainLoss), g(es.ValLoss), g(es.ValAccuracy), g(es.ValAUC), g(es.ValEER), g(es.Threshold), g(es.LearningRate), g(es.Seconds)})
 	}
 	w.Flush()
 	if err := errors.Join(w.Error(), tmp.Sync(), tmp.Close()); err != nil {

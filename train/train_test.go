@@ -340,3 +340,38 @@ func TestConfigValidate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// flatValidation never improves: the same logits every epoch.
+type flatValidation struct{}
+
+func (flatValidation) Logits(*siamese.Model) ([]float64, []float64, error) {
+	return []float64{0.5, -0.5, 0.2, 0.1}, []float64{1, 0, 0, 1}, nil
+}
+
+func TestPlateauAndEarlyStopping(t *testing.T) {
+	data := newPatterns(t, 2, 3, 4)
+	m := smallModel(t)
+	tr, err := New(m, data, flatValidation{}, Config{
+		Epochs: 10, StepsPerEpoch: 1, BatchSize: 2, Optimizer: Optimizer{LearningRate: 1e-3},
+		Plateau: Plateau{Patience: 2, Factor: 0.5}, EarlyStopping: 4,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := tr.History()
+	// Epoch 1 sets the best; epochs 2..5 do not improve: stop after 5.
+	if len(h) != 5 {
+		t.Fatalf("ran %d epochs, want 5 (early stopping after 4 without improvement)", len(h))
+	}
+	// The rate halves after every 2 epochs without improvement: epochs 1-3
+	// at 1e-3, 4-5 at 5e-4 (the cut after epoch 3 applies from epoch 4).
+	want := []float64{1e-3, 1e-3, 1e-3, 5e-4, 5e-4}
+	for i, e := range h {
+		if math.Abs(e.LearningRate-want[i]) > 1e-15 {
+			t.Errorf("epoch %d: learning rate %g, want %g", e.Epoch, e.LearningRate, want[i])
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeIdx writes n 28x28 digits (class k draws a bar at row 3k) and their
+// labels as gzipped idx files.
+func writeIdx(t *testing.T, dir, prefix string, n int) {
+	t.Helper()
+	var imgs, labels bytes.Buffer
+	binary.Write(&imgs, binary.BigEndian, []uint32{0x803, uint32(n), 28, 28})
+	binary.Write(&labels, binary.BigEndian, []uint32{0x801, uint32(n)})
+	for i := range n {
+		k := i % 4
+		px := make([]byte, 28*28)
+		for x := 2; x < 26; x++ {
+			px[(3+5*k)*28+x] = 255
+			px[(4+5*k)*28+x] = byte(200 + i%50)
+		}
+		imgs.Write(px)
+		labels.WriteByte(byte(k))
+	}
+	for name, b := range map[string][]byte{prefix + "-images-idx3-ubyte.gz": imgs.Bytes(), prefix + "-labels-idx1-ubyte.gz": labels.Bytes()} {
+		var z bytes.Buffer
+		w := gzip.NewWriter(&z)
+		w.Write(b)
+		w.Close()
+		if err := os.WriteFile(filepath.Join(dir, name), z.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestMNISTEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	writeIdx(t, dir, "train", 40)
+	writeIdx(t, dir, "t10k", 20)
+	out := filepath.Join(dir, "run")
+	var stdout, stderr bytes.Buffer
+	rc := run(context.Background(), []string{"-data", dir, "-arch", "resnet18", "-width", "8", "-epochs", "2", "-pairs", "8", "-batch", "4", "-test-pairs", "8", "-out", out}, &stdout, &stderr)
+	if rc != 0 {
+		t.Fatalf("exit %d: %s", rc, stderr.String())
+	}
+	for _, want := range []string{"epoch 1: test accuracy", "epoch 2: test accuracy", "a few test pairs", "score"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "best.safetensors")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestMNISTErrors(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		rc   int
+		want string
+	}{
+		{[]string{"-data", filepath.Join(dir, "nothing")}, 1, "nothing"},
+		{[]string{"-arch", "resnet9"}, 2, "resnet9"},
+		{[]string{"-size", "16"}, 2, "-size >= 32"},
+		{[]string{"-bogus"}, 2, "bogus"},
+	}
+	for _, c := range cases {
+		var stdout, stderr bytes.Buffer
+		rc := run(context.Background(), c.args, &stdout, &stderr)
+		if rc != c.rc || !strings.Contains(stderr.String(), c.want) || strings.Contains(stderr.String(), "panic:") {
+			t.Errorf("%v: exit %d, stderr %q; want %d naming %q", c.args, rc, stderr.String(), c.rc, c.want)
+		}
+	}
+}

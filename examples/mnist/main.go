@@ -22,6 +22,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"os"
 	"os/signal"
@@ -149,13 +151,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "mnist:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "a few test pairs (threshold %.3f):\n", saved.Threshold())
-	for _, p := range testList[:min(6, len(testList))] {
+	samples := filepath.Join(*out, "samples")
+	if err := os.MkdirAll(samples, 0o755); err != nil {
+		fmt.Fprintln(stderr, "mnist:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "a few test pairs (threshold %.3f), written to %s for examples/compare:\n", saved.Threshold(), samples)
+	for k, p := range testList[:min(6, len(testList))] {
 		a, errA := testSet.Image(p.A)
 		b, errB := testSet.Image(p.B)
 		if err := errors.Join(errA, errB); err != nil {
 			fmt.Fprintln(stderr, "mnist:", err)
 			return 1
+		}
+		for side, img := range map[string]image.Image{"a": a, "b": b} {
+			name := filepath.Join(samples, fmt.Sprintf("pair%d_%s.png", k+1, side))
+			if err := writePNG(name, img); err != nil {
+				fmt.Fprintln(stderr, "mnist:", err)
+				return 1
+			}
 		}
 		s, err := saved.Compare(a, b)
 		if err != nil {
@@ -169,6 +183,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  digits %s and %s: score %.3f -> %s\n", testSet.ClassName(testSet.Class(p.A)), testSet.ClassName(testSet.Class(p.B)), float64(s), verdict)
 	}
 	return 0
+}
+
+func writePNG(path string, img image.Image) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := png.Encode(f, img); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // load reads the training and test sets.

@@ -54,8 +54,10 @@ func TestMNISTEndToEnd(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
 	}
-	if _, err := os.Stat(filepath.Join(out, "best.safetensors")); err != nil {
-		t.Error(err)
+	for _, f := range []string{"best.safetensors", "samples/pair1_a.png", "samples/pair1_b.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
 	}
 }
 

@@ -165,3 +165,6 @@ func (v *PairValidation) Logits(m *siamese.Model) (logits, labels []float64, err
 	}
 	return logits, labels, nil
 }
+
+// Batcher returns the batcher, to set its image cache.
+func (l *ListBatches) Batcher() *data.Batcher { return l.batcher }

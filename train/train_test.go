@@ -375,3 +375,34 @@ func TestPlateauAndEarlyStopping(t *testing.T) {
 		}
 	}
 }
+
+// TestNoValidationCheckpoint: a run without validation writes and resumes
+// its checkpoint (NaN validation figures survive JSON), and can be
+// extended.
+func TestNoValidationCheckpoint(t *testing.T) {
+	data := newPatterns(t, 2, 3, 4)
+	dir := t.TempDir()
+	tr, err := New(smallModel(t), data, nil, Config{Epochs: 1, StepsPerEpoch: 2, BatchSize: 2, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, tr2, err := Resume(filepath.Join(dir, "last.safetensors"), data, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := tr2.History(); len(h) != 1 || !math.IsNaN(h[0].ValAUC) || h[0].TrainLoss != tr.History()[0].TrainLoss {
+		t.Fatalf("history after resume: %+v", h)
+	}
+	if err := tr2.SetEpochs(2); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr2.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if tr2.Step() != 4 || tr2.SetEpochs(1) == nil {
+		t.Errorf("extended run ended at step %d", tr2.Step())
+	}
+}

@@ -523,3 +523,51 @@ func (t *Trainer) writeLog() error {
 	}
 	return nil
 }
+
+// SetEpochs changes the number of epochs to train, for example to extend a
+// resumed run. It fails below the epochs already done.
+func (t *Trainer) SetEpochs(n int) error {
+	if n < t.st.Epoch || n < 1 {
+		return fmt.Errorf("train: %d epochs, %d already done", n, t.st.Epoch)
+	}
+	t.cfg.Epochs = n
+	return nil
+}
+
+// epochJSON is EpochStats with the validation figures as pointers, since
+// JSON has no NaN: a missing validation is null.
+type epochJSON struct {
+	Epoch                                int
+	Step, Pairs                          uint64
+	TrainLoss                            float64
+	ValLoss, ValAccuracy, ValAUC, ValEER *float64
+	LearningRate, Threshold, Seconds     float64
+}
+
+// MarshalJSON writes NaN validation figures as null.
+func (e EpochStats) MarshalJSON() ([]byte, error) {
+	p := func(v float64) *float64 {
+		if math.IsNaN(v) {
+			return nil
+		}
+		return &v
+	}
+	return json.Marshal(epochJSON{e.Epoch, e.Step, e.Pairs, e.TrainLoss, p(e.ValLoss), p(e.ValAccuracy), p(e.ValAUC), p(e.ValEER), e.LearningRate, e.Threshold, e.Seconds})
+}
+
+// UnmarshalJSON reads null validation figures as NaN.
+func (e *EpochStats) UnmarshalJSON(b []byte) error {
+	var j epochJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	v := func(p *float64) float64 {
+		if p == nil {
+			return math.NaN()
+		}
+		return *p
+	}
+	*e = EpochStats{Epoch: j.Epoch, Step: j.Step, Pairs: j.Pairs, TrainLoss: j.TrainLoss, ValLoss: v(j.ValLoss), ValAccuracy: v(j.ValAccuracy),
+		ValAUC: v(j.ValAUC), ValEER: v(j.ValEER), LearningRate: j.LearningRate, Threshold: j.Threshold, Seconds: j.Seconds}
+	return nil
+}

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gosiamese/gosiamese/preprocess"
+	"github.com/gosiamese/gosiamese/resnet"
+	"github.com/gosiamese/gosiamese/siamese"
+)
+
+// realRuns is the official all_runs.zip, read when present (see
+// ../../../shared/omniglot/README.md); it is not part of the repository.
+const realRuns = "../../../shared/omniglot/all_runs.zip"
+
+// tinyModel saves a small untrained model. Without hidden layers its
+// embedding is the encoder's pooled output, so different images get
+// different embeddings and an image scores highest against itself.
+func tinyModel(t *testing.T) string {
+	t.Helper()
+	m, err := siamese.New(siamese.Config{
+		Encoder: resnet.Config{Depth: 18, Width: 8},
+		Hidden:  []int{},
+		Input:   preprocess.Config{Size: 32},
+		Seed:    3,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "model.safetensors")
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// noise is a random grey image, different for every seed.
+func noise(seed uint64) []byte {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	img := image.NewGray(image.Rect(0, 0, 40, 40))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(rng.IntN(256))
+	}
+	for x := range 40 { // a white frame, as Omniglot's background
+		img.SetGray(x, 0, color.Gray{255})
+	}
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	return b.Bytes()
+}
+
+// fakeRuns returns a two-run, 3-way layout in Lake's format whose test
+// images are copies of training images: run01's labels name the copies'
+// originals (any model that scores an image highest against itself gets
+// every task right), run02's name the right image for item01 only (one
+// task in three right).
+func fakeRuns() map[string][]byte {
+	files := map[string][]byte{}
+	for _, run := range []string{"run01", "run02"} {
+		for c := 1; c <= 3; c++ {
+			files[fmt.Sprintf("%s/training/class%02d.png", run, c)] = noise(uint64(c))
+		}
+		// item k is a copy of class (k mod 3) + 1: item01 = class02, ...
+		for k := 1; k <= 3; k++ {
+			files[fmt.Sprintf("%s/test/item%02d.png", run, k)] = noise(uint64(k%3 + 1))
+		}
+	}
+	files["run01/class_labels.txt"] = []byte("run01/test/item01.png run01/training/class02.png\n" +
+		"run01/test/item02.png run01/training/class03.png\n" +
+		"run01/test/item03.png run01/training/class01.png\n")
+	files["run02/class_labels.txt"] = []byte("test/item01.png training/class02.png\r\n" +
+		"test/item02.png training/class01.png\r\n" +
+		"test/item03.png training/class03.png\r\n")
+	return files
+}
+
+// writeRuns writes the layout as an all_runs folder under dir and as a zip
+// at zipPath (runs inside an all_runs folder, as the official zip).
+func writeRuns(t *testing.T, dir, zipPath string, files map[string][]byte) {
+	t.Helper()
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	for name, b := range files {
+		if dir != "" {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w, err := zw.Create("all_runs/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(b)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if zipPath != "" {
+		if err := os.MkdirAll(filepath.Dir(zipPath), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(zipPath, zb.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const wantText = " run 01 (error 0.0%)\n run 02 (error 66.7%)\naverage error 33.3%\nmean accuracy 66.7% (2 runs)\n"
+
+func TestOneshotFakeRuns(t *testing.T) {
+	model := tinyModel(t)
+	dir := t.TempDir()
+	folder, zipPath := filepath.Join(dir, "all_runs"), filepath.Join(dir, "all_runs.zip")
+	writeRuns(t, folder, zipPath, fakeRuns())
+	for _, runs := range []string{folder, zipPath} {
+		var out, errOut bytes.Buffer
+		if rc := run([]string{"-model", model, "-runs", runs}, &out, &errOut); rc != 0 {
+			t.Fatalf("%s: exit %d: %s", runs, rc, errOut.String())
+		}
+		if out.String() != wantText {
+			t.Errorf("%s: output\n%s\nwant\n%s", runs, out.String(), wantText)
+		}
+	}
+}
+
+func TestOneshotJSON(t *testing.T) {
+	model := tinyModel(t)
+	zipPath := filepath.Join(t.TempDir(), "all_runs.zip")
+	writeRuns(t, "", zipPath, fakeRuns())
+	var out, errOut bytes.Buffer
+	if rc := run([]string{"-model", model, "-runs", zipPath, "-json"}, &out, &errOut); rc != 0 {
+		t.Fatalf("exit %d: %s", rc, errOut.String())
+	}
+	var r result
+	dec := json.NewDecoder(&out)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
+	if r.Model != model || r.Runs != zipPath || len(r.PerRun) != 2 || !near(r.MeanAccuracy, 2./3) || !near(r.MeanErrorRate, 1./3) {
+		t.Fatalf("result %+v", r)
+	}
+	for i, want := range []runResult{{"run01", 3, 3, 1, 0}, {"run02", 3, 1, 1. / 3, 2. / 3}} {
+		got := r.PerRun[i]
+		if got.Name != want.Name || got.Tasks != want.Tasks || got.Correct != want.Correct || !near(got.Accuracy, want.Accuracy) || !near(got.ErrorRate, want.ErrorRate) {
+			t.Errorf("run %d: %+v, want %+v", i, got, want)
+		}
+	}
+}
+
+// TestOneshotDefaultRuns finds the runs at ../shared/omniglot/all_runs.zip
+// from the working directory, and says what to do when they are absent.
+func TestOneshotDefaultRuns(t *testing.T) {
+	model := tinyModel(t)
+	root := t.TempDir()
+	repo := filepath.Join(root, "repo")
+	os.Mkdir(repo, 0o755)
+	writeRuns(t, "", filepath.Join(root, "shared", "omniglot", "all_runs.zip"), fakeRuns())
+	t.Chdir(repo)
+	var out, errOut bytes.Buffer
+	if rc := run([]string{"-model", model}, &out, &errOut); rc != 0 || out.String() != wantText {
+		t.Fatalf("exit %d, output %q, stderr %q", rc, out.String(), errOut.String())
+	}
+
+	t.Chdir(root)
+	out.Reset()
+	errOut.Reset()
+	rc := run([]string{"-model", model}, &out, &errOut)
+	msg := errOut.String()
+	if rc != 1 || out.Len() > 0 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, defaultRuns) || !strings.Contains(msg, "-runs") {
+		t.Errorf("without runs: exit %d, stderr %q", rc, msg)
+	}
+}
+
+// TestOneshotOfficialRuns runs the 20 official runs when present.
+func TestOneshotOfficialRuns(t *testing.T) {
+	if _, err := os.Stat(realRuns); err != nil {
+		t.Skipf("Omniglot runs not present (%v)", err)
+	}
+	model := tinyModel(t)
+	var out, errOut bytes.Buffer
+	if rc := run([]string{"-model", model, "-runs", realRuns}, &out, &errOut); rc != 0 {
+		t.Fatalf("exit %d: %s", rc, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 22 || !strings.HasPrefix(lines[0], " run 01 (error ") || !strings.HasPrefix(lines[19], " run 20 (error ") ||
+		!strings.HasPrefix(lines[20], "average error ") || !strings.HasSuffix(lines[21], "(20 runs)") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+func TestOneshotErrors(t *testing.T) {
+	model := tinyModel(t)
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "all_runs")
+	writeRuns(t, runs, "", fakeRuns())
+	bad := filepath.Join(dir, "bad.safetensors")
+	os.WriteFile(bad, []byte("garbage"), 0o644)
+	broken := filepath.Join(dir, "broken_runs")
+	files := fakeRuns()
+	files["run02/class_labels.txt"] = []byte("test/item01.png\n")
+	writeRuns(t, broken, "", files)
+	cases := []struct {
+		args []string
+		rc   int
+		want string
+	}{
+		{[]string{"-bogus"}, 2, "bogus"},
+		{[]string{"-runs", runs}, 2, "need -model"},
+		{[]string{"-model", model, "-runs", runs, "extra"}, 2, "no arguments"},
+		{[]string{"-model", filepath.Join(dir, "none.safetensors"), "-runs", runs}, 1, "none.safetensors"},
+		{[]string{"-model", bad, "-runs", runs}, 1, "bad.safetensors"},
+		{[]string{"-model", model, "-runs", filepath.Join(dir, "nowhere")}, 1, "nowhere"},
+		{[]string{"-model", model, "-runs", broken}, 1, "run02/class_labels.txt:1"},
+	}
+	for _, c := range cases {
+		var out, errOut bytes.Buffer
+		rc := run(c.args, &out, &errOut)
+		first := strings.SplitN(errOut.String(), "\n", 2)[0]
+		if rc != c.rc || !strings.Contains(first, c.want) || strings.Contains(errOut.String(), "panic") || out.Len() > 0 {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, rc, errOut.String(), c.rc, c.want)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if rc := run([]string{"-h"}, &out, &errOut); rc != 0 {
+		t.Errorf("-h: exit %d", rc)
+	}
+	for _, f := range []string{"-model", "-runs", "-json"} {
+		if !strings.Contains(errOut.String(), "  "+f) {
+			t.Errorf("-h does not explain %s", f)
+		}
+	}
+}

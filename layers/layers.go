@@ -105,14 +105,18 @@ func (l *BatchNorm) Params() []*Param {
 }
 
 // MaxPool is a max pooling with a square window and symmetric padding
-// (padding counts as -Inf, as in PyTorch).
+// (padding counts as -Inf, as in PyTorch; padding must be at most half the
+// window). A NaN in a window is its maximum, as in PyTorch.
 type MaxPool struct {
 	Kernel, Stride, Pad int
 }
 
 // Forward pools x of shape (N, C, H, W).
 func (l MaxPool) Forward(x *G.Node) (*G.Node, error) {
-	y, err := G.MaxPool2D(x, tensor.Shape{l.Kernel, l.Kernel}, []int{l.Pad, l.Pad}, []int{l.Stride, l.Stride})
+	if l.Kernel < 1 || l.Stride < 1 || l.Pad < 0 || 2*l.Pad >= l.Kernel+1 {
+		return nil, fmt.Errorf("layers: MaxPool: kernel %d, stride %d, padding %d", l.Kernel, l.Stride, l.Pad)
+	}
+	y, err := G.ApplyOp(newMaxPoolOp(l.Kernel, l.Stride, l.Pad), x)
 	if err != nil {
 		return nil, fmt.Errorf("layers: MaxPool: %w", err)
 	}

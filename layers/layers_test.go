@@ -278,3 +278,39 @@ func TestDropoutSetStep(t *testing.T) {
 		t.Error("steps 0 and 1 drew the same mask")
 	}
 }
+func TestMaxPoolForwardAndNaN(t *testing.T) {
+	x := tensor.New(tensor.WithShape(1, 1, 3, 4), tensor.WithBacking([]float32{
+		1, 5, 2, 0,
+		3, 4, 9, 1,
+		7, 0, 6, 8,
+	}))
+	out := runOut(t, Inference, 1, x, 1, func(g *Graph, x *G.Node) (*G.Node, error) {
+		return MaxPool{Kernel: 3, Stride: 2, Pad: 1}.Forward(x)
+	})[0]
+	// windows (rows -1..1 | 1..3, cols -1..1 | 1..3)
+	want := []float32{5, 9, 7, 9}
+	if !equal32(out, want) {
+		t.Errorf("max pool %v, want %v", out, want)
+	}
+	// A NaN input gives NaN out and a gradient, never a panic.
+	nan := float32(math.NaN())
+	xn := tensor.New(tensor.WithShape(1, 1, 2, 2), tensor.WithBacking([]float32{nan, nan, nan, nan}))
+	g := NewGraph(Training, 1)
+	xnode := G.NodeFromAny(g.G, xn, G.WithName("x"))
+	y, err := MaxPool{Kernel: 3, Stride: 2, Pad: 1}.Forward(xnode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := G.Sum(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := G.Grad(s, xnode); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g.G)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+}

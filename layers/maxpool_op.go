@@ -1,0 +1,142 @@
+package layers
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// maxPoolOp is a max pooling over square windows with symmetric padding
+// (padding never wins). A NaN in a window wins, as in PyTorch, so NaN
+// propagates instead of crashing the backward pass (Gorgonia's own max
+// pooling indexes out of range on an all-NaN window).
+type maxPoolOp struct {
+	opBase
+	k, s, p int
+}
+
+func newMaxPoolOp(k, s, p int) *maxPoolOp {
+	return &maxPoolOp{opBase: opBase{Name: fmt.Sprintf("MaxPool(k%d,s%d,p%d)", k, s, p), N: 1}, k: k, s: s, p: p}
+}
+
+func (o *maxPoolOp) out(h, w int) (int, int) {
+	return (h+2*o.p-o.k)/o.s + 1, (w+2*o.p-o.k)/o.s + 1
+}
+
+func (o *maxPoolOp) Type() hm.Type { return fnType(4, 4) }
+
+func (o *maxPoolOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapeOf(o.Name, ds, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(s) != 4 {
+		return nil, fmt.Errorf("layers: %s: want a 4-D input, got %v", o.Name, s)
+	}
+	oh, ow := o.out(s[2], s[3])
+	if oh < 1 || ow < 1 {
+		return nil, fmt.Errorf("layers: %s: input %v is too small", o.Name, s)
+	}
+	return tensor.Shape{s[0], s[1], oh, ow}, nil
+}
+
+func (o *maxPoolOp) Do(vs ...G.Value) (G.Value, error) {
+	in, err := denses(o.Name, vs, 1)
+	if err != nil {
+		return nil, err
+	}
+	s := in[0].Shape()
+	oh, ow := o.out(s[2], s[3])
+	out := newDense(in[0].Dtype(), tensor.Shape{s[0], s[1], oh, ow})
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		maxPool(o, s, data[float32](in[0]), data[float32](out), nil, nil)
+	default:
+		maxPool(o, s, data[float64](in[0]), data[float64](out), nil, nil)
+	}
+	return out, nil
+}
+
+// maxPool writes the pooled values to y, or, given dy, adds each window's
+// gradient to the position of its maximum in dx.
+func maxPool[T float](o *maxPoolOp, s tensor.Shape, x, y, dy, dx []T) {
+	h, w := s[2], s[3]
+	oh, ow := o.out(h, w)
+	for nc := 0; nc < s[0]*s[1]; nc++ {
+		xs := x[nc*h*w : (nc+1)*h*w]
+		for i := 0; i < oh; i++ {
+			for j := 0; j < ow; j++ {
+				best, at := T(math.Inf(-1)), -1
+				for di := 0; di < o.k; di++ {
+					r := i*o.s - o.p + di
+					if r < 0 || r >= h {
+						continue
+					}
+					for dj := 0; dj < o.k; dj++ {
+						c := j*o.s - o.p + dj
+						if c < 0 || c >= w {
+							continue
+						}
+						v := xs[r*w+c]
+						if at < 0 || v > best || (v != v && best == best) {
+							best, at = v, r*w+c
+						}
+					}
+				}
+				k := nc*oh*ow + i*ow + j
+				if dy == nil {
+					y[k] = best
+				} else if at >= 0 {
+					dx[nc*h*w+at] += dy[k]
+				}
+			}
+		}
+	}
+}
+
+func (o *maxPoolOp) DiffWRT(int) []bool { return []bool{true} }
+
+func (o *maxPoolOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(&maxPoolGradOp{opBase{Name: o.Name + "Grad", N: 2}, o}, in[0], grad)
+	return G.Nodes{dx}, err
+}
+
+// maxPoolGradOp takes (x, dy) and routes each window's gradient to its
+// maximum.
+type maxPoolGradOp struct {
+	opBase
+	fwd *maxPoolOp
+}
+
+func (o *maxPoolGradOp) Type() hm.Type { return fnType(4, 4, 4) }
+
+func (o *maxPoolGradOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapeOf(o.Name, ds, 0)
+	return s.Clone(), err
+}
+
+func (o *maxPoolGradOp) Do(vs ...G.Value) (G.Value, error) {
+	in, err := denses(o.Name, vs, 2)
+	if err != nil {
+		return nil, err
+	}
+	s := in[0].Shape()
+	out := newDense(in[0].Dtype(), s)
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		maxPool(o.fwd, s, data[float32](in[0]), nil, data[float32](in[1]), data[float32](out))
+	default:
+		maxPool(o.fwd, s, data[float64](in[0]), nil, data[float64](in[1]), data[float64](out))
+	}
+	return out, nil
+}
+
+func (o *maxPoolGradOp) DiffWRT(int) []bool { return []bool{false, false} }
+
+func (o *maxPoolGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
+	return nil, errors.New("layers: max pooling has no second derivative")
+}

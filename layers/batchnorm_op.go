@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
+	"unsafe"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -21,8 +23,17 @@ type bnOp struct {
 	opBase
 	dims          int
 	train         bool
+	relu          bool // output max(bn(x), 0)
 	eps, momentum float64
 	mean, vari    *tensor.Dense // running statistics, shape (C)
+
+	// saved holds the batch statistics of the last training forward pass,
+	// for the gradient ops of the same run.
+	saved struct {
+		sync.Mutex
+		stats []float64
+		x     [2]uintptr
+	}
 }
 
 func (o *bnOp) Type() hm.Type { return fnType(o.dims, o.dims, 1, 1) }
@@ -99,46 +110,111 @@ func bnForward[T float](o *bnOp, n, c, sp int, x, gamma, beta, rm, rv, y []T) er
 		return fmt.Errorf("layers: %s: running statistics hold %d and %d values, want %d", o.Name, len(rm), len(rv), c)
 	}
 	m := float64(n * sp)
-	for ch := 0; ch < c; ch++ {
-		var mean, invstd float64
-		if o.train {
-			var vari float64
-			mean, vari = bnStats(n, c, sp, ch, x)
-			invstd = 1 / math.Sqrt(vari+o.eps)
-			rm[ch] = T((1-o.momentum)*float64(rm[ch]) + o.momentum*mean)
-			rv[ch] = T((1-o.momentum)*float64(rv[ch]) + o.momentum*vari*m/(m-1))
-		} else {
-			mean, invstd = float64(rm[ch]), 1/math.Sqrt(float64(rv[ch])+o.eps)
-		}
-		scale := T(invstd * float64(gamma[ch]))
-		shift := T(float64(beta[ch]) - mean*invstd*float64(gamma[ch]))
-		for i := 0; i < n; i++ {
-			lo, hi := (i*c+ch)*sp, (i*c+ch+1)*sp
-			xs, ys := x[lo:hi], y[lo:hi]
-			for j, v := range xs {
-				ys[j] = v*scale + shift
+	var saved []float64
+	if o.train {
+		saved = make([]float64, 2*c)
+	}
+	// channels are independent: split them across goroutines
+	parallelFor(c, n*sp, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			var mean, invstd float64
+			if o.train {
+				var vari float64
+				mean, vari = bnStats(n, c, sp, ch, x)
+				invstd = 1 / math.Sqrt(vari+o.eps)
+				saved[ch], saved[c+ch] = mean, invstd
+				rm[ch] = T((1-o.momentum)*float64(rm[ch]) + o.momentum*mean)
+				rv[ch] = T((1-o.momentum)*float64(rv[ch]) + o.momentum*vari*m/(m-1))
+			} else {
+				mean, invstd = float64(rm[ch]), 1/math.Sqrt(float64(rv[ch])+o.eps)
+			}
+			scale := T(invstd * float64(gamma[ch]))
+			shift := T(float64(beta[ch]) - mean*invstd*float64(gamma[ch]))
+			for i := 0; i < n; i++ {
+				lo, hi := (i*c+ch)*sp, (i*c+ch+1)*sp
+				xs, ys := x[lo:hi], y[lo:hi]
+				for j, v := range xs {
+					ys[j] = v*scale + shift
+				}
+				if o.relu {
+					reluInPlace(ys)
+				}
 			}
 		}
+	})
+	if o.train {
+		o.saved.Lock()
+		o.saved.stats, o.saved.x = saved, dataID(x)
+		o.saved.Unlock()
 	}
 	return nil
+}
+
+// dataID identifies a backing slice (its first element's address and its
+// length).
+func dataID[T float](x []T) [2]uintptr {
+	if len(x) == 0 {
+		return [2]uintptr{}
+	}
+	return [2]uintptr{uintptr(unsafe.Pointer(&x[0])), uintptr(len(x))}
+}
+
+// batchStats returns the per-channel batch means and 1/sqrt(var+eps)
+// (2*C values) saved by the forward pass over x, or nil when x is not the
+// input of the last forward pass.
+func (o *bnOp) batchStats(id [2]uintptr) []float64 {
+	o.saved.Lock()
+	defer o.saved.Unlock()
+	if o.saved.x != id {
+		return nil
+	}
+	return o.saved.stats
 }
 
 func (o *bnOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 
 func (o *bnOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	gs := make(G.Nodes, 3)
-	for k := range gs {
-		g, err := G.ApplyOp(&bnGradOp{opBase: opBase{Name: fmt.Sprintf("%sGrad%d", o.Name, k), N: 3}, fwd: o, which: k}, in[0], in[1], grad)
-		if err != nil {
-			return nil, err
-		}
-		gs[k] = g
+	// sums = (Σ dy, Σ dy·xhat) per channel, computed once; dgamma and dbeta
+	// are its rows, dx uses it. After a fused ReLU, dy counts only where
+	// the output is positive.
+	args := G.Nodes{in[0], grad}
+	if o.relu {
+		args = G.Nodes{in[0], out, grad}
 	}
-	return gs, nil
+	sums, err := G.ApplyOp(&bnGradOp{opBase: opBase{Name: o.Name + "GradSums", N: len(args)}, fwd: o, which: bnSums}, args...)
+	if err != nil {
+		return nil, err
+	}
+	dxArgs := append(G.Nodes{in[1], sums}, args...)
+	dx, err := G.ApplyOp(&bnGradOp{opBase: opBase{Name: o.Name + "GradX", N: len(dxArgs)}, fwd: o, which: bnGradX}, dxArgs...)
+	if err != nil {
+		return nil, err
+	}
+	dgamma, err := G.ApplyOp(&bnGradOp{opBase: opBase{Name: o.Name + "GradGamma", N: 1}, fwd: o, which: bnGradGamma}, sums)
+	if err != nil {
+		return nil, err
+	}
+	dbeta, err := G.ApplyOp(&bnGradOp{opBase: opBase{Name: o.Name + "GradBeta", N: 1}, fwd: o, which: bnGradBeta}, sums)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx, dgamma, dbeta}, nil
 }
 
-// bnGradOp takes (x, gamma, dy) and returns the gradient of the loss with
-// respect to x (which 0), gamma (1) or beta (2).
+// What a bnGradOp computes.
+const (
+	// bnSums takes (x, [y], dy) and returns the (2, C) per-channel sums
+	// Σ dy and Σ dy·xhat (y: the fused ReLU's output).
+	bnSums = iota
+	// bnGradX takes (gamma, sums, x, [y], dy) and returns dx.
+	bnGradX
+	// bnGradGamma and bnGradBeta take sums and return a row of it.
+	bnGradGamma
+	bnGradBeta
+)
+
+// bnGradOp is a part of BatchNorm's gradient (see bnSums and the
+// following constants).
 type bnGradOp struct {
 	opBase
 	fwd   *bnOp
@@ -146,82 +222,162 @@ type bnGradOp struct {
 }
 
 func (o *bnGradOp) Type() hm.Type {
-	if o.which == 0 {
-		return fnType(o.fwd.dims, o.fwd.dims, 1, o.fwd.dims)
+	d := o.fwd.dims
+	switch o.which {
+	case bnSums:
+		if o.fwd.relu {
+			return fnType(2, d, d, d)
+		}
+		return fnType(2, d, d)
+	case bnGradX:
+		if o.fwd.relu {
+			return fnType(d, 1, 2, d, d, d)
+		}
+		return fnType(d, 1, 2, d, d)
 	}
-	return fnType(1, o.fwd.dims, 1, o.fwd.dims)
+	return fnType(1, 2)
 }
 
 func (o *bnGradOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
-	if o.which == 0 {
+	switch o.which {
+	case bnSums:
 		s, err := shapeOf(o.Name, ds, 0)
+		if err != nil {
+			return nil, err
+		}
+		return tensor.Shape{2, s[1]}, nil
+	case bnGradX:
+		s, err := shapeOf(o.Name, ds, 2)
 		return s.Clone(), err
 	}
-	s, err := shapeOf(o.Name, ds, 1)
-	return s.Clone(), err
-}
-
-func (o *bnGradOp) Do(vs ...G.Value) (G.Value, error) {
-	in, err := denses(o.Name, vs, 3)
+	s, err := shapeOf(o.Name, ds, 0)
 	if err != nil {
 		return nil, err
 	}
-	x := in[0]
+	return tensor.Shape{s[1]}, nil
+}
+
+func (o *bnGradOp) Do(vs ...G.Value) (G.Value, error) {
+	in, err := denses(o.Name, vs, o.N)
+	if err != nil {
+		return nil, err
+	}
+	if o.which == bnGradGamma || o.which == bnGradBeta {
+		c := in[0].Shape()[1]
+		out := newDense(in[0].Dtype(), tensor.Shape{c})
+		row := 1
+		if o.which == bnGradBeta {
+			row = 0
+		}
+		switch out.Dtype() {
+		case tensor.Float32:
+			copy(data[float32](out), data[float32](in[0])[row*c:])
+		default:
+			copy(data[float64](out), data[float64](in[0])[row*c:])
+		}
+		return out, nil
+	}
+	var gamma, sums *tensor.Dense
+	if o.which == bnGradX {
+		gamma, sums, in = in[0], in[1], in[2:]
+	}
+	x, dy := in[0], in[len(in)-1]
+	var y *tensor.Dense // the fused ReLU's output, or nil
+	if o.fwd.relu {
+		y = in[1]
+	}
 	n, c, sp := bnGeom(x.Shape())
 	var out *tensor.Dense
-	if o.which == 0 {
+	if o.which == bnGradX {
 		out = newDense(x.Dtype(), x.Shape())
 	} else {
-		out = newDense(x.Dtype(), in[1].Shape())
+		out = newDense(x.Dtype(), tensor.Shape{2, c})
 	}
 	switch x.Dtype() {
 	case tensor.Float32:
-		bnBackward(o, n, c, sp, data[float32](x), data[float32](in[1]), data[float32](in[2]), data[float32](o.fwd.mean), data[float32](o.fwd.vari), data[float32](out))
+		bnBackward(o, n, c, sp, data[float32](x), optData[float32](y), data[float32](dy), optData[float32](gamma), optData[float32](sums), data[float32](o.fwd.mean), data[float32](o.fwd.vari), data[float32](out))
 	default:
-		bnBackward(o, n, c, sp, data[float64](x), data[float64](in[1]), data[float64](in[2]), data[float64](o.fwd.mean), data[float64](o.fwd.vari), data[float64](out))
+		bnBackward(o, n, c, sp, data[float64](x), optData[float64](y), data[float64](dy), optData[float64](gamma), optData[float64](sums), data[float64](o.fwd.mean), data[float64](o.fwd.vari), data[float64](out))
 	}
 	return out, nil
 }
 
-func bnBackward[T float](o *bnGradOp, n, c, sp int, x, gamma, dy, rm, rv, out []T) {
+// optData is data, or nil for a nil tensor.
+func optData[T float](d *tensor.Dense) []T {
+	if d == nil {
+		return nil
+	}
+	return data[T](d)
+}
+
+// bnBackward computes the sums (which bnSums) or dx (bnGradX) from x, dy
+// and, after a fused ReLU, its output y (dy counts only where y > 0).
+func bnBackward[T float](o *bnGradOp, n, c, sp int, x, y, dy, gamma, sums, rm, rv, out []T) {
 	m := float64(n * sp)
-	for ch := 0; ch < c; ch++ {
-		mean, invstd := bnChannelStats(o.fwd, n, c, sp, ch, x, rm, rv)
-		// sums of dy and dy*xhat over the channel
-		var sdy, sdyx float64
-		for i := 0; i < n; i++ {
-			lo, hi := (i*c+ch)*sp, (i*c+ch+1)*sp
-			for j, v := range x[lo:hi] {
-				d := float64(dy[lo+j])
-				sdy += d
-				sdyx += d * (float64(v) - mean) * invstd
+	var saved []float64
+	if o.fwd.train {
+		saved = o.fwd.batchStats(dataID(x))
+	}
+	parallelFor(c, n*sp, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			var mean, invstd float64
+			if saved != nil {
+				mean, invstd = saved[ch], saved[c+ch]
+			} else {
+				mean, invstd = bnChannelStats(o.fwd, n, c, sp, ch, x, rm, rv)
 			}
-		}
-		switch o.which {
-		case 1:
-			out[ch] = T(sdyx)
-			continue
-		case 2:
-			out[ch] = T(sdy)
-			continue
-		}
-		g := float64(gamma[ch]) * invstd
-		for i := 0; i < n; i++ {
-			lo, hi := (i*c+ch)*sp, (i*c+ch+1)*sp
-			for j, v := range x[lo:hi] {
-				d := float64(dy[lo+j])
-				if o.fwd.train {
-					xhat := (float64(v) - mean) * invstd
-					out[lo+j] = T(g * (d - sdy/m - xhat*sdyx/m))
-				} else {
-					out[lo+j] = T(g * d)
+			if o.which == bnSums {
+				// sums of dy and dy*xhat over the channel
+				var sdy, sdyx float64
+				mt := T(mean)
+				// float32 partial sums over runs of up to 256 values,
+				// float64 across them
+				const run = 256
+				for i := 0; i < n; i++ {
+					for lo := (i*c + ch) * sp; lo < (i*c+ch+1)*sp; lo += run {
+						hi := min(lo+run, (i*c+ch+1)*sp)
+						ds, xs := dy[lo:hi], x[lo:hi]
+						if y != nil {
+							var buf [run]T
+							maskPos(y[lo:hi], ds, buf[:hi-lo])
+							ds = buf[:hi-lo]
+						}
+						var a, b T
+						for j, v := range xs {
+							a += ds[j]
+							b += ds[j] * (v - mt)
+						}
+						sdy += float64(a)
+						sdyx += float64(b)
+					}
+				}
+				out[ch], out[c+ch] = T(sdy), T(sdyx*invstd)
+				continue
+			}
+			sdy, sdyx := float64(sums[ch]), float64(sums[c+ch])
+			g := float64(gamma[ch]) * invstd
+			// training: out = g*(dy - sdy/m - xhat*sdyx/m); else g*dy
+			at, bt, ct, mt := T(g), T(0), T(0), T(mean)
+			if o.fwd.train {
+				bt, ct = T(-g*invstd*sdyx/m), T(-g*sdy/m)
+			}
+			for i := 0; i < n; i++ {
+				lo, hi := (i*c+ch)*sp, (i*c+ch+1)*sp
+				os, ds, xs := out[lo:hi], dy[lo:hi], x[lo:hi]
+				if y != nil {
+					// masked dy, written to out first
+					maskPos(y[lo:hi], ds, os)
+					ds = os
+				}
+				for j, v := range xs {
+					os[j] = at*ds[j] + bt*(v-mt) + ct
 				}
 			}
 		}
-	}
+	})
 }
 
-func (o *bnGradOp) DiffWRT(int) []bool { return []bool{false, false, false} }
+func (o *bnGradOp) DiffWRT(inputs int) []bool { return make([]bool, inputs) }
 
 func (o *bnGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
 	return nil, errors.New("layers: BatchNorm has no second derivative")

@@ -3,10 +3,21 @@
 // average and max pooling, Flatten, Dense, Dropout and the L1 distance.
 //
 // Each layer is right in training and in inference regardless of known
-// Gorgonia bugs: BatchNorm, ReLU, global pooling, Dropout and L1 are ops of
-// this package (gorgonia.Op with their own gradients, each checked against
-// central differences in float64), Conv2D, MaxPool and Dense use Gorgonia's
-// ops, which were checked the same way.
+// Gorgonia bugs: Conv2D, BatchNorm (alone or fused with a ReLU), ReLU,
+// AddReLU, global pooling, Dropout and L1 are ops of this package
+// (gorgonia.Op with their own gradients, each checked against central
+// differences in float64); MaxPool and Dense use Gorgonia's ops, which
+// were checked the same way.
+//
+// Conv2D is im2col (or none, for 1x1 stride-1 convolutions) and one matrix
+// product over the whole batch. The products run on GOMAXPROCS goroutines
+// through the build's backend (GemmBackend): by default Go with an
+// AVX2/FMA assembly kernel on amd64 (gonum's pure-Go Sgemm on other CPUs
+// or with the purego build tag); OpenBLAS with the openblas build tag
+// (cgo, libopenblas-dev), meant to be run with OPENBLAS_CORETYPE set where
+// OpenBLAS does not recognise the CPU, for example
+//
+//	OPENBLAS_CORETYPE=SkylakeX go test -tags openblas ./...
 //
 // A Graph pairs a Gorgonia expression graph with a Mode. Layers own their
 // Params; attaching a layer to a Graph binds each parameter's tensor by

@@ -3,6 +3,7 @@ package layers
 import (
 	"fmt"
 	"github.com/gosiamese/gosiamese/internal/gradcheck"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -29,6 +30,17 @@ func gradCheck(t *testing.T, mode Mode, inputs []*tensor.Dense, f func(g *Graph,
 		t.Fatal(err)
 	}
 	gradcheck.Check(t, g.G, xs, y, beforeRun)
+}
+
+func TestAddReLUGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	gradCheck(t, Training, []*tensor.Dense{randDense(rng, 2, 3, 4, 5), randDense(rng, 2, 3, 4, 5)}, func(g *Graph, ps []*Param) (*G.Node, error) {
+		return AddReLU(g.Node(ps[0]), g.Node(ps[1]))
+	}, nil)
+	// the same node on both sides: the gradients add up
+	gradCheck(t, Training, []*tensor.Dense{randDense(rng, 3, 7)}, func(g *Graph, ps []*Param) (*G.Node, error) {
+		return AddReLU(g.Node(ps[0]), g.Node(ps[0]))
+	}, nil)
 }
 
 func TestReLUGrad(t *testing.T) {
@@ -58,6 +70,11 @@ func TestBatchNormGrad(t *testing.T) {
 				gradCheck(t, mode, []*tensor.Dense{x, gamma, beta}, func(g *Graph, ps []*Param) (*G.Node, error) {
 					return bnWith(ps, 4).Forward(g, g.Node(ps[0]))
 				}, nil)
+				t.Run("ReLU", func(t *testing.T) {
+					gradCheck(t, mode, []*tensor.Dense{x, gamma, beta}, func(g *Graph, ps []*Param) (*G.Node, error) {
+						return bnWith(ps, 4).ForwardReLU(g, g.Node(ps[0]))
+					}, nil)
+				})
 			})
 		}
 	}
@@ -115,4 +132,69 @@ func TestCosineDistanceGrad(t *testing.T) {
 	gradCheck(t, Training, []*tensor.Dense{randDense(rng, 3, 6), randDense(rng, 3, 6)}, func(g *Graph, ps []*Param) (*G.Node, error) {
 		return CosineDistance(g.Node(ps[0]), g.Node(ps[1]))
 	}, nil)
+}
+
+func TestBatchNormReLUForward(t *testing.T) {
+	for _, mode := range []Mode{Training, Inference} {
+		rng := rand.New(rand.NewPCG(31, 32))
+		x, gamma, beta := randDense(rng, 3, 4, 3, 2), randDense(rng, 4), randDense(rng, 4)
+		outs := make([][]float64, 2)
+		for k := range 2 {
+			g := NewGraph(mode, 1)
+			l := bnWith([]*Param{nil, {Name: "g", Value: gamma}, {Name: "b", Value: beta}}, 4)
+			xn := g.Node(&Param{Name: "x", Value: x})
+			var y *G.Node
+			var err error
+			if k == 0 {
+				y, err = l.ForwardReLU(g, xn)
+			} else if y, err = l.Forward(g, xn); err == nil {
+				y, err = ReLU(y)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v G.Value
+			G.Read(y, &v)
+			vm := G.NewTapeMachine(g.G)
+			if err := vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			vm.Close()
+			outs[k] = v.Data().([]float64)
+		}
+		for i := range outs[0] {
+			if outs[0][i] != outs[1][i] {
+				t.Fatalf("%v: element %d: fused %g, separate %g", mode, i, outs[0][i], outs[1][i])
+			}
+		}
+	}
+}
+
+// TestMaskPos checks the branch-free float32 mask against the plain one.
+func TestMaskPos(t *testing.T) {
+	nan := float32(math.NaN())
+	y := []float32{0, 1, -1, float32(math.Copysign(0, -1)), 1e-45, 3, float32(math.Inf(1)), float32(math.Inf(-1)), nan, -nan}
+	dy := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	got := make([]float32, len(y))
+	maskPos(y, dy, got)
+	for i, v := range y {
+		want := float32(0)
+		if v > 0 {
+			want = dy[i]
+		}
+		if got[i] != want {
+			t.Errorf("y=%g: %g, want %g", v, got[i], want)
+		}
+	}
+	r := append([]float32(nil), y...)
+	reluInPlace(r)
+	for i, v := range y {
+		want := float32(0)
+		if v > 0 {
+			want = v
+		}
+		if r[i] != want || math.Signbit(float64(r[i])) {
+			t.Errorf("relu(%g) = %g, want %g", v, r[i], want)
+		}
+	}
 }

@@ -23,14 +23,69 @@ func NewConv2D(name string, in, out, kernel, stride, pad int) *Conv2D {
 
 // Forward applies the convolution to x of shape (N, in, H, W).
 func (l *Conv2D) Forward(g *Graph, x *G.Node) (*G.Node, error) {
+	op, err := l.op(x)
+	if err != nil {
+		return nil, err
+	}
+	y, err := G.ApplyOp(op, x, g.Node(l.Weight))
+	if err != nil {
+		return nil, fmt.Errorf("layers: %s: %w", l.Weight.Name, err)
+	}
+	return y, nil
+}
+
+// op returns the convolution op for x, its shapes checked.
+func (l *Conv2D) op(x *G.Node) (*convOp, error) {
 	ws := l.Weight.Value.Shape()
 	if x.Dims() != 4 || x.Shape()[1] != ws[1] {
 		return nil, fmt.Errorf("layers: %s: input %v does not have %d channels", l.Weight.Name, x.Shape(), ws[1])
 	}
 	stride, dil := max(l.Stride, 1), max(l.Dilation, 1)
-	y, err := G.Conv2d(x, g.Node(l.Weight), tensor.Shape{ws[2], ws[3]}, []int{l.Pad, l.Pad}, []int{stride, stride}, []int{dil, dil})
+	if l.Pad < 0 {
+		return nil, fmt.Errorf("layers: %s: negative padding %d", l.Weight.Name, l.Pad)
+	}
+	op := newConvOp(convGeom{kh: ws[2], kw: ws[3], sh: stride, sw: stride, ph: l.Pad, pw: l.Pad, dh: dil, dw: dil})
+	if _, err := op.outShape(x.Shape(), ws); err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+func (o *convOp) outC(l *Conv2D) int { return l.Weight.Value.Shape()[0] }
+
+// ConvBN applies c, then bn, then a ReLU when relu is set. In an Inference
+// graph, with bn on its running statistics, it is one op: the BatchNorm's
+// affine map and the ReLU are applied while the convolution's product is
+// copied out (no intermediate tensor, no pass of its own). That op has no
+// gradient. Elsewhere it is c.Forward followed by bn.Forward or
+// bn.ForwardReLU.
+func ConvBN(g *Graph, c *Conv2D, bn *BatchNorm, x *G.Node, relu bool) (*G.Node, error) {
+	if g.Mode != Inference {
+		y, err := c.Forward(g, x)
+		if err != nil {
+			return nil, err
+		}
+		if relu {
+			return bn.ForwardReLU(g, y)
+		}
+		return bn.Forward(g, y)
+	}
+	op, err := c.op(x)
 	if err != nil {
-		return nil, fmt.Errorf("layers: %s: %w", l.Weight.Name, err)
+		return nil, err
+	}
+	if f := op.outC(c); bn.Gamma.Value.Shape().TotalSize() != f {
+		return nil, fmt.Errorf("layers: %s: %d channels, %s has %d", bn.Gamma.Name, bn.Gamma.Value.Shape().TotalSize(), c.Weight.Name, f)
+	}
+	op.bn = &convBN{mean: bn.RunningMean.Value, vari: bn.RunningVar.Value, eps: bn.Eps, relu: relu}
+	op.N = 4
+	op.Name = fmt.Sprintf("%s+BatchNorm%d(%s)", op.Name, g.newID(), bn.Gamma.Name)
+	if relu {
+		op.Name += "ReLU"
+	}
+	y, err := G.ApplyOp(op, x, g.Node(c.Weight), g.Node(bn.Gamma), g.Node(bn.Beta))
+	if err != nil {
+		return nil, fmt.Errorf("layers: %s: %w", c.Weight.Name, err)
 	}
 	return y, nil
 }
@@ -78,13 +133,28 @@ func NewBatchNorm(name string, c int) *BatchNorm {
 
 // Forward normalises x.
 func (l *BatchNorm) Forward(g *Graph, x *G.Node) (*G.Node, error) {
+	return l.forward(g, x, false)
+}
+
+// ForwardReLU is ReLU(Forward(x)) as one op: one pass over the data in
+// each direction and no intermediate tensor.
+func (l *BatchNorm) ForwardReLU(g *Graph, x *G.Node) (*G.Node, error) {
+	return l.forward(g, x, true)
+}
+
+func (l *BatchNorm) forward(g *Graph, x *G.Node, relu bool) (*G.Node, error) {
 	c := l.Gamma.Value.Shape().TotalSize()
 	if x.Dims() < 2 || x.Shape()[1] != c {
 		return nil, fmt.Errorf("layers: %s: input %v does not have %d channels", l.Gamma.Name, x.Shape(), c)
 	}
+	name := fmt.Sprintf("BatchNorm%d(%s)", g.newID(), l.Gamma.Name)
+	if relu {
+		name += "ReLU"
+	}
 	op := &bnOp{
-		opBase:   opBase{Name: fmt.Sprintf("BatchNorm%d(%s)", g.newID(), l.Gamma.Name), N: 3},
+		opBase:   opBase{Name: name, N: 3},
 		dims:     x.Dims(),
+		relu:     relu,
 		train:    g.Mode == Training && !l.Frozen,
 		eps:      l.Eps,
 		momentum: l.Momentum,

@@ -278,6 +278,7 @@ func TestDropoutSetStep(t *testing.T) {
 		t.Error("steps 0 and 1 drew the same mask")
 	}
 }
+
 func TestMaxPoolForwardAndNaN(t *testing.T) {
 	x := tensor.New(tensor.WithShape(1, 1, 3, 4), tensor.WithBacking([]float32{
 		1, 5, 2, 0,

@@ -2,6 +2,9 @@ package layers
 
 import (
 	"errors"
+	"fmt"
+	"math"
+
 	"github.com/chewxy/hm"
 
 	G "gorgonia.org/gorgonia"
@@ -42,13 +45,10 @@ func (o *reluOp) Do(vs ...G.Value) (G.Value, error) {
 }
 
 func reluKernel[T float](x, y []T) {
-	for i, v := range x {
-		if v > 0 {
-			y[i] = v
-		} else {
-			y[i] = 0
-		}
-	}
+	parallelFor(len(x), 1, func(lo, hi int) {
+		copy(y[lo:hi], x[lo:hi])
+		reluInPlace(y[lo:hi])
+	})
 }
 
 func (o *reluOp) DiffWRT(int) []bool { return []bool{true} }
@@ -87,11 +87,9 @@ func (o *reluGradOp) Do(vs ...G.Value) (G.Value, error) {
 }
 
 func reluGradKernel[T float](y, dy, dx []T) {
-	for i, v := range y {
-		if v > 0 {
-			dx[i] = dy[i]
-		}
-	}
+	parallelFor(len(y), 1, func(lo, hi int) {
+		maskPos(y[lo:hi], dy[lo:hi], dx[lo:hi])
+	})
 }
 
 func (o *reluGradOp) DiffWRT(int) []bool { return []bool{false, false} }
@@ -103,4 +101,114 @@ func (o *reluGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
 // ReLU applies max(x, 0) element-wise.
 func ReLU(x *G.Node) (*G.Node, error) {
 	return G.ApplyOp(newReluOp(x.Dims()), x)
+}
+
+// addReLUOp is max(a+b, 0) for two tensors of one shape (a residual
+// connection and its activation, as one pass). The gradient with respect
+// to both inputs is dy where the output is positive.
+type addReLUOp struct {
+	opBase
+	dims int
+}
+
+func (o *addReLUOp) Type() hm.Type { return fnType(o.dims, o.dims, o.dims) }
+
+func (o *addReLUOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
+	a, err := shapeOf(o.Name, ds, 0)
+	if err != nil {
+		return nil, err
+	}
+	b, err := shapeOf(o.Name, ds, 1)
+	if err != nil {
+		return nil, err
+	}
+	if !a.Eq(b) {
+		return nil, fmt.Errorf("layers: %s: shapes %v and %v differ", o.Name, a, b)
+	}
+	return a.Clone(), nil
+}
+
+func (o *addReLUOp) Do(vs ...G.Value) (G.Value, error) {
+	in, err := denses(o.Name, vs, 2)
+	if err != nil {
+		return nil, err
+	}
+	if !in[0].Shape().Eq(in[1].Shape()) {
+		return nil, fmt.Errorf("layers: %s: shapes %v and %v differ", o.Name, in[0].Shape(), in[1].Shape())
+	}
+	out := newDense(in[0].Dtype(), in[0].Shape())
+	switch in[0].Dtype() {
+	case tensor.Float32:
+		addReLUKernel(data[float32](in[0]), data[float32](in[1]), data[float32](out))
+	default:
+		addReLUKernel(data[float64](in[0]), data[float64](in[1]), data[float64](out))
+	}
+	return out, nil
+}
+
+func addReLUKernel[T float](a, b, y []T) {
+	parallelFor(len(a), 1, func(lo, hi int) {
+		bs, ys := b[lo:hi], y[lo:hi]
+		for i, v := range a[lo:hi] {
+			ys[i] = v + bs[i]
+		}
+		reluInPlace(ys)
+	})
+}
+
+func (o *addReLUOp) DiffWRT(int) []bool { return []bool{true, true} }
+
+func (o *addReLUOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	d, err := G.ApplyOp(&reluGradOp{opBase{Name: "ReLUGrad", N: 2}, o.dims}, out, grad)
+	return G.Nodes{d, d}, err
+}
+
+// AddReLU returns max(a+b, 0) element-wise for a and b of one shape, in
+// one op.
+func AddReLU(a, b *G.Node) (*G.Node, error) {
+	return G.ApplyOp(&addReLUOp{opBase{Name: "AddReLU", N: 2}, a.Dims()}, a, b)
+}
+
+// maskPos sets out[i] to dy[i] where y[i] > 0 and to 0 elsewhere, for y
+// the output of a ReLU (non-negative). out may be dy. The float32 path is
+// free of branches: a ReLU's signs are random and mispredicted branches
+// cost more than the arithmetic.
+func maskPos[T float](y, dy, out []T) {
+	if y32, ok := any(y).([]float32); ok {
+		dy32, out32 := any(dy).([]float32), any(out).([]float32)
+		dy32, out32 = dy32[:len(y32)], out32[:len(y32)]
+		for i, v := range y32 {
+			u := int64(math.Float32bits(v))
+			// all ones when 1 <= u <= bits(+Inf) (v > 0), else 0
+			m := uint32((u-0x7f800001)>>63) &^ uint32((u-1)>>63)
+			out32[i] = math.Float32frombits(math.Float32bits(dy32[i]) & m)
+		}
+		return
+	}
+	for i, v := range y {
+		if v > 0 {
+			out[i] = dy[i]
+		} else {
+			out[i] = 0
+		}
+	}
+}
+
+// reluInPlace sets every element of s that is not > 0 (negative, -0 or
+// NaN) to 0, as reluKernel always did. The float32 path is free of
+// branches.
+func reluInPlace[T float](s []T) {
+	if s32, ok := any(s).([]float32); ok {
+		for i, v := range s32 {
+			u := int64(math.Float32bits(v))
+			// keep when u <= bits(+Inf): +0, positive, +Inf
+			s32[i] = math.Float32frombits(uint32(u) & uint32((u-0x7f800001)>>63))
+		}
+		return
+	}
+	for i, v := range s {
+		if !(v > 0) {
+			s[i] = 0
+		}
+	}
 }

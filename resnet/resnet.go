@@ -172,17 +172,7 @@ func (e *Encoder) Forward(g *layers.Graph, x *G.Node) (*G.Node, error) {
 }
 
 func convBNReLU(g *layers.Graph, c *layers.Conv2D, bn *layers.BatchNorm, x *G.Node, relu bool) (*G.Node, error) {
-	y, err := c.Forward(g, x)
-	if err != nil {
-		return nil, err
-	}
-	if y, err = bn.Forward(g, y); err != nil {
-		return nil, err
-	}
-	if !relu {
-		return y, nil
-	}
-	return layers.ReLU(y)
+	return layers.ConvBN(g, c, bn, x, relu)
 }
 
 func (b *block) forward(g *layers.Graph, x *G.Node) (*G.Node, error) {
@@ -200,10 +190,10 @@ func (b *block) forward(g *layers.Graph, x *G.Node) (*G.Node, error) {
 			return nil, err
 		}
 	}
-	if y, err = G.Add(y, id); err != nil {
+	if y, err = layers.AddReLU(y, id); err != nil {
 		return nil, fmt.Errorf("resnet: residual: %w", err)
 	}
-	return layers.ReLU(y)
+	return y, nil
 }
 
 // LoadFile loads weights from a safetensors file with torchvision/timm

@@ -1,0 +1,99 @@
+package resnet
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/gosiamese/gosiamese/layers"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Benchmarks: go test -run '^$' -bench . -benchtime 5x ./resnet
+// Each op is one batch; images/s is reported as a custom metric.
+
+func benchInput(n, size int) *tensor.Dense {
+	return detTensor("bench_input", -2, 2, n, 3, size, size)
+}
+
+func benchInfer(b *testing.B, cfg Config, batch, size int) {
+	b.ReportAllocs()
+	e, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := benchInput(batch, size)
+	if _, _, err := e.Infer(x); err != nil { // compile the graph outside the timing
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, _, err := e.Infer(x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+// trainStep is a training graph (BatchNorm on batch statistics) with
+// loss = sum(pooled features) and the gradient of every parameter.
+type trainStep struct {
+	vm G.VM
+}
+
+func newTrainStep(tb testing.TB, e *Encoder, x *tensor.Dense) *trainStep {
+	g := layers.NewGraph(layers.Training, 1)
+	xn := G.NodeFromAny(g.G, x, G.WithName("x"))
+	y, err := e.Forward(g, xn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	loss, err := G.Sum(y)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	nodes, _ := g.Learnables()
+	if _, err := G.Grad(loss, nodes...); err != nil {
+		tb.Fatal(err)
+	}
+	return &trainStep{vm: G.NewTapeMachine(g.G)}
+}
+
+func (s *trainStep) run(tb testing.TB) {
+	s.vm.Reset()
+	if err := s.vm.RunAll(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func benchTrain(b *testing.B, cfg Config, batch, size int) {
+	b.ReportAllocs()
+	e, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := newTrainStep(b, e, benchInput(batch, size))
+	defer s.vm.Close()
+	s.run(b)
+	b.ResetTimer()
+	for range b.N {
+		s.run(b)
+	}
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+func BenchmarkInfer(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		cfg  Config
+	}{{"ResNet50", ResNet50()}, {"ResNet18", ResNet18()}} {
+		for _, batch := range []int{1, 32} {
+			b.Run(fmt.Sprintf("%s/batch%d/64x64", c.name, batch), func(b *testing.B) { benchInfer(b, c.cfg, batch, 64) })
+		}
+	}
+}
+
+func BenchmarkTrainStep(b *testing.B) {
+	b.Run("ResNet50/batch16/64x64", func(b *testing.B) { benchTrain(b, ResNet50(), 16, 64) })
+	b.Run("ResNet18/batch16/64x64", func(b *testing.B) { benchTrain(b, ResNet18(), 16, 64) })
+}

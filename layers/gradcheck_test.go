@@ -189,6 +189,13 @@ func TestMaskPos(t *testing.T) {
 	r := append([]float32(nil), y...)
 	reluInPlace(r)
 	for i, v := range y {
+		if v != v {
+			// NaN passes through, as in PyTorch.
+			if r[i] == r[i] {
+				t.Errorf("relu(NaN) = %g, want NaN", r[i])
+			}
+			continue
+		}
 		want := float32(0)
 		if v > 0 {
 			want = v

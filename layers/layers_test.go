@@ -315,3 +315,12 @@ func TestMaxPoolForwardAndNaN(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestReLUKeepsNaN(t *testing.T) {
+	nan := float32(math.NaN())
+	x := tensor.New(tensor.WithShape(1, 6), tensor.WithBacking([]float32{-1, 0, 2, nan, float32(math.Inf(1)), float32(math.Inf(-1))}))
+	out := runOut(t, Inference, 1, x, 1, func(g *Graph, x *G.Node) (*G.Node, error) { return ReLU(x) })[0]
+	if out[0] != 0 || out[1] != 0 || out[2] != 2 || !math.IsNaN(float64(out[3])) || !math.IsInf(float64(out[4]), 1) || out[5] != 0 {
+		t.Errorf("ReLU(-1, 0, 2, NaN, +Inf, -Inf) = %v", out)
+	}
+}

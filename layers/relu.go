@@ -194,20 +194,24 @@ func maskPos[T float](y, dy, out []T) {
 	}
 }
 
-// reluInPlace sets every element of s that is not > 0 (negative, -0 or
-// NaN) to 0, as reluKernel always did. The float32 path is free of
+// reluInPlace sets every negative element of s (and -0) to 0 and keeps
+// NaN, as PyTorch's ReLU does, so that a numeric fault propagates to the
+// loss and is reported instead of vanishing. The float32 path is free of
 // branches.
 func reluInPlace[T float](s []T) {
 	if s32, ok := any(s).([]float32); ok {
 		for i, v := range s32 {
 			u := int64(math.Float32bits(v))
-			// keep when u <= bits(+Inf): +0, positive, +Inf
-			s32[i] = math.Float32frombits(uint32(u) & uint32((u-0x7f800001)>>63))
+			// keep when u <= bits(+Inf) (+0, positive, +Inf) or when v is
+			// a NaN (|bits| > bits(+Inf)), so that NaN propagates
+			keep := (u - 0x7f800001) >> 63
+			nan := (0x7f800000 - (u & 0x7fffffff)) >> 63
+			s32[i] = math.Float32frombits(uint32(u) & uint32(keep|nan))
 		}
 		return
 	}
 	for i, v := range s {
-		if !(v > 0) {
+		if !(v > 0) && v == v {
 			s[i] = 0
 		}
 	}

@@ -98,3 +98,10 @@ func splitGemm[T float](f gemmFunc[T]) gemmFunc[T] {
 		wg.Wait()
 	}
 }
+
+// BatchInvariant reports whether a convolution's result for one image is
+// bit-identical whatever batch it runs in and at whatever position: true
+// for the Go backends, false for OpenBLAS, whose kernels treat the edges of
+// a matrix differently. Callers that promise the same result alone or in a
+// batch (siamese scoring) run one image at a time when it is false.
+func BatchInvariant() bool { return batchInvariant }

@@ -19,3 +19,7 @@ func pickSgemm() gemmFunc[float32] {
 	}
 	return gonumSgemm
 }
+
+// The Go kernels compute every output column with the same sequence of
+// operations wherever it falls in the matrix.
+const batchInvariant = true

@@ -24,8 +24,7 @@ func (s Score) Same(threshold float64) bool { return float64(s) >= threshold }
 // Embedding is one tower's output for one image.
 type Embedding []float32
 
-// MaxBatch is the number of images decoded and preprocessed together (in
-// parallel) before they are embedded.
+// MaxBatch is the largest number of images embedded in one forward pass.
 const MaxBatch = 16
 
 // embedder is a compiled inference graph for one tower and batch size.
@@ -66,19 +65,13 @@ func (m *Model) embedder(tower, n int) (*embedder, error) {
 	return e, nil
 }
 
-// embedImages preprocesses imgs and runs them through tower t. The caller
-// holds m.mu for reading.
+// embedImages preprocesses imgs and runs them through tower t, MaxBatch
+// at a time. The caller holds m.mu for reading.
 //
-// Each image runs through its own forward pass of batch size 1. Gorgonia's
-// matrix products sum in an order that depends on the batch size, so this
-// is what makes an image's embedding, and a pair's score, the same alone
-// or in any batch at any position; on this CPU it is also no slower per
-// image than batching.
+// An image's embedding, and so a pair's score, must not depend on the
+// batch it comes in. The Go matrix kernels guarantee that; with a backend
+// that does not (layers.BatchInvariant), each image runs alone.
 func (m *Model) embedImages(t int, imgs []image.Image) ([]Embedding, error) {
-	e, err := m.embedder(t, 1)
-	if err != nil {
-		return nil, err
-	}
 	out := make([]Embedding, 0, len(imgs))
 	for start := 0; start < len(imgs); start += MaxBatch {
 		chunk := imgs[start:min(start+MaxBatch, len(imgs))]
@@ -86,15 +79,41 @@ func (m *Model) embedImages(t int, imgs []image.Image) ([]Embedding, error) {
 		if err != nil {
 			return nil, fmt.Errorf("siamese: %w", err)
 		}
-		all := x.Data().([]float32)
-		per := len(all) / len(chunk)
-		for i := range chunk {
-			one := tensor.New(tensor.WithShape(append([]int{1}, x.Shape()[1:]...)...), tensor.WithBacking(all[i*per:(i+1)*per]))
-			emb, err := e.run(one)
-			if err != nil {
-				return nil, fmt.Errorf("siamese: image %d: %w", start+i, err)
-			}
-			out = append(out, emb)
+		es, err := m.embedTensor(t, x)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, es...)
+	}
+	return out, nil
+}
+
+// embedTensor runs preprocessed images x (N, C, S, S) through tower t: as
+// one batch, or one image at a time when the backend is not batch
+// invariant. The caller holds m.mu for reading.
+func (m *Model) embedTensor(t int, x *tensor.Dense) ([]Embedding, error) {
+	n := x.Shape()[0]
+	all := x.Data().([]float32)
+	per := len(all) / n
+	step := n
+	if !layers.BatchInvariant() {
+		step = 1
+	}
+	out := make([]Embedding, 0, n)
+	for lo := 0; lo < n; lo += step {
+		hi := min(lo+step, n)
+		e, err := m.embedder(t, hi-lo)
+		if err != nil {
+			return nil, err
+		}
+		shape := append([]int{hi - lo}, x.Shape()[1:]...)
+		flat, err := e.run(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(all[lo*per:hi*per])))
+		if err != nil {
+			return nil, fmt.Errorf("siamese: %w", err)
+		}
+		f := len(flat) / (hi - lo)
+		for i := range hi - lo {
+			out = append(out, flat[i*f:(i+1)*f:(i+1)*f])
 		}
 	}
 	return out, nil
@@ -287,21 +306,22 @@ func (m *Model) EmbedTensor(x *tensor.Dense) ([]Embedding, error) {
 	if x == nil || x.Dtype() != tensor.Float32 || x.Dims() != 4 || x.Shape()[1] != in.Channels || x.Shape()[2] != in.Size || x.Shape()[3] != in.Size {
 		return nil, fmt.Errorf("siamese: EmbedTensor wants a float32 (N, %d, %d, %d) tensor", in.Channels, in.Size, in.Size)
 	}
+	if x.Shape()[0] == 0 {
+		return nil, errors.New("siamese: no images to embed")
+	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	e, err := m.embedder(0, 1)
-	if err != nil {
-		return nil, err
-	}
+	var out []Embedding
 	all := x.Data().([]float32)
-	n := x.Shape()[0]
-	per := len(all) / max(n, 1)
-	out := make([]Embedding, n)
-	for i := range n {
-		one := tensor.New(tensor.WithShape(1, in.Channels, in.Size, in.Size), tensor.WithBacking(all[i*per:(i+1)*per]))
-		if out[i], err = e.run(one); err != nil {
-			return nil, fmt.Errorf("siamese: image %d: %w", i, err)
+	per := len(all) / x.Shape()[0]
+	for lo := 0; lo < x.Shape()[0]; lo += MaxBatch {
+		hi := min(lo+MaxBatch, x.Shape()[0])
+		chunk := tensor.New(tensor.WithShape(hi-lo, in.Channels, in.Size, in.Size), tensor.WithBacking(all[lo*per:hi*per]))
+		es, err := m.embedTensor(0, chunk)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, es...)
 	}
 	return out, nil
 }

@@ -222,3 +222,36 @@ func TestConcurrentUse(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestEmbedAnyBatch: an image's embedding is the same alone (a batch of
+// one) and at any position of any batch size.
+func TestEmbedAnyBatch(t *testing.T) {
+	for _, sep := range []bool{false, true} {
+		m := tinyModel(t, func(c *Config) { c.SeparateTowers = sep })
+		var imgs []image.Image
+		for i := range MaxBatch + 5 {
+			imgs = append(imgs, noise(uint64(100+i), 32+i%9, 40-i%7))
+		}
+		alone := make([]Embedding, len(imgs))
+		for i, img := range imgs {
+			e, err := m.Embed(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alone[i] = e
+		}
+		for n := 2; n <= len(imgs); n += 3 {
+			for _, off := range []int{0, len(imgs) - n} {
+				es, err := m.EmbedBatch(imgs[off : off+n])
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, e := range es {
+					if !equal(e, alone[off+i]) {
+						t.Fatalf("separate %v: image %d differs in a batch of %d at position %d", sep, off+i, n, i)
+					}
+				}
+			}
+		}
+	}
+}

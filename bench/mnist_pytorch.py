@@ -10,7 +10,7 @@ pairs differ from the Go run; the figures to compare are time per epoch and
 the accuracy reached.
 
     OMP_NUM_THREADS=2 /usr/bin/python3 bench/mnist_pytorch.py DIR [--arch resnet50]
-        [--epochs 2] [--pairs 2560] [--batch 32] [--size 32] [--lr 1e-3] [--test-pairs 1000]
+        [--epochs 3] [--pairs 3200] [--batch 32] [--size 32] [--lr 1e-3] [--test-pairs 1000]
 
 Prints one JSON object per epoch.
 """
@@ -100,8 +100,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
     ap.add_argument("--arch", default="resnet50")
-    ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--pairs", type=int, default=2560)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--pairs", type=int, default=3200)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)

@@ -307,8 +307,11 @@ func (t *Trainer) build() (*graph, error) {
 // infinite loss stops training with an error naming the step; the model's
 // parameters are then those before that step.
 func (t *Trainer) Run(ctx context.Context) error {
-	gr, err := t.build()
-	if err != nil {
+	// Building and running the training graph write to the model's shared
+	// tensors (engine fields, BatchNorm statistics, weights): do both under
+	// the model's lock, so that concurrent scoring waits instead of racing.
+	var gr *graph
+	if err := t.m.Update(func() (err error) { gr, err = t.build(); return err }); err != nil {
 		return err
 	}
 	defer gr.vm.Close()
@@ -362,7 +365,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 		}
 		gr.g.SetStep(step)
 		gr.vm.Reset()
-		if err := gr.vm.RunAll(); err != nil {
+		if err := t.m.Update(gr.vm.RunAll); err != nil {
 			return fmt.Errorf("train: step %d: %w", step, err)
 		}
 		l := float64(gr.loss.Data().(float32))

@@ -152,17 +152,15 @@ func checkHeader(b []byte) error {
 	return checkDims(cfg)
 }
 
-// maxPixels bounds the size an image header may claim, so a hostile file
-// cannot make Image allocate gigabytes: 1<<28 pixels (16384 x 16384).
-const maxPixels = 1 << 28
-
 // checkDims validates the dimensions of a decoded header.
 func checkDims(cfg image.Config) error {
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return fmt.Errorf("empty image (%dx%d)", cfg.Width, cfg.Height)
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
-		return fmt.Errorf("image too large (%dx%d)", cfg.Width, cfg.Height)
+	// The same bound as the decoder's (preprocess.MaxPixels), so that a
+	// file accepted at scan time also decodes.
+	if lim := preprocess.MaxPixels; lim > 0 && int64(cfg.Width)*int64(cfg.Height) > lim {
+		return fmt.Errorf("%dx%d pixels exceeds the limit of %d", cfg.Width, cfg.Height, lim)
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 // Config describes the transform applied to every image.
 type Config struct {
 	// Size is the side of the square output, Size x Size pixels. Required,
-	// must be > 0.
+	// must be in 1..MaxSize.
 	Size int
 	// Channels is 3 for RGB (the default when 0) or 1 for grey.
 	Channels int
@@ -25,6 +25,11 @@ type Config struct {
 	// straight to Size x Size, ignoring its aspect ratio.
 	NoCrop bool
 }
+
+// MaxSize is the largest Config.Size: 8192, an output of 8192 x 8192
+// pixels (768 MiB of float32 for 3 channels). It keeps a mistaken or
+// hostile size from overflowing the buffer length.
+const MaxSize = 8192
 
 // filters maps the accepted Config.Filter names to imaging filters.
 var filters = map[string]imaging.ResampleFilter{
@@ -55,6 +60,9 @@ func (c Config) Validate() error {
 	d := c.WithDefaults()
 	if d.Size <= 0 {
 		return fmt.Errorf("preprocess: size must be > 0, got %d", c.Size)
+	}
+	if d.Size > MaxSize {
+		return fmt.Errorf("preprocess: size %d exceeds the maximum of %d", c.Size, MaxSize)
 	}
 	if d.Channels != 1 && d.Channels != 3 {
 		return fmt.Errorf("preprocess: channels must be 1 or 3, got %d", c.Channels)

@@ -36,7 +36,11 @@
 //
 // Load and Decode decode any registered format (PNG, JPEG, GIF, BMP, TIFF
 // and WebP are registered by this package) and apply the JPEG EXIF
-// orientation tag, so photographs taken on a phone come out upright.
+// orientation tag, so photographs taken on a phone come out upright. The
+// format is sniffed from the content, so a PNG named photo.jpg loads. They
+// read the image header first and reject an image of more than MaxPixels
+// pixels before decoding it, so a tiny file claiming 100000 x 100000
+// pixels costs nothing; LoadLimit and DecodeLimit take another limit.
 //
 // # Typical use
 //

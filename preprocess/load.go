@@ -1,6 +1,9 @@
 package preprocess
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -16,15 +19,38 @@ import (
 
 	"github.com/disintegration/imaging"
 	_ "golang.org/x/image/bmp"
-	_ "golang.org/x/image/tiff"
+	"golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
 )
 
+// MaxPixels is the largest image, in pixels (width x height), that Load
+// and Decode accept: 1<<26 = 67108864, for example 8192 x 8192. The
+// header is read first and a larger image is rejected before any pixel
+// is decoded, so a small hostile file (a "decompression bomb" claiming
+// 100000 x 100000 pixels) cannot make them allocate gigabytes. A decoded
+// image of MaxPixels pixels takes up to 8 bytes a pixel (512 MiB).
+//
+// MaxPixels is the default for the whole program; set it once, before
+// images are loaded concurrently, or pass a limit to LoadLimit or
+// DecodeLimit instead. A value <= 0 means no limit.
+var MaxPixels int64 = 1 << 26
+
 // Load opens and decodes the image file at path in any registered format
-// (PNG, JPEG, GIF, BMP, TIFF, WebP), applying the JPEG EXIF orientation tag
-// so the result is upright. Errors name the file, for example
+// (PNG, JPEG, GIF, BMP, TIFF, WebP; the format is sniffed from the
+// content, not the file name), applying the JPEG EXIF orientation tag so
+// the result is upright. An image larger than MaxPixels is rejected before
+// it is decoded. Errors name the file, for example
 // "preprocess: photo.jpg: image: unknown format".
 func Load(path string) (image.Image, error) {
+	return LoadLimit(path, MaxPixels)
+}
+
+// LoadLimit is Load with an explicit pixel limit instead of MaxPixels: an
+// image whose header claims more than maxPixels pixels (width x height) is
+// an error such as "preprocess: big.png: 100000x100000 pixels exceeds the
+// limit of 67108864", returned before any pixel is decoded. maxPixels <= 0
+// means no limit.
+func LoadLimit(path string, maxPixels int64) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		var pe *fs.PathError
@@ -34,7 +60,7 @@ func Load(path string) (image.Image, error) {
 		return nil, fmt.Errorf("preprocess: %s: %w", path, err)
 	}
 	defer f.Close()
-	img, err := imaging.Decode(f, imaging.AutoOrientation(true))
+	img, err := decodeLimit(f, maxPixels)
 	if err != nil {
 		return nil, fmt.Errorf("preprocess: %s: %w", path, err)
 	}
@@ -42,14 +68,136 @@ func Load(path string) (image.Image, error) {
 }
 
 // Decode decodes an image in any registered format from r, applying the
-// JPEG EXIF orientation tag like Load. Errors are prefixed "preprocess: ".
+// JPEG EXIF orientation tag like Load and rejecting, before decoding, an
+// image larger than MaxPixels. Errors are prefixed "preprocess: ".
 func Decode(r io.Reader) (image.Image, error) {
+	return DecodeLimit(r, MaxPixels)
+}
+
+// DecodeLimit is Decode with an explicit pixel limit instead of
+// MaxPixels, like LoadLimit. maxPixels <= 0 means no limit.
+func DecodeLimit(r io.Reader, maxPixels int64) (image.Image, error) {
 	if r == nil {
 		return nil, errors.New("preprocess: nil reader")
 	}
-	img, err := imaging.Decode(r, imaging.AutoOrientation(true))
+	img, err := decodeLimit(r, maxPixels)
 	if err != nil {
 		return nil, fmt.Errorf("preprocess: %w", err)
 	}
 	return img, nil
+}
+
+// decodeLimit reads the image header from r, checks its size against
+// maxPixels and only then decodes the image, replaying the header bytes
+// already read. Errors carry no prefix; a decoder that panics on a hostile
+// file gives an error too.
+func decodeLimit(r io.Reader, maxPixels int64) (img image.Image, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			img, err = nil, fmt.Errorf("corrupt image: decoder failed: %v", p)
+		}
+	}()
+	br := bufio.NewReader(r)
+	if magic, _ := br.Peek(4); isTIFF(magic) {
+		return decodeTIFF(br, maxPixels)
+	}
+	r = br
+	// Everything DecodeConfig consumes (through its own buffering) is
+	// kept in head, so the full decode sees the stream from the start,
+	// EXIF segment included.
+	var head bytes.Buffer
+	cfg, _, err := image.DecodeConfig(io.TeeReader(r, &head))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPixels(cfg.Width, cfg.Height, maxPixels); err != nil {
+		return nil, err
+	}
+	img, err = imaging.Decode(io.MultiReader(&head, r), imaging.AutoOrientation(true))
+	if err != nil {
+		return nil, err
+	}
+	return img, nil
+}
+
+// decodeTIFF decodes a TIFF file from r. The TIFF decoder needs random
+// access and reads a plain reader into a buffer that it grows to any
+// offset the file names (gigabytes for a hostile file), so the file is
+// read here and handed over as an io.ReaderAt, after checkTIFF.
+func decodeTIFF(r io.Reader, maxPixels int64) (image.Image, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTIFF(b); err != nil {
+		return nil, err
+	}
+	cfg, err := tiff.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPixels(cfg.Width, cfg.Height, maxPixels); err != nil {
+		return nil, err
+	}
+	// EXIF orientation is applied to JPEG only (as imaging does).
+	return tiff.Decode(bytes.NewReader(b))
+}
+
+// isTIFF reports whether magic starts a TIFF file.
+func isTIFF(magic []byte) bool {
+	return len(magic) == 4 && (string(magic) == "II*\x00" || string(magic) == "MM\x00*")
+}
+
+// checkTIFF rejects a TIFF file whose first image file directory has an
+// entry claiming more data than the whole file holds. Older versions of
+// golang.org/x/image/tiff allocate such an entry's claimed size (up to
+// gigabytes) before noticing the file is too short, even in DecodeConfig.
+// Anything else malformed is left to the decoder to report.
+func checkTIFF(b []byte) error {
+	var bo binary.ByteOrder = binary.LittleEndian
+	if b[0] == 'M' {
+		bo = binary.BigEndian
+	}
+	if len(b) < 8 {
+		return nil
+	}
+	off := uint64(bo.Uint32(b[4:8]))
+	if off+2 > uint64(len(b)) {
+		return nil
+	}
+	n := uint64(bo.Uint16(b[off:]))
+	entries := b[off+2:]
+	if uint64(len(entries)) > 12*n {
+		entries = entries[:12*n]
+	}
+	// Bytes per value of the TIFF data types 1..12.
+	sizes := [...]uint64{0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8}
+	for ; len(entries) >= 12; entries = entries[12:] {
+		dt := int(bo.Uint16(entries[2:4]))
+		if dt >= len(sizes) {
+			continue
+		}
+		if size := uint64(bo.Uint32(entries[4:8])) * sizes[dt]; size > uint64(len(b)) {
+			return fmt.Errorf("tiff: directory entry %d claims %d bytes, the file has %d", bo.Uint16(entries[0:2]), size, len(b))
+		}
+	}
+	return nil
+}
+
+// checkPixels reports an error when a w x h image exceeds maxPixels
+// (maxPixels <= 0: no limit) or has no pixels.
+func checkPixels(w, h int, maxPixels int64) error {
+	if w < 0 || h < 0 {
+		return fmt.Errorf("invalid image size %dx%d", w, h)
+	}
+	if w == 0 || h == 0 {
+		return fmt.Errorf("empty image (%dx%d)", w, h)
+	}
+	if maxPixels <= 0 {
+		return nil
+	}
+	if int64(w) > maxPixels/int64(h) || int64(w)*int64(h) > maxPixels {
+		return fmt.Errorf("%dx%d pixels exceeds the limit of %d", w, h, maxPixels)
+	}
+	return nil
 }

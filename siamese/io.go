@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -72,8 +74,37 @@ func (m *Model) SaveWith(path string, extra []*layers.Param, extraMeta map[strin
 		}
 		meta[k] = v
 	}
-	if err := layers.SaveParams(path, append(m.Params(), extra...), meta); err != nil {
+	// A NaN or infinite value must never reach a file (a model that scores
+	// NaN, or a checkpoint that resumes into one): refuse before anything
+	// is written, so that a file already at path is left as it was.
+	params := append(m.Params(), extra...)
+	if err := nonFinite(params); err != nil {
+		return fmt.Errorf("siamese: save %s: %w; not saved", path, err)
+	}
+	if err := layers.SaveParams(path, params, meta); err != nil {
 		return fmt.Errorf("siamese: save %s: %w", path, err)
+	}
+	return nil
+}
+
+// nonFinite names the first NaN or infinite value among params, as
+// "name[index] is NaN", or returns nil.
+func nonFinite(params []*layers.Param) error {
+	for _, p := range params {
+		switch d := p.Value.Data().(type) {
+		case []float32:
+			for i, v := range d {
+				if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+					return fmt.Errorf("%s[%d] is %v", p.Name, i, f)
+				}
+			}
+		case []float64:
+			for i, f := range d {
+				if math.IsNaN(f) || math.IsInf(f, 0) {
+					return fmt.Errorf("%s[%d] is %v", p.Name, i, f)
+				}
+			}
+		}
 	}
 	return nil
 }
@@ -137,6 +168,12 @@ func Load(path string) (*Model, error) {
 		return nil, err
 	}
 	h.Config.EncoderWeights = ""
+	if err := h.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("siamese: %s: %w", path, err)
+	}
+	if err := checkSizes(f, h.Config.WithDefaults()); err != nil {
+		return nil, fmt.Errorf("siamese: %s: %w", path, err)
+	}
 	m, err := New(h.Config)
 	if err != nil {
 		return nil, fmt.Errorf("siamese: %s: %w", path, err)
@@ -161,4 +198,39 @@ func (m *Model) SetInfo(key, value string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.info[key] = value
+}
+
+// checkSizes compares the sizes the config declares with the tensors in
+// the file before anything is allocated: the stem convolution (the
+// encoder's width) and every hidden layer. A file whose header claims a
+// huge model then fails here instead of allocating it; the file's own
+// size bounds everything that passes.
+func checkSizes(f *safetensors.File, c Config) error {
+	type want struct {
+		name  string
+		shape []int
+	}
+	var ws []want
+	towers := []string{""}
+	if c.SeparateTowers {
+		towers = append(towers, "_b")
+	}
+	for _, t := range towers {
+		ws = append(ws, want{"encoder" + t + ".conv1.weight", []int{c.Encoder.Width, c.Encoder.InChannels, 7, 7}})
+		prev := c.encoderOutput()
+		for i, h := range c.Hidden {
+			ws = append(ws, want{fmt.Sprintf("head%s.%d.weight", t, i), []int{h, prev}})
+			prev = h
+		}
+	}
+	for _, w := range ws {
+		info, ok := f.Info(w.name)
+		if !ok {
+			return fmt.Errorf("the config needs %s %v, the file has no such tensor", w.name, w.shape)
+		}
+		if !slices.Equal(info.Shape, w.shape) {
+			return fmt.Errorf("the config needs %s %v, the file has %v", w.name, w.shape, info.Shape)
+		}
+	}
+	return nil
 }

@@ -116,7 +116,14 @@ func TestLoadErrors(t *testing.T) {
 		}), "missing encoder.layer1.2.conv1.weight"},
 		{withMeta("width.safetensors", func(md map[string]string) {
 			md["config"] = strings.Replace(md["config"], `"Hidden":[16,8]`, `"Hidden":[16,9]`, 1)
-		}), "head.1.weight: shape (9,16), file has (8,16)"},
+		}), "the config needs head.1.weight [9 16], the file has [8 16]"},
+		// A header claiming a huge model fails before anything is allocated.
+		{withMeta("huge.safetensors", func(md map[string]string) {
+			md["config"] = strings.Replace(md["config"], `"Hidden":[16,8]`, `"Hidden":[268435456,8]`, 1)
+		}), "head.0.weight"},
+		{withMeta("wide.safetensors", func(md map[string]string) {
+			md["config"] = strings.Replace(md["config"], `"Width":8`, `"Width":4096`, 1)
+		}), "encoder.conv1.weight"},
 		{withMeta("junk.safetensors", func(md map[string]string) { md["config"] = `{"Depth":"x"}` }), "config"},
 		{withMeta("thr.safetensors", func(md map[string]string) { md["threshold"] = "2" }), "threshold"},
 	}

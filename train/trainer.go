@@ -262,6 +262,9 @@ func (t *Trainer) build() (*graph, error) {
 			if err != nil {
 				return err
 			}
+			if err := finiteInputs(a, b); err != nil {
+				return err
+			}
 			return errors.Join(G.Let(fa, a), G.Let(fb, b), setLabels(labels))
 		}
 	} else {
@@ -274,6 +277,9 @@ func (t *Trainer) build() (*graph, error) {
 		gr.feed = func(step uint64) error {
 			at, bt, labels, err := t.data.Batch(step, n)
 			if err != nil {
+				return err
+			}
+			if err := finiteInputs(at, bt); err != nil {
 				return err
 			}
 			return errors.Join(G.Let(a, at), G.Let(b, bt), setLabels(labels))
@@ -305,7 +311,10 @@ func (t *Trainer) build() (*graph, error) {
 // ctx is cancelled. On cancellation it writes the checkpoint (when Dir is
 // set) before returning ctx's error, so Resume can continue. A NaN or
 // infinite loss stops training with an error naming the step; the model's
-// parameters are then those before that step.
+// parameters are then those before that step. A NaN or infinite input
+// stops it before the step runs, naming the step, the input (a or b) and
+// the pair; a weight or BatchNorm statistic made non-finite by a step
+// stops it after that step, naming both. Such a model is never saved.
 func (t *Trainer) Run(ctx context.Context) error {
 	// Building and running the training graph write to the model's shared
 	// tensors (engine fields, BatchNorm statistics, weights): do both under
@@ -321,6 +330,12 @@ func (t *Trainer) Run(ctx context.Context) error {
 	if t.cfg.Dir != "" {
 		if err := os.MkdirAll(t.cfg.Dir, 0o755); err != nil {
 			return fmt.Errorf("train: %w", err)
+		}
+		// A run killed while writing leaves the temporary file of its atomic
+		// write behind (the complete file it was replacing is intact).
+		stale, _ := filepath.Glob(filepath.Join(t.cfg.Dir, ".*.tmp-*"))
+		for _, f := range stale {
+			_ = os.Remove(f)
 		}
 	}
 	spe := uint64(t.cfg.StepsPerEpoch)
@@ -371,7 +386,13 @@ func (t *Trainer) Run(ctx context.Context) error {
 		l := float64(gr.loss.Data().(float32))
 		if math.IsNaN(l) || math.IsInf(l, 0) {
 			restore()
-			return fmt.Errorf("train: step %d: loss is %v; the parameters are those before the step", step, l)
+			// Name a non-finite weight if one caused it (the inputs were
+			// checked by feed).
+			var where string
+			if w := nonFiniteParam(t.m.Params()); w != "" {
+				where = " (" + w + ")"
+			}
+			return fmt.Errorf("train: step %d: loss is %v%s; the parameters are those before the step", step, l, where)
 		}
 		for i, n := range gr.nodes {
 			gv, err := n.Grad()
@@ -388,6 +409,13 @@ func (t *Trainer) Run(ctx context.Context) error {
 		}
 		lr := t.learningRate(step, spe, total)
 		_ = t.m.Update(func() error { t.opt.step(grads, lr); return nil })
+		// Finite gradients can still overflow a weight (a huge learning
+		// rate), and BatchNorm statistics do not enter the training loss:
+		// stop here, naming the step, rather than at an epoch's end when
+		// the model refuses to be saved.
+		if w := nonFiniteParam(t.m.Params()); w != "" {
+			return fmt.Errorf("train: step %d: after the update (learning rate %g), %s; training stopped, checkpoints on disk are from before", step, lr, w)
+		}
 		for _, gv := range grads {
 			clear(gv)
 		}
@@ -404,6 +432,48 @@ func (t *Trainer) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// finiteInputs reports the first NaN or infinite value of a step's inputs
+// a and b (each (n, ...)), by input and pair, before the forward pass.
+func finiteInputs(a, b *tensor.Dense) error {
+	for _, in := range []struct {
+		name string
+		t    *tensor.Dense
+	}{{"a", a}, {"b", b}} {
+		if in.t == nil || in.t.Dims() == 0 {
+			continue // not a batch; G.Let reports it
+		}
+		d, _ := in.t.Data().([]float32)
+		if i := firstNonFinite(d); i >= 0 {
+			per := max(len(d)/max(in.t.Shape()[0], 1), 1)
+			return fmt.Errorf("input %s of pair %d holds %v (element %d); the step was not run", in.name, i/per, d[i], i%per)
+		}
+	}
+	return nil
+}
+
+// firstNonFinite returns the index of the first NaN or infinite value in
+// d, or -1.
+func firstNonFinite(d []float32) int {
+	for i, v := range d {
+		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+			return i
+		}
+	}
+	return -1
+}
+
+// nonFiniteParam returns "name[i] is NaN" for the first non-finite value
+// among params, or "".
+func nonFiniteParam(params []*layers.Param) string {
+	for _, p := range params {
+		d := p.Float32s()
+		if i := firstNonFinite(d); i >= 0 {
+			return fmt.Sprintf("%s[%d] is %v", p.Name, i, d[i])
+		}
+	}
+	return ""
 }
 
 func (t *Trainer) learningRate(step, spe, total uint64) float64 {

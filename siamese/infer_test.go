@@ -168,7 +168,7 @@ func TestGallery(t *testing.T) {
 	}
 }
 
-// TestConcurrentUse scores, embeds and searches from many goroutines at
+// TestConcurrentUse scores, embeds and searches from 64 goroutines at
 // once (run with -race) and compares with serial results.
 func TestConcurrentUse(t *testing.T) {
 	m := tinyModel(t, nil)
@@ -194,8 +194,8 @@ func TestConcurrentUse(t *testing.T) {
 		wantTop[i] = top[0].ID
 	}
 	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for w := range 32 {
+	errs := make(chan error, 128)
+	for w := range 64 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

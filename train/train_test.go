@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"math"
@@ -215,10 +216,16 @@ func TestTrainingLearns(t *testing.T) {
 	}
 }
 
-// TestResumeMatchesUninterrupted cancels a run at a random step, resumes
-// it from its checkpoint and compares the final weights with an
-// uninterrupted run's.
+// TestResumeMatchesUninterrupted cancels a run at several steps (inside
+// an epoch, at its first step, at the last step), resumes it from its
+// checkpoint and compares the final weights with an uninterrupted run's.
 func TestResumeMatchesUninterrupted(t *testing.T) {
+	for _, stopAt := range []uint64{1, 4, 6} {
+		t.Run(fmt.Sprint(stopAt), func(t *testing.T) { resumeAt(t, stopAt) })
+	}
+}
+
+func resumeAt(t *testing.T, stopAt uint64) {
 	cfg := Config{Epochs: 2, StepsPerEpoch: 4, BatchSize: 4, Seed: 3, Optimizer: Optimizer{LearningRate: 1e-3}}
 	data := newPatterns(t, 3, 4, 9)
 	val := newValPairs(data, 12)
@@ -233,7 +240,6 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	stopAt := uint64(1 + rand.New(rand.NewPCG(uint64(os.Getpid()), 1)).IntN(6))
 	part := smallModel(t)
 	cfg.Dir = t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -44,7 +44,7 @@ func (e *Encoder) Infer(x *tensor.Dense) ([]float32, tensor.Shape, error) {
 		}
 		ig = &inferGraph{x: xn}
 		G.Read(y, &ig.out)
-		ig.vm = G.NewTapeMachine(g.G)
+		ig.vm = layers.NewTapeMachine(g)
 		if e.infer.graphs == nil {
 			e.infer.graphs = make(map[string]*inferGraph)
 		}
@@ -53,8 +53,7 @@ func (e *Encoder) Infer(x *tensor.Dense) ([]float32, tensor.Shape, error) {
 	if err := G.Let(ig.x, x); err != nil {
 		return nil, nil, fmt.Errorf("resnet: %w", err)
 	}
-	ig.vm.Reset()
-	if err := ig.vm.RunAll(); err != nil {
+	if err := layers.Run(ig.vm); err != nil {
 		return nil, nil, fmt.Errorf("resnet: %w", err)
 	}
 	out := ig.out.(*tensor.Dense)

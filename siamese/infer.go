@@ -29,20 +29,15 @@ const MaxBatch = 16
 
 // embedder is a compiled inference graph for one tower and batch size.
 type embedder struct {
-	building *sync.RWMutex
-	mu       sync.Mutex
-	x        *G.Node
-	out      G.Value
-	vm       G.VM
+	mu  sync.Mutex
+	x   *G.Node
+	out G.Value
+	vm  G.VM
 }
 
 type embedCache struct {
 	mu sync.Mutex
 	m  map[[2]int]*embedder // key: tower, batch size
-	// building excludes running: compiling a graph (NewTapeMachine) writes
-	// to the shared parameter tensors' engine fields, which running graphs
-	// read.
-	building sync.RWMutex
 }
 
 func (m *Model) embedder(tower, n int) (*embedder, error) {
@@ -53,8 +48,6 @@ func (m *Model) embedder(tower, n int) (*embedder, error) {
 	if e, ok := c.m[key]; ok {
 		return e, nil
 	}
-	c.building.Lock()
-	defer c.building.Unlock()
 	in := m.cfg.Input
 	g := layers.NewGraph(layers.Inference, 0)
 	x := G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(n, in.Channels, in.Size, in.Size), G.WithName("images"))
@@ -62,9 +55,9 @@ func (m *Model) embedder(tower, n int) (*embedder, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &embedder{x: x, building: &c.building}
+	e := &embedder{x: x}
 	G.Read(y, &e.out)
-	e.vm = G.NewTapeMachine(g.G)
+	e.vm = layers.NewTapeMachine(g)
 	if c.m == nil {
 		c.m = make(map[[2]int]*embedder)
 	}
@@ -128,15 +121,12 @@ func (m *Model) embedTensor(t int, x *tensor.Dense) ([]Embedding, error) {
 
 // run feeds x to the graph and returns a copy of its output.
 func (e *embedder) run(x *tensor.Dense) (Embedding, error) {
-	e.building.RLock()
-	defer e.building.RUnlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := G.Let(e.x, x); err != nil {
 		return nil, err
 	}
-	e.vm.Reset()
-	if err := e.vm.RunAll(); err != nil {
+	if err := layers.Run(e.vm); err != nil {
 		return nil, err
 	}
 	return append(Embedding(nil), e.out.Data().([]float32)...), nil

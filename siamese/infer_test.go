@@ -3,6 +3,7 @@ package siamese
 import (
 	"bytes"
 	"fmt"
+	"gorgonia.org/tensor"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -253,5 +254,40 @@ func TestEmbedAnyBatch(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestConcurrentEncoderInfer: the encoder's own Infer, compiling graphs
+// for new batch sizes, runs at the same time as the model scores with the
+// same parameters (run with -race).
+func TestConcurrentEncoderInfer(t *testing.T) {
+	m := tinyModel(t, nil)
+	imgs := testImages()
+	want, err := m.Compare(imgs[0], imgs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for w := range 8 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if s, err := m.Compare(imgs[0], imgs[1]); err != nil || s != want {
+				errs <- fmt.Errorf("score %v (err %v), want %v", s, err, want)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			x := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(w+1, 3, 32, 32))
+			if _, _, err := m.Encoder(0).Infer(x); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

@@ -303,7 +303,7 @@ func (t *Trainer) build() (*graph, error) {
 		q.Name = t.names[p.Value]
 		gr.params = append(gr.params, &q)
 	}
-	gr.vm = G.NewTapeMachine(g.G, G.BindDualValues(nodes...))
+	gr.vm = layers.NewTapeMachine(g, G.BindDualValues(nodes...))
 	return gr, nil
 }
 
@@ -379,8 +379,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 			copy(saved[i], p.Float32s())
 		}
 		gr.g.SetStep(step)
-		gr.vm.Reset()
-		if err := t.m.Update(gr.vm.RunAll); err != nil {
+		if err := t.m.Update(func() error { return layers.Run(gr.vm) }); err != nil {
 			return fmt.Errorf("train: step %d: %w", step, err)
 		}
 		l := float64(gr.loss.Data().(float32))

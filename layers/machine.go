@@ -1,0 +1,31 @@
+package layers
+
+import (
+	"sync"
+
+	G "gorgonia.org/gorgonia"
+)
+
+// compiling is held for writing while a tape machine is compiled and for
+// reading while one runs. Compiling (gorgonia.NewTapeMachine) sets the
+// engine of every tensor bound to the graph, and parameters are bound to
+// many graphs at once, so compiling one graph while another runs on the
+// same parameters would be a data race.
+var compiling sync.RWMutex
+
+// NewTapeMachine compiles g as gorgonia.NewTapeMachine does, waiting for
+// machines started with Run to finish first.
+func NewTapeMachine(g *Graph, opts ...G.VMOpt) G.VM {
+	compiling.Lock()
+	defer compiling.Unlock()
+	return G.NewTapeMachine(g.G, opts...)
+}
+
+// Run resets vm and runs it once. Any number of machines may run at the
+// same time (each on its own goroutine); compiling waits for them.
+func Run(vm G.VM) error {
+	compiling.RLock()
+	defer compiling.RUnlock()
+	vm.Reset()
+	return vm.RunAll()
+}

@@ -19,27 +19,13 @@ type absDiffOp struct {
 func (o *absDiffOp) Type() hm.Type { return fnType(o.dims, o.dims, o.dims) }
 
 func (o *absDiffOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
-	a, err := shapeOf(o.Name, ds, 0)
-	if err != nil {
-		return nil, err
-	}
-	b, err := shapeOf(o.Name, ds, 1)
-	if err != nil {
-		return nil, err
-	}
-	if !a.Eq(b) {
-		return nil, fmt.Errorf("layers: %s: shapes %v and %v differ", o.Name, a, b)
-	}
-	return a.Clone(), nil
+	return sameShape(o.Name, ds)
 }
 
 func (o *absDiffOp) Do(vs ...G.Value) (G.Value, error) {
-	in, err := denses(o.Name, vs, 2)
+	in, err := sameDenses(o.Name, vs)
 	if err != nil {
 		return nil, err
-	}
-	if !in[0].Shape().Eq(in[1].Shape()) {
-		return nil, fmt.Errorf("layers: %s: shapes %v and %v differ", o.Name, in[0].Shape(), in[1].Shape())
 	}
 	out := newDense(in[0].Dtype(), in[0].Shape())
 	switch in[0].Dtype() {

@@ -11,6 +11,7 @@ const (
 	domainSampler = 0x70616972   // "pair"
 	domainFixed   = 0x6669786564 // "fixed"
 	domainAugment = 0x61756720   // "aug "
+	domainImages  = 0x696d6773   // "imgs"
 )
 
 // splitmix64 is the SplitMix64 finaliser, a bijective mixer.

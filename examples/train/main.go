@@ -27,13 +27,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"image"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"os/signal"
-	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -488,10 +486,10 @@ func (o *options) load(stderr io.Writer) (loaded, error) {
 			ds := parts[0]
 			return loaded{ds: ds, desc: fmt.Sprintf("omniglot %s: %d images in %d classes", o.omniglot[0], ds.Len(), ds.NumClasses())}, nil
 		}
-		u := newUnion(parts)
+		u := data.NewUnion(parts...)
 		desc := fmt.Sprintf("omniglot %s: %d images in %d classes", strings.Join(o.omniglot, " + "), u.Len(), u.NumClasses())
-		if u.dropped > 0 {
-			desc += fmt.Sprintf(" (%d images present in more than one source kept once)", u.dropped)
+		if u.Dropped() > 0 {
+			desc += fmt.Sprintf(" (%d images present in more than one source kept once)", u.Dropped())
 		}
 		return loaded{ds: u, desc: desc}, nil
 
@@ -720,89 +718,6 @@ func report(stdout, stderr io.Writer, out string, h []train.EpochStats, val *tra
 	fmt.Fprintf(stdout, "log: %s\nplots: %s, %s\n", filepath.Join(out, "log.csv"), filepath.Join(out, "curves.png"), filepath.Join(out, "roc.png"))
 	fmt.Fprintf(stdout, "compare two images: compare -model %s A B\n", shellQuote(bestPath))
 	return exitOK
-}
-
-// union is several labelled data sets as one (Omniglot's background
-// archives): classes with the same name are one class, and an image whose
-// file name already appears in its class (the same Omniglot drawing in two
-// archives, as the Greek and Latin alphabets of
-// images_background_small1.zip and images_background_small2.zip) is kept
-// once, from the first set that has it. Classes are sorted by name and the
-// images of a class by file name, so the order of the sets does not change
-// the indices.
-type union struct {
-	parts      []data.Dataset
-	part, idx  []int // image i is image idx[i] of parts[part[i]]
-	classes    []int
-	classNames []string
-	dropped    int // images left out as already present
-}
-
-func newUnion(parts []data.Dataset) *union {
-	type ref struct {
-		part, idx int
-		base      string
-	}
-	byClass := map[string][]ref{}
-	seen := map[[2]string]bool{}
-	u := &union{parts: parts}
-	for p, ds := range parts {
-		for i := range ds.Len() {
-			class := ds.ClassName(ds.Class(i))
-			base := path.Base(filepath.ToSlash(ds.Name(i)))
-			if key := [2]string{class, base}; seen[key] {
-				u.dropped++
-				continue
-			} else {
-				seen[key] = true
-			}
-			byClass[class] = append(byClass[class], ref{p, i, base})
-		}
-	}
-	for name := range byClass {
-		u.classNames = append(u.classNames, name)
-	}
-	sort.Strings(u.classNames)
-	for c, name := range u.classNames {
-		refs := byClass[name]
-		sort.SliceStable(refs, func(a, b int) bool { return refs[a].base < refs[b].base })
-		for _, r := range refs {
-			u.part, u.idx, u.classes = append(u.part, r.part), append(u.idx, r.idx), append(u.classes, c)
-		}
-	}
-	return u
-}
-
-func (u *union) Len() int { return len(u.classes) }
-
-func (u *union) Class(i int) int {
-	if i < 0 || i >= len(u.classes) {
-		return -1
-	}
-	return u.classes[i]
-}
-
-func (u *union) NumClasses() int { return len(u.classNames) }
-
-func (u *union) ClassName(c int) string {
-	if c < 0 || c >= len(u.classNames) {
-		return ""
-	}
-	return u.classNames[c]
-}
-
-func (u *union) Name(i int) string {
-	if i < 0 || i >= len(u.classes) {
-		return ""
-	}
-	return u.parts[u.part[i]].Name(u.idx[i])
-}
-
-func (u *union) Image(i int) (image.Image, error) {
-	if i < 0 || i >= len(u.classes) {
-		return nil, fmt.Errorf("data: image index %d out of range [0, %d)", i, len(u.classes))
-	}
-	return u.parts[u.part[i]].Image(u.idx[i])
 }
 
 // fail prints err on one line, prefixed "train: " once, and returns

@@ -270,9 +270,9 @@ func TestTrainOmniglotCombined(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, v := newUnion([]data.Dataset{d1, d2}), newUnion([]data.Dataset{d2, d1})
-	if u.Len() != 15 || u.NumClasses() != 5 || u.dropped != 3 {
-		t.Fatalf("union: %d images, %d classes, %d dropped; want 15, 5, 3", u.Len(), u.NumClasses(), u.dropped)
+	u, v := data.NewUnion(d1, d2), data.NewUnion(d2, d1)
+	if u.Len() != 15 || u.NumClasses() != 5 || u.Dropped() != 3 {
+		t.Fatalf("union: %d images, %d classes, %d dropped; want 15, 5, 3", u.Len(), u.NumClasses(), u.Dropped())
 	}
 	for i := range u.Len() {
 		if u.ClassName(u.Class(i)) != v.ClassName(v.Class(i)) || filepath.Base(u.Name(i)) != filepath.Base(v.Name(i)) {
@@ -283,7 +283,7 @@ func TestTrainOmniglotCombined(t *testing.T) {
 		}
 	}
 	if u.ClassName(2) != "Beta/character01" || u.Class(6) != 2 || u.Class(9) != 3 {
-		t.Errorf("classes %v", u.classes)
+		t.Errorf("class names %q, classes of images 6 and 9: %d, %d", u.ClassName(2), u.Class(6), u.Class(9))
 	}
 	if _, err := u.Image(15); err == nil {
 		t.Error("image 15 of 15: no error")

@@ -191,3 +191,8 @@ func (c Config) embeddingSize() int {
 	}
 	return c.encoderOutput()
 }
+
+// EmbeddingSize returns the length of one tower's embedding (after
+// defaults): the last hidden layer's size, or the encoder's flattened
+// output without hidden layers.
+func (c Config) EmbeddingSize() int { return c.WithDefaults().embeddingSize() }

@@ -324,3 +324,35 @@ func (m *Model) EmbedTensor(x *tensor.Dense) ([]Embedding, error) {
 	}
 	return out, nil
 }
+
+// Between returns the unweighted distance of two embeddings: Σ|a_i - b_i|
+// for L1, Σ(a_i - b_i)² for L2 and 1 - cos(a, b) for Cosine, the quantity
+// the output layer weighs. It fails for embeddings of different lengths.
+func (d Distance) Between(a, b Embedding) (float64, error) {
+	if len(a) != len(b) {
+		return 0, fmt.Errorf("siamese: embeddings of length %d and %d", len(a), len(b))
+	}
+	var s float64
+	switch d {
+	case L1:
+		for i := range a {
+			s += math.Abs(float64(a[i]) - float64(b[i]))
+		}
+	case L2:
+		for i := range a {
+			x := float64(a[i]) - float64(b[i])
+			s += x * x
+		}
+	case Cosine:
+		var ab, aa, bb float64
+		for i := range a {
+			ab += float64(a[i]) * float64(b[i])
+			aa += float64(a[i]) * float64(a[i])
+			bb += float64(b[i]) * float64(b[i])
+		}
+		s = 1 - ab/(math.Sqrt(aa+1e-12)*math.Sqrt(bb+1e-12))
+	default:
+		return 0, fmt.Errorf("siamese: distance %v", d)
+	}
+	return s, nil
+}

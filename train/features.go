@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gosiamese/gosiamese/data"
+	"github.com/gosiamese/gosiamese/layers"
 	"github.com/gosiamese/gosiamese/siamese"
 	"gorgonia.org/tensor"
 )
@@ -41,9 +42,67 @@ func (c *featureCache) get(tower, i int) ([]float32, error) {
 	return f, nil
 }
 
+// fillBatch is the number of images fill encodes in one inference pass.
+const fillBatch = 32
+
+// fill computes the missing encoder outputs of the pairs' images several
+// at a time, when the matrix products make an image's output independent
+// of the batch it is in (layers.BatchInvariant); get does the rest one by
+// one.
+func (c *featureCache) fill(pairs []data.Pair) error {
+	if !layers.BatchInvariant() {
+		return nil
+	}
+	for tower := range 2 {
+		t := tower
+		if !c.m.Config().SeparateTowers {
+			t = 0
+		}
+		var missing []int
+		seen := map[int]bool{}
+		for _, p := range pairs {
+			i := p.A
+			if tower == 1 {
+				i = p.B
+			}
+			if _, ok := c.feats[t][i]; !ok && !seen[i] {
+				seen[i] = true
+				missing = append(missing, i)
+			}
+		}
+		for len(missing) > 0 {
+			chunk := missing[:min(fillBatch, len(missing))]
+			missing = missing[len(chunk):]
+			var xs []float32
+			var shape tensor.Shape
+			for _, i := range chunk {
+				x, err := c.src.Input(i)
+				if err != nil {
+					return err
+				}
+				shape = x.Shape()
+				xs = append(xs, x.Data().([]float32)...)
+			}
+			shape = append(tensor.Shape{len(chunk)}, shape[1:]...)
+			out, _, err := c.m.Encoder(t).Infer(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(xs)))
+			if err != nil {
+				return fmt.Errorf("images %v: %w", chunk, err)
+			}
+			per := len(out) / len(chunk)
+			for k, i := range chunk {
+				c.feats[t][i] = out[k*per : (k+1)*per : (k+1)*per]
+			}
+		}
+	}
+	return nil
+}
+
 // batch returns the encoder outputs of the pairs' images as (N, F)
 // tensors, and the labels.
 func (c *featureCache) batch(pairs []data.Pair) (a, b *tensor.Dense, labels []float32, err error) {
+	if err := c.fill(pairs); err != nil {
+		return nil, nil, nil, err
+	}
 	f := c.m.EncoderOutput()
 	av := make([]float32, 0, len(pairs)*f)
 	bv := make([]float32, 0, len(pairs)*f)

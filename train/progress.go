@@ -22,13 +22,19 @@ type progress struct {
 	loss      float64 // exponential moving average
 	batch     int
 	startDone uint64
+	unit      string // what a step's batch counts: "pairs" or "images"
 }
 
 // newProgress counts pairs: total and done are numbers of steps of batch
 // pairs.
 func newProgress(w io.Writer, totalSteps, doneSteps uint64, batch int) *progress {
+	return newProgressOf(w, totalSteps, doneSteps, batch, "pairs")
+}
+
+// newProgressOf is newProgress counting unit ("pairs", "images").
+func newProgressOf(w io.Writer, totalSteps, doneSteps uint64, batch int, unit string) *progress {
 	total, done := totalSteps*uint64(batch), doneSteps*uint64(batch)
-	p := &progress{w: w, total: total, done: done, start: time.Now(), lastLog: time.Now(), batch: batch, startDone: done}
+	p := &progress{w: w, total: total, done: done, start: time.Now(), lastLog: time.Now(), batch: batch, startDone: done, unit: unit}
 	if w == nil {
 		return p
 	}
@@ -37,7 +43,7 @@ func newProgress(w io.Writer, totalSteps, doneSteps uint64, batch int) *progress
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription("training"),
 			progressbar.OptionShowCount(),
-			progressbar.OptionSetItsString("pairs"),
+			progressbar.OptionSetItsString(unit),
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(200*time.Millisecond),
@@ -65,7 +71,7 @@ func (p *progress) step(loss float64) {
 		p.lastLog = time.Now()
 		rate := float64(p.done-p.startDone) / time.Since(p.start).Seconds()
 		eta := time.Duration(float64(p.total-p.done) / max(rate, 1e-9) * float64(time.Second))
-		fmt.Fprintf(p.w, "pairs %d/%d  loss %.4f  %.1f pairs/s  ETA %s\n", p.done, p.total, p.loss, rate, eta.Round(time.Second))
+		fmt.Fprintf(p.w, "%s %d/%d  loss %.4f  %.1f %s/s  ETA %s\n", p.unit, p.done, p.total, p.loss, rate, p.unit, eta.Round(time.Second))
 	}
 }
 

@@ -1,0 +1,523 @@
+package train
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gosiamese/gosiamese/data"
+	"github.com/gosiamese/gosiamese/eval"
+	"github.com/gosiamese/gosiamese/layers"
+	"github.com/gosiamese/gosiamese/loss"
+	"github.com/gosiamese/gosiamese/preprocess"
+	"github.com/gosiamese/gosiamese/siamese"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// ClassBatches gives a classification pretraining run its data: images
+// with class labels. The same step must always give the same batch.
+type ClassBatches interface {
+	// NumClasses is the number of classes the labels range over.
+	NumClasses() int
+	// Batch returns n images for step, (n, C, S, S) with the model's
+	// preprocessing applied, and their classes in [0, NumClasses()).
+	Batch(step uint64, n int) (x *tensor.Dense, classes []int, err error)
+}
+
+// PretrainConfig describes a classification pretraining run: the model's
+// towers (encoder and head) with a linear classifier on top learn to tell
+// the training classes apart with softmax cross-entropy. Zero fields take
+// the documented defaults.
+type PretrainConfig struct {
+	// Epochs to train; default 10.
+	Epochs int
+	// StepsPerEpoch is the number of batches per epoch; required.
+	StepsPerEpoch int
+	// BatchSize is the number of images per step; default 64.
+	BatchSize int
+	// Optimizer and its settings; default Adam, learning rate 1e-4.
+	Optimizer Optimizer
+	// Schedule of the learning rate; default constant.
+	Schedule Schedule
+	// LabelSmoothing moves this much of each target's probability mass
+	// evenly onto all classes; default 0, in [0, 1).
+	LabelSmoothing float64
+	// Seed drives the classifier's initialisation and Dropout masks; the
+	// ClassBatches carry their own seed.
+	Seed uint64
+	// Dir receives pretrain.safetensors (the model at its best validation
+	// one-shot accuracy, or the last model without validation) and
+	// pretrain-log.csv (one row per epoch). Empty: nothing is written.
+	Dir string
+	// Progress receives a progress bar or plain lines, as Config.Progress.
+	Progress io.Writer
+}
+
+// WithDefaults returns c with zero fields replaced by their defaults.
+func (c PretrainConfig) WithDefaults() PretrainConfig {
+	if c.Epochs == 0 {
+		c.Epochs = 10
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 64
+	}
+	c.Optimizer = c.Optimizer.WithDefaults()
+	return c
+}
+
+// Validate reports what is wrong with c (after defaults), or nil.
+func (c PretrainConfig) Validate() error {
+	d := c.WithDefaults()
+	var errs []error
+	if d.Epochs <= 0 || d.StepsPerEpoch <= 0 || d.BatchSize <= 0 {
+		errs = append(errs, fmt.Errorf("train: pretraining: epochs %d, steps per epoch %d, batch size %d (all must be positive)", c.Epochs, c.StepsPerEpoch, c.BatchSize))
+	}
+	if !(d.LabelSmoothing >= 0 && d.LabelSmoothing < 1) {
+		errs = append(errs, fmt.Errorf("train: pretraining: label smoothing %v outside [0, 1)", c.LabelSmoothing))
+	}
+	errs = append(errs, d.Optimizer.Validate(), d.Schedule.Validate())
+	return errors.Join(errs...)
+}
+
+// PretrainEpoch is one epoch's row of the pretraining log.
+type PretrainEpoch struct {
+	Epoch        int
+	Step         uint64
+	Images       uint64  // training images seen
+	TrainLoss    float64 // mean cross-entropy over the epoch's steps
+	TrainAcc     float64 // fraction of the epoch's images classified right
+	ValOneShot   float64 // one-shot accuracy on the validation tasks; NaN without
+	LearningRate float64
+	Seconds      float64
+}
+
+// Pretrainer trains a Siamese model's towers as a classifier.
+type Pretrainer struct {
+	m       *siamese.Model
+	cfg     PretrainConfig
+	data    ClassBatches
+	val     *OneShotValidation
+	fc      *layers.Dense
+	history []PretrainEpoch
+	best    [][]float32 // model parameters at the best validation accuracy
+	bestAcc float64
+}
+
+// NewPretrainer prepares a pretraining run of m on data, choosing the model
+// with the best one-shot accuracy on val (nil: the last one).
+func NewPretrainer(m *siamese.Model, data ClassBatches, val *OneShotValidation, cfg PretrainConfig) (*Pretrainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if m == nil || data == nil {
+		return nil, errors.New("train: pretraining: a model and training data are required")
+	}
+	if data.NumClasses() < 2 {
+		return nil, fmt.Errorf("train: pretraining: %d classes, want at least 2", data.NumClasses())
+	}
+	cfg = cfg.WithDefaults()
+	fc := layers.NewDense("pretrain.fc", m.Config().EmbeddingSize(), data.NumClasses())
+	layers.InitLinear(fc, rand.New(rand.NewPCG(cfg.Seed, 0x66632d696e6974))) // "fc-init"
+	return &Pretrainer{m: m, cfg: cfg, data: data, val: val, fc: fc, bestAcc: math.Inf(-1)}, nil
+}
+
+// History returns the statistics of the epochs done so far.
+func (p *Pretrainer) History() []PretrainEpoch { return slices.Clone(p.history) }
+
+// Run trains for the configured epochs or until ctx is cancelled, then
+// leaves the model at its best validation epoch (the last without
+// validation). A cancelled run keeps the best model of the epochs it
+// finished (and pretrain.safetensors on disk) and returns ctx's error.
+// A NaN or infinite loss or input stops it with an error naming the step.
+func (p *Pretrainer) Run(ctx context.Context) error {
+	n, k := p.cfg.BatchSize, p.data.NumClasses()
+	in := p.m.Config().Input
+	var (
+		g       *layers.Graph
+		x, y    *G.Node
+		lossV   G.Value
+		logitsV G.Value
+		nodes   G.Nodes
+		vm      G.VM
+	)
+	err := p.m.Update(func() error {
+		g = layers.NewGraph(layers.Training, p.cfg.Seed)
+		x = G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(n, in.Channels, in.Size, in.Size), G.WithName("pretrain.x"))
+		y = G.NewMatrix(g.G, tensor.Float32, G.WithShape(n, k), G.WithName("pretrain.targets"))
+		e, err := p.m.Tower(g, 0, x)
+		if err != nil {
+			return err
+		}
+		logits, err := p.fc.Forward(g, e)
+		if err != nil {
+			return err
+		}
+		cost, err := loss.SoftmaxCrossEntropy(logits, y)
+		if err != nil {
+			return err
+		}
+		nodes, _ = g.Learnables()
+		if _, err := G.Grad(cost, nodes...); err != nil {
+			return fmt.Errorf("train: pretraining: gradients: %w", err)
+		}
+		G.Read(cost, &lossV)
+		G.Read(logits, &logitsV)
+		vm = layers.NewTapeMachine(g, G.BindDualValues(nodes...))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	defer vm.Close()
+	_, params := g.Learnables()
+	opt := newOptimizer(p.cfg.Optimizer, params)
+	if p.cfg.Dir != "" {
+		if err := os.MkdirAll(p.cfg.Dir, 0o755); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+	}
+	spe := uint64(p.cfg.StepsPerEpoch)
+	total := spe * uint64(p.cfg.Epochs)
+	prog := newProgressOf(p.cfg.Progress, total, 0, n, "images")
+	defer prog.finish()
+	grads := make([][]float32, len(nodes))
+	var epochLoss float64
+	var epochRight int
+	epochStart := time.Now()
+	for step := uint64(0); step < total; step++ {
+		if err := ctx.Err(); err != nil {
+			p.restoreBest()
+			return err
+		}
+		xt, classes, err := p.data.Batch(step, n)
+		if err != nil {
+			return fmt.Errorf("train: pretraining: step %d: %w", step, err)
+		}
+		if i := firstNonFinite(xt.Data().([]float32)); i >= 0 {
+			return fmt.Errorf("train: pretraining: step %d: image %d holds a non-finite value", step, i/max(xt.Shape().TotalSize()/n, 1))
+		}
+		targets, err := loss.OneHot(classes, k, p.cfg.LabelSmoothing)
+		if err != nil {
+			return fmt.Errorf("train: pretraining: step %d: %w", step, err)
+		}
+		if err := errors.Join(G.Let(x, xt), G.Let(y, tensor.New(tensor.WithShape(n, k), tensor.WithBacking(targets)))); err != nil {
+			return fmt.Errorf("train: pretraining: step %d: %w", step, err)
+		}
+		g.SetStep(step)
+		if err := p.m.Update(func() error { return layers.Run(vm) }); err != nil {
+			return fmt.Errorf("train: pretraining: step %d: %w", step, err)
+		}
+		l := float64(lossV.Data().(float32))
+		if math.IsNaN(l) || math.IsInf(l, 0) {
+			return fmt.Errorf("train: pretraining: step %d: loss is %v", step, l)
+		}
+		epochRight += correct(logitsV.Data().([]float32), classes, k)
+		for i, nd := range nodes {
+			gv, err := nd.Grad()
+			if err != nil {
+				return fmt.Errorf("train: pretraining: step %d: %w", step, err)
+			}
+			grads[i] = gv.Data().([]float32)
+		}
+		lr := p.cfg.Optimizer.LearningRate * p.cfg.Schedule.factor(step, spe, total)
+		_ = p.m.Update(func() error { opt.step(grads, lr); return nil })
+		if w := nonFiniteParam(params); w != "" {
+			return fmt.Errorf("train: pretraining: step %d: after the update (learning rate %g), %s", step, lr, w)
+		}
+		for _, gv := range grads {
+			clear(gv)
+		}
+		epochLoss += l
+		prog.step(l)
+		if (step+1)%spe == 0 {
+			ep := PretrainEpoch{
+				Epoch: len(p.history) + 1, Step: step + 1, Images: (step + 1) * uint64(n),
+				TrainLoss: epochLoss / float64(spe), TrainAcc: float64(epochRight) / float64(spe*uint64(n)),
+				ValOneShot: math.NaN(), LearningRate: lr, Seconds: time.Since(epochStart).Seconds(),
+			}
+			epochLoss, epochRight = 0, 0
+			if err := p.endEpoch(&ep); err != nil {
+				return err
+			}
+			if p.cfg.Progress != nil {
+				if prog.bar != nil {
+					_ = prog.bar.Clear()
+				}
+				fmt.Fprintf(p.cfg.Progress, "pretraining epoch %d  step %d  loss %.4f  train acc %.4f  val one-shot %.4f  lr %.3g  %.1fs\n",
+					ep.Epoch, ep.Step, ep.TrainLoss, ep.TrainAcc, ep.ValOneShot, ep.LearningRate, ep.Seconds)
+			}
+			epochStart = time.Now()
+		}
+	}
+	p.restoreBest()
+	return nil
+}
+
+// correct counts the rows of logits (n, k) whose largest entry is the class.
+func correct(logits []float32, classes []int, k int) int {
+	c := 0
+	for r, want := range classes {
+		row := logits[r*k : (r+1)*k]
+		best := 0
+		for i, v := range row {
+			if v > row[best] {
+				best = i
+			}
+		}
+		if best == want {
+			c++
+		}
+	}
+	return c
+}
+
+// endEpoch validates, keeps the best model and writes the log and model.
+func (p *Pretrainer) endEpoch(ep *PretrainEpoch) error {
+	improved := p.val == nil
+	if p.val != nil {
+		acc, err := p.val.Accuracy(p.m)
+		if err != nil {
+			return fmt.Errorf("train: pretraining: validation: %w", err)
+		}
+		ep.ValOneShot = acc
+		if acc > p.bestAcc {
+			p.bestAcc, improved = acc, true
+			p.best = p.best[:0]
+			for _, q := range p.m.Params() {
+				p.best = append(p.best, slices.Clone(q.Float32s()))
+			}
+		}
+	}
+	p.history = append(p.history, *ep)
+	if p.cfg.Dir == "" {
+		return nil
+	}
+	if err := writePretrainLog(filepath.Join(p.cfg.Dir, "pretrain-log.csv"), p.history); err != nil {
+		return err
+	}
+	if improved {
+		if err := p.m.Save(filepath.Join(p.cfg.Dir, "pretrain.safetensors")); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+	}
+	return nil
+}
+
+// restoreBest puts the best validation epoch's parameters back.
+func (p *Pretrainer) restoreBest() {
+	if p.best == nil {
+		return
+	}
+	_ = p.m.Update(func() error {
+		for i, q := range p.m.Params() {
+			copy(q.Float32s(), p.best[i])
+		}
+		return nil
+	})
+}
+
+func writePretrainLog(path string, h []PretrainEpoch) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".pretrain-log-*.csv")
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	w := csv.NewWriter(tmp)
+	_ = w.Write([]string{"epoch", "step", "images", "train_loss", "train_accuracy", "val_oneshot", "learning_rate", "seconds"})
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
+	for _, e := range h {
+		_ = w.Write([]string{strconv.Itoa(e.Epoch), strconv.FormatUint(e.Step, 10), strconv.FormatUint(e.Images, 10),
+			f(e.TrainLoss), f(e.TrainAcc), f(e.ValOneShot), f(e.LearningRate), f(e.Seconds)})
+	}
+	w.Flush()
+	if err := errors.Join(w.Error(), tmp.Sync(), tmp.Close()); err != nil {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return nil
+}
+
+// SampledImages draws classification batches from a labelled dataset:
+// image k of step s comes from a generator keyed by the seed and s, drawn
+// uniformly from the listed images (and, with rotations, from their four
+// quarter turns, each turn of a class being a class of its own).
+type SampledImages struct {
+	indices []int
+	classOf map[int]int // dataset class -> label
+	turns   int
+	batcher *data.Batcher
+	ds      data.Dataset
+	seed    uint64
+}
+
+// NewSampledImages samples from the images of ds listed in indices (nil:
+// all), rotated when rotations is set, augmented with aug and
+// preprocessed with input on workers goroutines.
+func NewSampledImages(ds data.Dataset, indices []int, input preprocess.Config, aug data.Augment, rotations bool, workers int, seed uint64) (*SampledImages, error) {
+	if ds == nil {
+		return nil, errors.New("train: pretraining: nil dataset")
+	}
+	if indices == nil {
+		indices = make([]int, ds.Len())
+		for i := range indices {
+			indices[i] = i
+		}
+	}
+	if len(indices) == 0 {
+		return nil, errors.New("train: pretraining: no training images")
+	}
+	s := &SampledImages{indices: slices.Clone(indices), classOf: map[int]int{}, turns: 1, ds: ds, seed: seed}
+	if rotations {
+		s.turns = 4
+	}
+	var classes []int
+	for _, i := range indices {
+		if i < 0 || i >= ds.Len() {
+			return nil, fmt.Errorf("train: pretraining: image index %d outside [0, %d)", i, ds.Len())
+		}
+		if _, ok := s.classOf[ds.Class(i)]; !ok {
+			s.classOf[ds.Class(i)] = 0
+			classes = append(classes, ds.Class(i))
+		}
+	}
+	slices.Sort(classes)
+	for l, c := range classes {
+		s.classOf[c] = l
+	}
+	b, err := data.NewBatcher(ds, input, aug, workers, seed)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	s.batcher = b
+	return s, nil
+}
+
+// NumClasses implements ClassBatches.
+func (s *SampledImages) NumClasses() int { return len(s.classOf) * s.turns }
+
+// Batcher returns the batcher, to set its image cache.
+func (s *SampledImages) Batcher() *data.Batcher { return s.batcher }
+
+// Batch implements ClassBatches.
+func (s *SampledImages) Batch(step uint64, n int) (*tensor.Dense, []int, error) {
+	rng := rand.New(rand.NewPCG(s.seed^0x636c617373, step)) // "class"
+	items := make([]data.Item, n)
+	classes := make([]int, n)
+	for k := range items {
+		j := rng.IntN(len(s.indices) * s.turns)
+		i, t := s.indices[j/s.turns], j%s.turns
+		items[k] = data.Item{Index: i, Turns: t}
+		classes[k] = s.classOf[s.ds.Class(i)]*s.turns + t
+	}
+	x, err := s.batcher.Images(items, step)
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: %w", err)
+	}
+	return x, classes, nil
+}
+
+// OneShotValidation is a fixed set of N-way one-shot tasks drawn from
+// held-out classes: in each episode N classes are chosen, and from each
+// two different images, one the class's reference and one a query; every
+// query is to be matched to its class's reference among the N.
+type OneShotValidation struct {
+	tasks []eval.Task
+	ways  int
+}
+
+// NewOneShotValidation draws episodes of ways-way tasks from the images of
+// ds listed in indices (classes with fewer than two images are skipped),
+// keyed by seed, and decodes their images once.
+func NewOneShotValidation(ds data.Dataset, indices []int, ways, episodes int, seed uint64) (*OneShotValidation, error) {
+	if ds == nil || ways < 2 || episodes < 1 {
+		return nil, fmt.Errorf("train: one-shot validation: %d ways, %d episodes (want a dataset, at least 2 ways and 1 episode)", ways, episodes)
+	}
+	byClass := map[int][]int{}
+	for _, i := range indices {
+		byClass[ds.Class(i)] = append(byClass[ds.Class(i)], i)
+	}
+	var classes []int
+	for c, is := range byClass {
+		if len(is) >= 2 {
+			classes = append(classes, c)
+		}
+	}
+	if len(classes) < ways {
+		return nil, fmt.Errorf("train: one-shot validation: %d classes with two or more images, want at least %d", len(classes), ways)
+	}
+	slices.Sort(classes)
+	rng := rand.New(rand.NewPCG(seed, 0x6f6e6573686f74)) // "oneshot"
+	decoded := map[int]image.Image{}
+	get := func(i int) (image.Image, error) {
+		if img, ok := decoded[i]; ok {
+			return img, nil
+		}
+		img, err := ds.Image(i)
+		if err != nil {
+			return nil, fmt.Errorf("train: one-shot validation: %w", err)
+		}
+		decoded[i] = img
+		return img, nil
+	}
+	v := &OneShotValidation{ways: ways}
+	for range episodes {
+		perm := rng.Perm(len(classes))[:ways]
+		refs := make([]image.Image, ways)
+		queries := make([]image.Image, ways)
+		for w, ci := range perm {
+			is := byClass[classes[ci]]
+			pick := rng.Perm(len(is))
+			var err error
+			if refs[w], err = get(is[pick[0]]); err != nil {
+				return nil, err
+			}
+			if queries[w], err = get(is[pick[1]]); err != nil {
+				return nil, err
+			}
+		}
+		for w := range ways {
+			v.tasks = append(v.tasks, eval.Task{Test: queries[w], Train: refs, Answer: w})
+		}
+	}
+	return v, nil
+}
+
+// Tasks returns the number of tasks.
+func (v *OneShotValidation) Tasks() int { return len(v.tasks) }
+
+// Accuracy returns the fraction of tasks m answers correctly, comparing the
+// towers' embeddings by the model's distance, unweighted (the output
+// layer, which pretraining does not train, is left out).
+func (v *OneShotValidation) Accuracy(m *siamese.Model) (float64, error) {
+	r, err := eval.OneShot(distanceScorer{m}, v.tasks)
+	if err != nil {
+		return 0, err
+	}
+	return r.Accuracy, nil
+}
+
+// distanceScorer scores pairs by the negated distance of their embeddings.
+type distanceScorer struct{ m *siamese.Model }
+
+func (d distanceScorer) EmbedBatch(imgs []image.Image) ([]siamese.Embedding, error) {
+	return d.m.EmbedBatch(imgs)
+}
+
+func (d distanceScorer) ScoreEmbeddings(a, b siamese.Embedding) (siamese.Score, error) {
+	dist, err := d.m.Config().Distance.Between(a, b)
+	return siamese.Score(-dist), err
+}

@@ -1,8 +1,15 @@
-// Command oneshot measures a trained Siamese model on Omniglot's 20 official
+// Command oneshot measures a Siamese model on Omniglot's 20 official
 // 20-way one-shot classification runs (Lake et al. 2015): in each task the
 // model compares a test character with one drawing of each of 20
 // characters never seen in training, and picks the highest score.
 //
+// Without -model it first trains one with a recipe of the package train
+// (default "oneshot") on the background archives (by default
+// ../shared/omniglot/images_background_small1.zip and small2.zip), writing
+// the run to -out, and then evaluates it:
+//
+//	oneshot                                   # train by the default recipe, then evaluate
+//	oneshot -recipe original -out original    # the original design, for comparison
 //	oneshot -model run/best.safetensors
 //	oneshot -model run/best.safetensors -runs /data/omniglot/all_runs -json
 //
@@ -15,6 +22,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -22,10 +30,16 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 
+	"github.com/gosiamese/gosiamese/data"
 	"github.com/gosiamese/gosiamese/eval"
 	"github.com/gosiamese/gosiamese/siamese"
+	"github.com/gosiamese/gosiamese/train"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -36,11 +50,12 @@ const defaultRuns = "../shared/omniglot/all_runs.zip"
 
 // result is the -json output.
 type result struct {
-	Model         string      `json:"model"`
-	Runs          string      `json:"runs"`
-	PerRun        []runResult `json:"per_run"`
-	MeanAccuracy  float64     `json:"mean_accuracy"`
-	MeanErrorRate float64     `json:"mean_error_rate"`
+	Model         string       `json:"model"`
+	Runs          string       `json:"runs"`
+	PerRun        []runResult  `json:"per_run"`
+	MeanAccuracy  float64      `json:"mean_accuracy"`
+	MeanErrorRate float64      `json:"mean_error_rate"`
+	Training      *trainedInfo `json:"training,omitempty"`
 }
 
 type runResult struct {
@@ -51,14 +66,40 @@ type runResult struct {
 	ErrorRate float64 `json:"error_rate"`
 }
 
+// defaultBackground is the training data used without -model.
+const defaultBackground = "../shared/omniglot/images_background_small1.zip,../shared/omniglot/images_background_small2.zip"
+
+// options are the flags.
+type options struct {
+	model, runs, recipe, background, out string
+	asJSON, noRotations, noAugment       bool
+	seed                                 uint64
+	pretrainEpochs, pretrainSteps        int
+	pairEpochs, size                     int
+	lr, smoothing                        float64
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
+	var o options
 	flags := flag.NewFlagSet("oneshot", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	modelPath := flags.String("model", "", "model file written by examples/train or siamese.Model.Save (required)")
-	runsPath := flags.String("runs", defaultRuns, "Omniglot's one-shot runs: the all_runs folder or all_runs.zip (runNN/training, runNN/test, runNN/class_labels.txt) of github.com/brendenlake/omniglot; relative to the working directory")
-	asJSON := flags.Bool("json", false, "print one JSON object (per-run and mean accuracy and error rate) instead of text")
+	flags.StringVar(&o.model, "model", "", "evaluate this model file (written by examples/train or siamese.Model.Save) instead of training one")
+	flags.StringVar(&o.runs, "runs", defaultRuns, "Omniglot's one-shot runs: the all_runs folder or all_runs.zip (runNN/training, runNN/test, runNN/class_labels.txt) of github.com/brendenlake/omniglot; relative to the working directory")
+	flags.BoolVar(&o.asJSON, "json", false, "print one JSON object (per-run and mean accuracy and error rate) instead of text")
+	flags.StringVar(&o.recipe, "recipe", train.Presets()[0], "training recipe without -model: "+strings.Join(train.Presets(), " or "))
+	flags.StringVar(&o.background, "background", defaultBackground, "training data without -model: comma-separated Omniglot folders or zips (alphabet/character/*.png), merged by class")
+	flags.StringVar(&o.out, "out", "oneshot-run", "folder for the training run's models, logs and plots; must not hold a finished run")
+	flags.Uint64Var(&o.seed, "seed", 1, "seed of the split, sampling, initialisation and Dropout")
+	flags.IntVar(&o.pretrainEpochs, "pretrain-epochs", 0, "pretraining epochs (0: the recipe's)")
+	flags.IntVar(&o.pretrainSteps, "pretrain-steps", 0, "pretraining steps per epoch (0: the recipe's)")
+	flags.IntVar(&o.pairEpochs, "pair-epochs", 0, "pair-stage epochs (0: the recipe's)")
+	flags.IntVar(&o.size, "size", 0, "input size in pixels (0: the recipe's)")
+	flags.Float64Var(&o.lr, "lr", 0, "learning rate of the first stage (0: the recipe's)")
+	flags.Float64Var(&o.smoothing, "smoothing", -1, "pretraining label smoothing (-1: the recipe's)")
+	flags.BoolVar(&o.noRotations, "no-rotations", false, "pretrain without quarter turns as extra classes")
+	flags.BoolVar(&o.noAugment, "no-augment", false, "train without affine distortions")
 	flags.Usage = func() {
-		fmt.Fprint(stderr, `usage: oneshot -model M [-runs PATH] [-json]
+		fmt.Fprint(stderr, `usage: oneshot [-model M] [-runs PATH] [-json] [training flags]
 
 Runs Omniglot's 20 official 20-way one-shot classification runs (Lake et al.
 2015) with a Siamese model: each test image is compared with the run's 20
@@ -66,6 +107,8 @@ training images and classified as the one scoring highest. Prints each run's
 error rate and the average as Lake's script does, then the mean accuracy.
 For reference: raw-pixel nearest neighbour makes 81.0% error, the modified
 Hausdorff distance 38.8%, Koch et al.'s Siamese network 8%.
+
+Without -model, a model is first trained by -recipe on -background.
 
 Flags:
 `)
@@ -77,37 +120,51 @@ Flags:
 		}
 		return 2
 	}
-	if *modelPath == "" || flags.NArg() > 0 {
-		fmt.Fprintln(stderr, "oneshot: need -model and no arguments")
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "oneshot: unexpected argument %q\n", flags.Arg(0))
 		flags.Usage()
 		return 2
 	}
-	if _, err := os.Stat(*runsPath); err != nil {
+	if _, err := os.Stat(o.runs); err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
 		hint := ""
-		if *runsPath == defaultRuns {
+		if o.runs == defaultRuns {
 			hint = " (the default, relative to the working directory: run from the repository's root with ../shared/omniglot beside it)"
 		}
-		fmt.Fprintf(stderr, "oneshot: Omniglot runs %s: %v%s; pass -runs with the all_runs folder or all_runs.zip of github.com/brendenlake/omniglot\n", *runsPath, err, hint)
+		fmt.Fprintf(stderr, "oneshot: Omniglot runs %s: %v%s; pass -runs with the all_runs folder or all_runs.zip of github.com/brendenlake/omniglot\n", o.runs, err, hint)
 		return 1
 	}
-	m, err := siamese.Load(*modelPath)
+	runs, err := eval.LoadOmniglotRuns(o.runs)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	runs, err := eval.LoadOmniglotRuns(*runsPath)
-	if err != nil {
-		return fail(stderr, err)
+	var (
+		m       *siamese.Model
+		trained *trainedInfo
+	)
+	if o.model != "" {
+		if m, err = siamese.Load(o.model); err != nil {
+			return fail(stderr, err)
+		}
+	} else {
+		var rc int
+		if m, trained, rc = o.train(stderr); rc != 0 {
+			return rc
+		}
 	}
 	res, err := eval.EvaluateRuns(m, runs)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	if *asJSON {
-		out := result{Model: *modelPath, Runs: *runsPath, MeanAccuracy: res.MeanAccuracy, MeanErrorRate: res.MeanErrorRate}
+	model := o.model
+	if trained != nil {
+		model = trained.Model
+	}
+	if o.asJSON {
+		out := result{Model: model, Runs: o.runs, MeanAccuracy: res.MeanAccuracy, MeanErrorRate: res.MeanErrorRate, Training: trained}
 		for _, r := range res.Runs {
 			correct := 0
 			for _, c := range r.Correct {
@@ -126,7 +183,114 @@ Flags:
 	}
 	fmt.Fprint(stdout, res.String())
 	fmt.Fprintf(stdout, "mean accuracy %.1f%% (%d runs)\n", 100*res.MeanAccuracy, len(res.Runs))
+	if trained != nil {
+		fmt.Fprintf(stdout, "model %s: recipe %s, trained in %s (%d images pretraining, %d pairs)\n",
+			trained.Model, trained.Recipe, time.Duration(trained.Seconds*float64(time.Second)).Round(time.Second), trained.PretrainImages, trained.Pairs)
+	}
 	return 0
+}
+
+// trainedInfo describes the training run of the -json output.
+type trainedInfo struct {
+	Recipe         string  `json:"recipe"`
+	Model          string  `json:"model"`
+	Seconds        float64 `json:"seconds"`
+	PretrainImages uint64  `json:"pretrain_images"`
+	Pairs          uint64  `json:"pairs"`
+	TrainClasses   int     `json:"train_classes"`
+	ValClasses     int     `json:"val_classes"`
+	BestValOneShot float64 `json:"best_val_oneshot,omitempty"`
+}
+
+// train builds the recipe with the flags' overrides and runs it.
+func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
+	r, err := train.Preset(o.recipe)
+	if err != nil {
+		fmt.Fprintln(stderr, "oneshot:", err)
+		return nil, nil, 2
+	}
+	if o.size > 0 {
+		r.Model.Input.Size = o.size
+	}
+	if o.noAugment {
+		r.Augment = data.Augment{}
+	}
+	if o.noRotations {
+		r.Rotations = false
+	}
+	if r.Pretrain != nil {
+		p := *r.Pretrain
+		if o.pretrainEpochs > 0 {
+			p.Epochs = o.pretrainEpochs
+		}
+		if o.pretrainSteps > 0 {
+			p.StepsPerEpoch = o.pretrainSteps
+		}
+		if o.lr > 0 {
+			p.Optimizer.LearningRate = o.lr
+		}
+		if o.smoothing >= 0 {
+			p.LabelSmoothing = o.smoothing
+		}
+		r.Pretrain = &p
+	} else if o.lr > 0 {
+		r.Pairs.Optimizer.LearningRate = o.lr
+	}
+	if o.pairEpochs > 0 {
+		r.Pairs.Epochs = o.pairEpochs
+	}
+	if err := r.Validate(); err != nil {
+		return nil, nil, fail(stderr, err)
+	}
+	best := filepath.Join(o.out, "best.safetensors")
+	if _, err := os.Stat(best); err == nil {
+		fmt.Fprintf(stderr, "oneshot: %s exists: evaluate it with -model %s, or choose another -out\n", best, best)
+		return nil, nil, 1
+	}
+	var parts []data.Dataset
+	for _, p := range strings.Split(o.background, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		ds, _, err := data.Omniglot(p)
+		if err != nil {
+			hint := ""
+			if o.background == defaultBackground {
+				hint = " (the default -background, relative to the working directory: run from the repository's root with ../shared/omniglot beside it)"
+			}
+			fmt.Fprintf(stderr, "oneshot: %s%s\n", strings.ReplaceAll(err.Error(), "\n", "; "), hint)
+			return nil, nil, 1
+		}
+		parts = append(parts, ds)
+	}
+	if len(parts) == 0 {
+		fmt.Fprintln(stderr, "oneshot: -background names no data")
+		return nil, nil, 2
+	}
+	ds := data.NewUnion(parts...)
+	fmt.Fprintf(stderr, "training by recipe %q on %d images of %d classes (%s); writing to %s\n", r.Name, ds.Len(), ds.NumClasses(), o.background, o.out)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	m, rep, err := train.Fit(ctx, r, ds, train.FitOptions{Dir: o.out, Progress: stderr, Seed: o.seed})
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "oneshot: interrupted; the best model so far is in %s\n", o.out)
+			return nil, nil, 130
+		}
+		return nil, nil, fail(stderr, err)
+	}
+	info := &trainedInfo{Recipe: r.Name, Model: best, Seconds: time.Since(start).Seconds(), TrainClasses: rep.TrainClasses, ValClasses: rep.ValClasses}
+	if n := len(rep.Pretrain); n > 0 {
+		info.PretrainImages = rep.Pretrain[n-1].Images
+		for _, e := range rep.Pretrain {
+			info.BestValOneShot = max(info.BestValOneShot, e.ValOneShot)
+		}
+	}
+	if n := len(rep.Pairs); n > 0 {
+		info.Pairs = rep.Pairs[n-1].Pairs
+	}
+	return m, info, 0
 }
 
 // fail prints err on one line, prefixed "oneshot: ", and returns 1.

@@ -222,8 +222,10 @@ func TestOneshotErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-bogus"}, 2, "bogus"},
-		{[]string{"-runs", runs}, 2, "need -model"},
-		{[]string{"-model", model, "-runs", runs, "extra"}, 2, "no arguments"},
+		{[]string{"-runs", runs, "-background", filepath.Join(dir, "nobg.zip")}, 1, "nobg.zip"},
+		{[]string{"-runs", runs, "-recipe", "magic"}, 2, "no recipe \"magic\""},
+		{[]string{"-runs", runs, "-recipe", "oneshot", "-size", "8"}, 1, "input size 8"},
+		{[]string{"-model", model, "-runs", runs, "extra"}, 2, "unexpected argument"},
 		{[]string{"-model", filepath.Join(dir, "none.safetensors"), "-runs", runs}, 1, "none.safetensors"},
 		{[]string{"-model", bad, "-runs", runs}, 1, "bad.safetensors"},
 		{[]string{"-model", model, "-runs", filepath.Join(dir, "nowhere")}, 1, "nowhere"},
@@ -245,5 +247,56 @@ func TestOneshotErrors(t *testing.T) {
 		if !strings.Contains(errOut.String(), "  "+f) {
 			t.Errorf("-h does not explain %s", f)
 		}
+	}
+}
+
+// TestOneshotTrains trains by the default recipe at a tiny budget on a
+// made-up background set, then evaluates: the run's files are written, the
+// JSON names the training, and a finished run is not overwritten.
+func TestOneshotTrains(t *testing.T) {
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "all_runs")
+	writeRuns(t, runs, "", fakeRuns())
+	bg := filepath.Join(dir, "background")
+	for c := range 20 {
+		for k := range 3 {
+			p := filepath.Join(bg, fmt.Sprintf("Alphabet%d", c/10), fmt.Sprintf("character%02d", c%10+1), fmt.Sprintf("%02d.png", k))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, noise(uint64(100+10*c+k)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	out := filepath.Join(dir, "run")
+	args := []string{"-runs", runs, "-background", bg, "-out", out, "-pretrain-epochs", "1", "-pretrain-steps", "1", "-pair-epochs", "1", "-json"}
+	var stdout, stderr bytes.Buffer
+	if rc := run(args, &stdout, &stderr); rc != 0 {
+		t.Fatalf("exit %d: %s", rc, stderr.String())
+	}
+	var res result
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	tr := res.Training
+	if tr == nil || tr.Recipe != "oneshot" || tr.PretrainImages != 64 || tr.Pairs != 150*32 || tr.TrainClasses+tr.ValClasses != 20 || len(res.PerRun) != 2 {
+		t.Errorf("result %+v, training %+v", res, tr)
+	}
+	for _, f := range []string{"pretrain.safetensors", "pretrain-log.csv", "best.safetensors", "log.csv"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	m, err := siamese.Load(filepath.Join(out, "best.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Config(); c.Distance != siamese.Cosine || c.Input.Size != 32 || c.Input.Channels != 1 || m.Info()["recipe"] != "oneshot" {
+		t.Errorf("model config %+v, info %v", c, m.Info())
+	}
+	stderr.Reset()
+	if rc := run(args, &stdout, &stderr); rc != 1 || !strings.Contains(stderr.String(), "exists") {
+		t.Errorf("second run into the same -out: exit %d, %s", rc, stderr.String())
 	}
 }

@@ -196,6 +196,8 @@ type FitReport struct {
 	TrainClasses, ValClasses int
 	Pretrain                 []PretrainEpoch // nil without pretraining
 	Pairs                    []EpochStats
+	// Validation holds the pair stage's held-out pairs.
+	Validation *PairValidation
 }
 
 // Fit trains a model on ds by recipe r: it holds out r.ValFraction of the
@@ -273,6 +275,7 @@ func Fit(ctx context.Context, r Recipe, ds data.Dataset, opts FitOptions) (*siam
 	if err != nil {
 		return nil, rep, err
 	}
+	rep.Validation = val
 	tc := r.Pairs
 	tc.Seed, tc.Dir, tc.Progress = opts.Seed, opts.Dir, opts.Progress
 	if tc.StepsPerEpoch == 0 {

@@ -90,6 +90,9 @@ type options struct {
 	workers                                  int
 	out                                      string
 	resume                                   bool
+
+	recipe                                    string
+	pretrainEpochs, pretrainSteps, pairEpochs int
 }
 
 // listFlag collects a flag given several times or as a comma-separated
@@ -143,6 +146,10 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the initialisation, the class split, the pairs, the augmentation and Dropout; the same seed gives the same run")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines decoding and preprocessing images; 0: one per CPU")
 	fs.StringVar(&o.out, "out", "run", "output `dir`: best.safetensors, last.safetensors (checkpoint), log.csv, curves.png, roc.png")
+	fs.StringVar(&o.recipe, "recipe", train.Presets()[0], "training recipe: "+strings.Join(train.Presets(), " or ")+"; \"original\" trains on pairs only, configured by the model and training flags (whose defaults are the original design); the others are fixed recipes of the package train that take only the data flags, -size, -channels, -val, -valpairs, -seed, -workers, -out and the three below")
+	fs.IntVar(&o.pretrainEpochs, "pretrain-epochs", 0, "with a recipe: pretraining epochs (0: the recipe's)")
+	fs.IntVar(&o.pretrainSteps, "pretrain-steps", 0, "with a recipe: pretraining steps per epoch (0: the recipe's)")
+	fs.IntVar(&o.pairEpochs, "pair-epochs", 0, "with a recipe: pair-stage epochs (0: the recipe's)")
 	fs.BoolVar(&o.resume, "resume", false, "continue the run whose checkpoint is OUT/last.safetensors, with the flags it was started with (only -workers may change)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: train (-folder DIR | -omniglot PATH[,PATH...] | -mnist DIR|gomnist | -pairs CSV) [flags]
@@ -177,6 +184,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "train: unexpected argument %q (data come from -folder, -omniglot, -mnist or -pairs)\n", fs.Arg(0))
 		return exitUsage
+	}
+	recipeGiven := false
+	fs.Visit(func(f *flag.Flag) { recipeGiven = recipeGiven || f.Name == "recipe" })
+	// Only -recipe original runs have checkpoints: -resume continues one.
+	if o.recipe != "original" && (recipeGiven || !o.resume) {
+		return runRecipe(fs, &o, stdout, stderr)
 	}
 	ckpt := filepath.Join(o.out, "last.safetensors")
 	var header siamese.Header

@@ -27,7 +27,7 @@ import (
 )
 
 // tiny is the small model and short run every smoke test trains.
-var tiny = []string{"-arch", "resnet18", "-width", "8", "-size", "32", "-hidden", "16", "-epochs", "1", "-steps", "2", "-batch", "4", "-valpairs", "8", "-workers", "2"}
+var tiny = []string{"-recipe", "original", "-arch", "resnet18", "-width", "8", "-size", "32", "-hidden", "16", "-epochs", "1", "-steps", "2", "-batch", "4", "-valpairs", "8", "-workers", "2"}
 
 func args(extra ...string) []string { return append(slices.Clone(tiny), extra...) }
 
@@ -522,6 +522,42 @@ func TestTrainErrors(t *testing.T) {
 		}
 		if rc != c.rc || !strings.Contains(last, c.want) || strings.Contains(stderr.String(), "panic") || strings.Contains(stderr.String(), "goroutine 1 [") || stdout.Len() > 0 {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and a line with %q", c.args, rc, stderr.String(), c.rc, c.want)
+		}
+	}
+}
+
+// TestTrainRecipe trains by the default recipe (ResNet-50) at a tiny
+// budget, and refuses the flags of -recipe original next to it.
+func TestTrainRecipe(t *testing.T) {
+	images := classFolder(t, 6, 3)
+	out := filepath.Join(t.TempDir(), "run")
+	stdout, stderr := runOK(t, "-folder", images, "-val", "0.34", "-pretrain-epochs", "1", "-pretrain-steps", "1", "-pair-epochs", "1", "-valpairs", "8", "-out", out)
+	if !strings.Contains(stderr, "recipe oneshot:") || !strings.Contains(stderr, "pretraining epoch 1") || !strings.Contains(stdout, "pretraining: 64 images; best 2-way one-shot accuracy on the 2 held-out classes") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	}
+	for _, f := range []string{"pretrain.safetensors", "pretrain-log.csv", "best.safetensors", "log.csv"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	m, err := siamese.Load(filepath.Join(out, "best.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Config(); c.Encoder.Depth != 50 || c.Distance != siamese.Cosine || c.Input.Channels != 1 || m.Info()["recipe"] != "oneshot" {
+		t.Errorf("config %+v, info %v", c, m.Info())
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-folder", images, "-hidden", "8", "-lr", "0.1"}, "-hidden, -lr: only with -recipe original"},
+		{[]string{"-pairs", "x.csv"}, "needs classes"},
+		{[]string{"-folder", images, "-recipe", "best"}, `no recipe "best"`},
+	} {
+		var so, se bytes.Buffer
+		if rc := run(c.args, &so, &se); rc != exitUsage || !strings.Contains(se.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, rc, se.String(), exitUsage, c.want)
 		}
 	}
 }

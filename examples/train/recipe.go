@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/gosiamese/gosiamese/train"
+)
+
+// recipeFlags are the flags a fixed recipe takes; the others configure
+// -recipe original.
+var recipeFlags = map[string]bool{
+	"folder": true, "omniglot": true, "mnist": true, "strict": true,
+	"size": true, "channels": true, "val": true, "valpairs": true, "seed": true, "workers": true, "out": true,
+	"recipe": true, "pretrain-epochs": true, "pretrain-steps": true, "pair-epochs": true,
+}
+
+// runRecipe trains by a preset recipe of the package train.
+func runRecipe(fs *flag.FlagSet, o *options, stdout, stderr io.Writer) int {
+	r, err := train.Preset(o.recipe)
+	if err != nil {
+		fmt.Fprintln(stderr, "train:", err)
+		return exitUsage
+	}
+	var wrong []string
+	fs.Visit(func(f *flag.Flag) {
+		if !recipeFlags[f.Name] {
+			wrong = append(wrong, "-"+f.Name)
+		}
+	})
+	sort.Strings(wrong)
+	switch {
+	case o.pairs != "":
+		fmt.Fprintf(stderr, "train: recipe %q needs classes (-folder, -omniglot or -mnist); train on a pairs CSV with -recipe original\n", r.Name)
+		return exitUsage
+	case len(wrong) > 0:
+		fmt.Fprintf(stderr, "train: %s: only with -recipe original (recipe %q fixes the model and its training: %s)\n", strings.Join(wrong, ", "), r.Name, train.PresetDoc(r.Name))
+		return exitUsage
+	case !(o.val > 0 && o.val < 1):
+		fmt.Fprintf(stderr, "train: -val %g outside (0, 1)\n", o.val)
+		return exitUsage
+	case o.pretrainEpochs < 0 || o.pretrainSteps < 0 || o.pairEpochs < 0 || o.valPairs < 2:
+		fmt.Fprintln(stderr, "train: -pretrain-epochs, -pretrain-steps and -pair-epochs must not be negative, -valpairs at least 2")
+		return exitUsage
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if given["size"] {
+		r.Model.Input.Size = o.size
+	}
+	if given["channels"] {
+		r.Model.Input.Channels = o.channels
+	}
+	if given["val"] {
+		r.ValFraction = o.val
+	}
+	r.ValPairs = o.valPairs
+	if r.Pretrain != nil {
+		p := *r.Pretrain
+		if o.pretrainEpochs > 0 {
+			p.Epochs = o.pretrainEpochs
+		}
+		if o.pretrainSteps > 0 {
+			p.StepsPerEpoch = o.pretrainSteps
+		}
+		r.Pretrain = &p
+	}
+	if o.pairEpochs > 0 {
+		r.Pairs.Epochs = o.pairEpochs
+	}
+	if err := r.Validate(); err != nil {
+		return fail(stderr, err)
+	}
+	best := filepath.Join(o.out, "best.safetensors")
+	if _, err := os.Stat(best); err == nil {
+		fmt.Fprintf(stderr, "train: %s exists: choose another -out\n", best)
+		return exitFail
+	}
+	ld, err := o.load(stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	fmt.Fprintf(stderr, "recipe %s: %s\ndata: %s; output in %s\n", r.Name, train.PresetDoc(r.Name), ld.desc, o.out)
+	ctx, stop := interruptContext()
+	defer stop()
+	_, rep, err := train.Fit(ctx, r, ld.ds, train.FitOptions{Dir: o.out, Progress: stderr, Workers: o.workers, Seed: o.seed})
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		fmt.Fprintf(stderr, "train: interrupted; the best model so far is in %s (a recipe run starts again from the beginning)\n", o.out)
+		return exitInterrupted
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if n := len(rep.Pretrain); n > 0 {
+		bestAcc := 0.0
+		for _, e := range rep.Pretrain {
+			bestAcc = max(bestAcc, e.ValOneShot)
+		}
+		fmt.Fprintf(stdout, "pretraining: %d images; best %d-way one-shot accuracy on the %d held-out classes %.4f\n", rep.Pretrain[n-1].Images, min(20, rep.ValClasses), rep.ValClasses, bestAcc)
+	}
+	return report(stdout, stderr, o.out, rep.Pairs, rep.Validation)
+}

@@ -335,4 +335,3 @@ func countClasses(ds data.Dataset, indices []int) int {
 	}
 	return len(seen)
 }
-

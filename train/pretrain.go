@@ -440,11 +440,18 @@ type OneShotValidation struct {
 }
 
 // NewOneShotValidation draws episodes of ways-way tasks from the images of
-// ds listed in indices (classes with fewer than two images are skipped),
+// ds listed in indices (nil: all; classes with fewer than two images are
+// skipped),
 // keyed by seed, and decodes their images once.
 func NewOneShotValidation(ds data.Dataset, indices []int, ways, episodes int, seed uint64) (*OneShotValidation, error) {
 	if ds == nil || ways < 2 || episodes < 1 {
 		return nil, fmt.Errorf("train: one-shot validation: %d ways, %d episodes (want a dataset, at least 2 ways and 1 episode)", ways, episodes)
+	}
+	if indices == nil {
+		indices = make([]int, ds.Len())
+		for i := range indices {
+			indices[i] = i
+		}
 	}
 	byClass := map[int][]int{}
 	for _, i := range indices {
@@ -520,4 +527,14 @@ func (d distanceScorer) EmbedBatch(imgs []image.Image) ([]siamese.Embedding, err
 func (d distanceScorer) ScoreEmbeddings(a, b siamese.Embedding) (siamese.Score, error) {
 	dist, err := d.m.Config().Distance.Between(a, b)
 	return siamese.Score(-dist), err
+}
+
+// ModelAccuracy returns the fraction of tasks m answers correctly by its
+// own scores (the output layer included), as a user's Compare calls would.
+func (v *OneShotValidation) ModelAccuracy(m *siamese.Model) (float64, error) {
+	r, err := eval.OneShot(m, v.tasks)
+	if err != nil {
+		return 0, err
+	}
+	return r.Accuracy, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gosiamese/gosiamese/data"
@@ -25,7 +26,8 @@ type Recipe struct {
 	Model siamese.Config
 	// ValFraction of the classes is held out (class-disjoint) for model
 	// selection: one-shot tasks during pretraining, pairs during the pair
-	// stage.
+	// stage. Two classes at least are held out when the data have four
+	// or more.
 	ValFraction float64
 	// Augment distorts training images (both stages, unless the pair stage
 	// trains on cached features of a frozen encoder).
@@ -214,6 +216,11 @@ func Fit(ctx context.Context, r Recipe, ds data.Dataset, opts FitOptions) (*siam
 		return nil, rep, errors.New("train: recipe: nil dataset")
 	}
 	trainIdx, valIdx := data.SplitClasses(ds, r.ValFraction, opts.Seed)
+	if n := countClasses(ds, append(slices.Clone(trainIdx), valIdx...)); countClasses(ds, valIdx) < 2 && n >= 4 {
+		// Hold out two classes at least (MNIST's ten at 10%), so that
+		// validation has negatives and one-shot tasks have a choice.
+		trainIdx, valIdx = data.SplitClasses(ds, 2/float64(n), opts.Seed)
+	}
 	rep.TrainClasses, rep.ValClasses = countClasses(ds, trainIdx), countClasses(ds, valIdx)
 	if rep.TrainClasses < 2 || rep.ValClasses < 2 {
 		return nil, rep, fmt.Errorf("train: recipe: %d training and %d validation classes, want at least 2 of each", rep.TrainClasses, rep.ValClasses)

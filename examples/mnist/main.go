@@ -61,6 +61,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fashion := fs.Bool("fashion", false, "name the classes as Fashion-MNIST's")
 	out := fs.String("out", "mnist-run", "folder for the model (best.safetensors), checkpoint, log.csv and plots")
 	workers := fs.Int("workers", 2, "goroutines decoding and preprocessing images")
+	recipe := fs.String("recipe", "", "train by a recipe of the package train instead (oneshot or original), which fixes the model and training (only -data, -fashion, -test-pairs, -seed, -out and -workers apply), and report the test pairs and 10-way one-shot accuracy on the test set")
+	var budget recipeBudget
+	fs.IntVar(&budget.pretrainEpochs, "pretrain-epochs", 0, "with -recipe: pretraining epochs (0: the recipe's)")
+	fs.IntVar(&budget.pretrainSteps, "pretrain-steps", 0, "with -recipe: pretraining steps per epoch (0: the recipe's)")
+	fs.IntVar(&budget.pairEpochs, "pair-epochs", 0, "with -recipe: pair-stage epochs (0: the recipe's)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: mnist [flags]\n\nTrains a Siamese ResNet on MNIST pairs (label 1 = same digit) and prints the test pair\naccuracy and AUC after every epoch.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -74,6 +79,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 0 || *epochs < 1 || *pairs < *batch || *batch < 2 || *testPairs < 2 || *size < 32 || *width < 1 {
 		fmt.Fprintln(stderr, "mnist: want -epochs >= 1, -batch >= 2, -pairs >= -batch, -test-pairs >= 2, -size >= 32, -width >= 1 and no arguments")
 		return 2
+	}
+	if *recipe != "" {
+		return runRecipe(ctx, *recipe, budget, *dir, *fashion, *testPairs, *seed, *out, *workers, stdout, stderr)
 	}
 	enc, err := resnet.ParseArch(*arch)
 	if err != nil {
@@ -145,13 +153,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "trained in %s; model %s, log %s, plots %s and %s\n", time.Since(start).Round(time.Second),
 		best, filepath.Join(*out, "log.csv"), filepath.Join(*out, "curves.png"), filepath.Join(*out, "roc.png"))
 
-	// Compare a few test pairs with the saved model, as a user would.
+	return showSamples(best, testSet, testList, stdout, stderr)
+}
+
+// showSamples compares a few test pairs with the saved model, as a user
+// would, and writes their images for examples/compare.
+func showSamples(best string, testSet data.Dataset, testList []data.Pair, stdout, stderr io.Writer) int {
 	saved, err := siamese.Load(best)
 	if err != nil {
 		fmt.Fprintln(stderr, "mnist:", err)
 		return 1
 	}
-	samples := filepath.Join(*out, "samples")
+	samples := filepath.Join(filepath.Dir(best), "samples")
 	if err := os.MkdirAll(samples, 0o755); err != nil {
 		fmt.Fprintln(stderr, "mnist:", err)
 		return 1

@@ -61,6 +61,28 @@ func TestMNISTEndToEnd(t *testing.T) {
 	}
 }
 
+// TestMNISTRecipe trains by the oneshot recipe (ResNet-50) at a tiny
+// budget and reports the test pairs and one-shot tasks.
+func TestMNISTRecipe(t *testing.T) {
+	dir := t.TempDir()
+	writeIdx(t, dir, "train", 40)
+	writeIdx(t, dir, "t10k", 20)
+	out := filepath.Join(dir, "run")
+	var stdout, stderr bytes.Buffer
+	rc := run(context.Background(), []string{"-data", dir, "-recipe", "oneshot", "-pretrain-epochs", "1", "-pretrain-steps", "1", "-pair-epochs", "1", "-test-pairs", "8", "-out", out}, &stdout, &stderr)
+	if rc != 0 {
+		t.Fatalf("exit %d: %s", rc, stderr.String())
+	}
+	for _, want := range []string{"recipe oneshot:", "trained on 2 classes (2 held out)", "64 images pretraining, 4800 pairs", "test pairs: accuracy", "4-way one-shot accuracy on the test set", "(400 tasks)", "a few test pairs"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "pretrain.safetensors")); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestMNISTErrors(t *testing.T) {
 	dir := t.TempDir()
 	cases := []struct {
@@ -72,6 +94,7 @@ func TestMNISTErrors(t *testing.T) {
 		{[]string{"-arch", "resnet9"}, 2, "resnet9"},
 		{[]string{"-size", "16"}, 2, "-size >= 32"},
 		{[]string{"-bogus"}, 2, "bogus"},
+		{[]string{"-recipe", "fast"}, 2, `no recipe "fast"`},
 	}
 	for _, c := range cases {
 		var stdout, stderr bytes.Buffer

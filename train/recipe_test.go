@@ -1,0 +1,90 @@
+package train
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gosiamese/gosiamese/resnet"
+	"github.com/gosiamese/gosiamese/siamese"
+)
+
+// tinyRecipe is the oneshot recipe on a small encoder and budget.
+func tinyRecipe() Recipe {
+	r := OneShotRecipe()
+	r.Model.Encoder = resnet.Config{Depth: 18, Width: 8}
+	r.ValFraction = 0.3
+	r.ValPairs = 40
+	r.ValEpisodes = 3
+	p := *r.Pretrain
+	p.Epochs, p.StepsPerEpoch, p.BatchSize, p.Schedule.WarmupSteps = 2, 4, 16, 2
+	r.Pretrain = &p
+	r.Pairs.Epochs, r.Pairs.StepsPerEpoch = 2, 10
+	return r
+}
+
+// TestFit runs the whole recipe twice: the final model is the pair stage's
+// best, with the pretrained encoder frozen in it, and the same seed gives
+// the same model bit for bit.
+func TestFit(t *testing.T) {
+	ds := memoryPatterns(t, 10, 4, 3)
+	var models []*siamese.Model
+	for range 2 {
+		dir := t.TempDir()
+		m, rep, err := Fit(context.Background(), tinyRecipe(), ds, FitOptions{Dir: dir, Seed: 4, Workers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.TrainClasses != 7 || rep.ValClasses != 3 || len(rep.Pretrain) != 2 || len(rep.Pairs) != 2 || rep.Validation == nil {
+			t.Fatalf("report %+v", rep)
+		}
+		if c := m.Config(); c.FrozenStages != resnet.Stages || m.Info()["recipe"] != "oneshot" {
+			t.Errorf("final model: %d frozen stages, info %v", c.FrozenStages, m.Info())
+		}
+		pre, err := siamese.Load(filepath.Join(dir, "pretrain.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The pair stage trains the head only: every encoder tensor is the
+		// pretrained one; the output layer has moved.
+		pp, mp := pre.Params(), m.Params()
+		for i, p := range pp {
+			same := slices.Equal(p.Float32s(), mp[i].Float32s())
+			if enc := strings.HasPrefix(p.Name, "encoder."); enc != same {
+				t.Errorf("%s: equal to the pretrained value: %v", p.Name, same)
+			}
+		}
+		models = append(models, m)
+	}
+	sameParams(t, models[1], models[0])
+}
+
+func TestPresets(t *testing.T) {
+	names := Presets()
+	if len(names) < 2 || names[0] != "oneshot" || !slices.Contains(names, "original") {
+		t.Fatalf("presets %v", names)
+	}
+	for _, n := range names {
+		r, err := Preset(n)
+		if err != nil || r.Name != n || PresetDoc(n) == "" {
+			t.Errorf("%s: %+v, %v", n, r.Name, err)
+		}
+		if err := r.Validate(); err != nil {
+			t.Errorf("%s: %v", n, err)
+		}
+	}
+	o, _ := Preset("original")
+	if c := o.Model.WithDefaults(); c.Encoder.Depth != 50 || !slices.Equal(c.Hidden, []int{1024, 512}) || c.Dropout != 0.2 || c.Distance != siamese.L1 || o.Pretrain != nil || o.Pairs.Optimizer.LearningRate != 1e-4 {
+		t.Errorf("original recipe is not the Keras design: %+v", c)
+	}
+	if _, err := Preset("best"); err == nil || !strings.Contains(err.Error(), "oneshot") {
+		t.Errorf("unknown preset: %v", err)
+	}
+	r := OneShotRecipe()
+	r.ValFraction = 1
+	if err := r.Validate(); err == nil {
+		t.Error("validation fraction 1 accepted")
+	}
+}

@@ -19,4 +19,15 @@
 // each image's encoder output is computed once and kept in memory, and
 // only the head is trained: BenchmarkFrozenCached against
 // BenchmarkFrozenFull measures the gain.
+//
+// # Recipes
+//
+// A Recipe is a whole way to train on a labelled dataset, run by Fit: the
+// model, an optional pretraining stage (Pretrainer: the towers learn to
+// classify the training classes, and optionally their quarter turns, with
+// softmax cross-entropy; the epoch with the best one-shot accuracy on
+// held-out classes is kept) and the pair stage above. Presets names them:
+// "oneshot" (the default, see OneShotRecipe) and "original", the Keras
+// design (see OriginalRecipe). The README's results section gives what
+// each reached, at what cost, and what each lever of "oneshot" adds.
 package train

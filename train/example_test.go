@@ -49,3 +49,36 @@ func Example() {
 	fmt.Println(len(h), "epochs, step", tr.Step(), "pairs", h[len(h)-1].Pairs)
 	// Output: 2 epochs, step 6 pairs 24
 }
+
+// Train by a preset recipe, here the default one shrunk to a small
+// encoder and budget, on a generated dataset of ten classes.
+func ExampleFit() {
+	var imgs []image.Image
+	var classes []int
+	for c := range 10 {
+		for k := range 4 {
+			img := image.NewGray(image.Rect(0, 0, 32, 32))
+			for i := range img.Pix {
+				x, y := i%32, i/32
+				if (x*(c+1)+y*(k+2))%(c+3) == 0 {
+					img.Pix[i] = 255
+				}
+			}
+			imgs, classes = append(imgs, img), append(classes, c)
+		}
+	}
+	ds, _ := data.NewMemory(imgs, classes, nil)
+	r, _ := train.Preset("oneshot")
+	r.Model.Encoder = resnet.Config{Depth: 18, Width: 8}
+	r.ValFraction, r.ValPairs = 0.3, 20
+	p := *r.Pretrain
+	p.Epochs, p.StepsPerEpoch, p.BatchSize = 1, 3, 8
+	r.Pretrain = &p
+	r.Pairs.Epochs, r.Pairs.StepsPerEpoch = 1, 5
+	m, rep, err := train.Fit(context.Background(), r, ds, train.FitOptions{Seed: 1})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(rep.TrainClasses, "training classes,", rep.ValClasses, "held out;", m.Config().Distance, "distance")
+	// Output: 7 training classes, 3 held out; cosine distance
+}

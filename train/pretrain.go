@@ -57,8 +57,9 @@ type PretrainConfig struct {
 	// ClassBatches carry their own seed.
 	Seed uint64
 	// Dir receives pretrain.safetensors (the model at its best validation
-	// one-shot accuracy, or the last model without validation) and
-	// pretrain-log.csv (one row per epoch). Empty: nothing is written.
+	// one-shot accuracy, or the last model without validation),
+	// pretrain-log.csv (one row per epoch) and pretrain.png (the accuracy
+	// curves). Empty: nothing is written.
 	Dir string
 	// Progress receives a progress bar or plain lines, as Config.Progress.
 	Progress io.Writer
@@ -305,6 +306,16 @@ func (p *Pretrainer) endEpoch(ep *PretrainEpoch) error {
 	}
 	if err := writePretrainLog(filepath.Join(p.cfg.Dir, "pretrain-log.csv"), p.history); err != nil {
 		return err
+	}
+	series := map[string][]float64{"train accuracy": nil}
+	for _, e := range p.history {
+		series["train accuracy"] = append(series["train accuracy"], e.TrainAcc)
+		if !math.IsNaN(e.ValOneShot) {
+			series["held-out one-shot accuracy"] = append(series["held-out one-shot accuracy"], e.ValOneShot)
+		}
+	}
+	if err := eval.PlotCurves(filepath.Join(p.cfg.Dir, "pretrain.png"), "pretraining", series); err != nil {
+		return fmt.Errorf("train: %w", err)
 	}
 	if improved {
 		if err := p.m.Save(filepath.Join(p.cfg.Dir, "pretrain.safetensors")); err != nil {

@@ -88,6 +88,9 @@ func TestPretrainLearns(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameParams(t, saved, m)
+	if _, err := os.Stat(filepath.Join(dir, "pretrain.png")); err != nil {
+		t.Error(err)
+	}
 	if b, err := os.ReadFile(filepath.Join(dir, "pretrain-log.csv")); err != nil || strings.Count(string(b), "\n") != 5 {
 		t.Errorf("pretrain-log.csv: %v\n%s", err, b)
 	}

@@ -262,14 +262,11 @@ func (m *Model) logitLocked(a, b Embedding) (float64, error) {
 			z -= math.Abs(float64(u[i])) * d * d
 		}
 	case Cosine:
-		var ab, aa, bb float64
-		for i := range a {
-			ab += float64(a[i]) * float64(b[i])
-			aa += float64(a[i]) * float64(a[i])
-			bb += float64(b[i]) * float64(b[i])
+		d, err := Cosine.Between(a, b)
+		if err != nil {
+			return 0, err
 		}
-		c := ab / (math.Sqrt(aa+1e-12) * math.Sqrt(bb+1e-12))
-		z -= math.Abs(float64(u[0])) * (1 - c)
+		z -= math.Abs(float64(u[0])) * d
 	}
 	return z, nil
 }

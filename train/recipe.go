@@ -342,3 +342,28 @@ func countClasses(ds data.Dataset, indices []int) int {
 	}
 	return len(seen)
 }
+
+// Budget shortens or lengthens a recipe; zero fields keep the recipe's.
+type Budget struct {
+	PretrainEpochs, PretrainSteps int // pretraining epochs and steps per epoch
+	PairEpochs                    int // pair-stage epochs
+}
+
+// WithBudget returns r with b applied (the pretraining fields only when r
+// pretrains). r's own PretrainConfig is not modified.
+func (r Recipe) WithBudget(b Budget) Recipe {
+	if r.Pretrain != nil {
+		p := *r.Pretrain
+		if b.PretrainEpochs > 0 {
+			p.Epochs = b.PretrainEpochs
+		}
+		if b.PretrainSteps > 0 {
+			p.StepsPerEpoch = b.PretrainSteps
+		}
+		r.Pretrain = &p
+	}
+	if b.PairEpochs > 0 {
+		r.Pairs.Epochs = b.PairEpochs
+	}
+	return r
+}

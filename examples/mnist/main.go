@@ -62,10 +62,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "mnist-run", "folder for the model (best.safetensors), checkpoint, log.csv and plots")
 	workers := fs.Int("workers", 2, "goroutines decoding and preprocessing images")
 	recipe := fs.String("recipe", "", "train by a recipe of the package train instead (oneshot or original), which fixes the model and training (only -data, -fashion, -test-pairs, -seed, -out and -workers apply), and report the test pairs and 10-way one-shot accuracy on the test set")
-	var budget recipeBudget
-	fs.IntVar(&budget.pretrainEpochs, "pretrain-epochs", 0, "with -recipe: pretraining epochs (0: the recipe's)")
-	fs.IntVar(&budget.pretrainSteps, "pretrain-steps", 0, "with -recipe: pretraining steps per epoch (0: the recipe's)")
-	fs.IntVar(&budget.pairEpochs, "pair-epochs", 0, "with -recipe: pair-stage epochs (0: the recipe's)")
+	var budget train.Budget
+	fs.IntVar(&budget.PretrainEpochs, "pretrain-epochs", 0, "with -recipe: pretraining epochs (0: the recipe's)")
+	fs.IntVar(&budget.PretrainSteps, "pretrain-steps", 0, "with -recipe: pretraining steps per epoch (0: the recipe's)")
+	fs.IntVar(&budget.PairEpochs, "pair-epochs", 0, "with -recipe: pair-stage epochs (0: the recipe's)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: mnist [flags]\n\nTrains a Siamese ResNet on MNIST pairs (label 1 = same digit) and prints the test pair\naccuracy and AUC after every epoch.\n\nFlags:\n")
 		fs.PrintDefaults()

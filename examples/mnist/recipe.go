@@ -16,28 +16,13 @@ import (
 
 // runRecipe trains by a preset recipe on the training set, then scores the
 // fixed test pairs and 10-way one-shot tasks drawn from the test set.
-// recipeBudget overrides a recipe's length; zero fields keep the recipe's.
-type recipeBudget struct{ pretrainEpochs, pretrainSteps, pairEpochs int }
-
-func runRecipe(ctx context.Context, name string, budget recipeBudget, dir string, fashion bool, testPairs int, seed uint64, out string, workers int, stdout, stderr io.Writer) int {
+func runRecipe(ctx context.Context, name string, budget train.Budget, dir string, fashion bool, testPairs int, seed uint64, out string, workers int, stdout, stderr io.Writer) int {
 	r, err := train.Preset(name)
 	if err != nil {
 		fmt.Fprintln(stderr, "mnist:", err)
 		return 2
 	}
-	if r.Pretrain != nil {
-		p := *r.Pretrain
-		if budget.pretrainEpochs > 0 {
-			p.Epochs = budget.pretrainEpochs
-		}
-		if budget.pretrainSteps > 0 {
-			p.StepsPerEpoch = budget.pretrainSteps
-		}
-		r.Pretrain = &p
-	}
-	if budget.pairEpochs > 0 {
-		r.Pairs.Epochs = budget.pairEpochs
-	}
+	r = r.WithBudget(budget)
 	trainSet, testSet, err := load(dir, fashion)
 	if err != nil {
 		fmt.Fprintln(stderr, "mnist:", err)

@@ -218,14 +218,9 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 	if o.noRotations {
 		r.Rotations = false
 	}
+	r = r.WithBudget(train.Budget{PretrainEpochs: o.pretrainEpochs, PretrainSteps: o.pretrainSteps, PairEpochs: o.pairEpochs})
 	if r.Pretrain != nil {
 		p := *r.Pretrain
-		if o.pretrainEpochs > 0 {
-			p.Epochs = o.pretrainEpochs
-		}
-		if o.pretrainSteps > 0 {
-			p.StepsPerEpoch = o.pretrainSteps
-		}
 		if o.lr > 0 {
 			p.Optimizer.LearningRate = o.lr
 		}
@@ -235,9 +230,6 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 		r.Pretrain = &p
 	} else if o.lr > 0 {
 		r.Pairs.Optimizer.LearningRate = o.lr
-	}
-	if o.pairEpochs > 0 {
-		r.Pairs.Epochs = o.pairEpochs
 	}
 	if err := r.Validate(); err != nil {
 		return nil, nil, fail(stderr, err)

@@ -62,19 +62,7 @@ func runRecipe(fs *flag.FlagSet, o *options, stdout, stderr io.Writer) int {
 		r.ValFraction = o.val
 	}
 	r.ValPairs = o.valPairs
-	if r.Pretrain != nil {
-		p := *r.Pretrain
-		if o.pretrainEpochs > 0 {
-			p.Epochs = o.pretrainEpochs
-		}
-		if o.pretrainSteps > 0 {
-			p.StepsPerEpoch = o.pretrainSteps
-		}
-		r.Pretrain = &p
-	}
-	if o.pairEpochs > 0 {
-		r.Pairs.Epochs = o.pairEpochs
-	}
+	r = r.WithBudget(train.Budget{PretrainEpochs: o.pretrainEpochs, PretrainSteps: o.pretrainSteps, PairEpochs: o.pairEpochs})
 	if err := r.Validate(); err != nil {
 		return fail(stderr, err)
 	}

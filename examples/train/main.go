@@ -1,12 +1,25 @@
 // Command train trains a Siamese ResNet to tell whether two images show the
-// same thing (label 1 = same), and writes the best model, a resumable
-// checkpoint, a log of every epoch and plots.
+// same thing (label 1 = same), and writes the best model, a log of every
+// epoch and plots.
 //
-//	train -folder photos -out run                # one sub-folder per class
-//	train -omniglot ../shared/omniglot/images_background_small1.zip,../shared/omniglot/images_background_small2.zip \
+// By default it trains by the "oneshot" recipe of the package train
+// (ResNet-50 pretrained as a classifier over the training classes and
+// their quarter turns, then a cosine-distance head fitted on pairs); it
+// takes the data flags, -size, -channels, -val, -valpairs, -seed,
+// -workers, -out and the budget flags -pretrain-epochs, -pretrain-steps
+// and -pair-epochs:
+//
+//	train -omniglot ../shared/omniglot/images_background_small1.zip,../shared/omniglot/images_background_small2.zip -out omniglot
+//	train -mnist gomnist -out mnist
+//
+// With -recipe original it trains on pairs only, configured by the model
+// and training flags, whose defaults are the Keras design:
+//
+//	train -recipe original -folder photos -out run   # one sub-folder per class
+//	train -recipe original -omniglot ../shared/omniglot/images_background_small1.zip \
 //	      -channels 1 -augment -arch resnet18 -out omniglot
-//	train -mnist gomnist -channels 1 -arch resnet18   # or -mnist DIR with the IDX files
-//	train -pairs pairs.csv -weights resnet50.safetensors -frozen 5
+//	train -recipe original -mnist gomnist -channels 1 -arch resnet18   # or -mnist DIR with the IDX files
+//	train -recipe original -pairs pairs.csv -weights resnet50.safetensors -frozen 5
 //	train -out run -resume                       # continue an interrupted run
 //
 // Training pairs are drawn, balanced, from the training classes; validation
@@ -16,9 +29,11 @@
 // verdict threshold calibrated on the validation pairs, is
 // OUT/best.safetensors; read it with siamese.Load or examples/compare.
 //
-// Ctrl-C stops after the current step and writes the checkpoint
-// OUT/last.safetensors; "train -out OUT -resume" continues the run where it
-// stopped, with the settings it was started with.
+// With -recipe original, Ctrl-C stops after the current step and writes the
+// checkpoint OUT/last.safetensors; "train -out OUT -resume" continues the
+// run where it stopped, with the settings it was started with. A recipe
+// run interrupted during pretraining keeps its best pretrained model
+// (OUT/pretrain.safetensors) but starts again from the beginning.
 package main
 
 import (

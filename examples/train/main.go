@@ -171,9 +171,13 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
        train -out DIR -resume
 
 Trains a Siamese ResNet: two images in, the probability that they show the
-same thing out (label 1 = same). Training pairs are drawn, balanced, from the
-training classes; validation pairs from classes held out of training (-val),
-so the metrics measure classes the model never saw.
+same thing out (label 1 = same). By default by the "oneshot" recipe
+(ResNet-50 pretrained as a classifier over the training classes and their
+quarter turns, then a cosine-distance head fitted on pairs); -recipe original
+trains on pairs only, configured by the model and training flags. Training
+pairs are drawn, balanced, from the training classes; validation pairs from
+classes held out of training (-val), so the metrics measure classes the model
+never saw.
 
 OUT (-out) receives best.safetensors (the model with the best validation AUC,
 its threshold calibrated on the validation pairs), last.safetensors (the

@@ -124,6 +124,9 @@ func NewPretrainer(m *siamese.Model, data ClassBatches, val *OneShotValidation, 
 	if m == nil || data == nil {
 		return nil, errors.New("train: pretraining: a model and training data are required")
 	}
+	if m.Config().SeparateTowers {
+		return nil, errors.New("train: pretraining: the model has separate towers; pretraining trains one shared tower")
+	}
 	if data.NumClasses() < 2 {
 		return nil, fmt.Errorf("train: pretraining: %d classes, want at least 2", data.NumClasses())
 	}

@@ -156,6 +156,18 @@ func TestOneShotValidationErrors(t *testing.T) {
 	}
 }
 
+func TestPretrainRefusesSeparateTowers(t *testing.T) {
+	ds := memoryPatterns(t, 3, 2, 3)
+	m, err := siamese.New(siamese.Config{Encoder: resnet.Config{Depth: 18, Width: 8}, Input: preprocess.Config{Size: 32}, SeparateTowers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, _ := NewSampledImages(ds, nil, m.Config().Input, data.Augment{}, false, 1, 1)
+	if _, err := NewPretrainer(m, imgs, nil, PretrainConfig{StepsPerEpoch: 1}); err == nil || !strings.Contains(err.Error(), "separate towers") {
+		t.Errorf("separate towers: %v", err)
+	}
+}
+
 func TestPretrainConfigValidate(t *testing.T) {
 	for _, c := range []PretrainConfig{{}, {StepsPerEpoch: 1, LabelSmoothing: 1}, {StepsPerEpoch: 1, Epochs: -1}, {StepsPerEpoch: 1, Optimizer: Optimizer{Kind: "rmsprop"}}} {
 		if err := c.Validate(); err == nil {

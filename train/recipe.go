@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/gosiamese/gosiamese/data"
@@ -227,7 +226,8 @@ func Fit(ctx context.Context, r Recipe, ds data.Dataset, opts FitOptions) (*siam
 		return nil, rep, errors.New("train: recipe: nil dataset")
 	}
 	trainIdx, valIdx := data.SplitClasses(ds, r.ValFraction, opts.Seed)
-	if n := countClasses(ds, append(slices.Clone(trainIdx), valIdx...)); countClasses(ds, valIdx) < 2 && n >= 4 {
+	if nv := countClasses(ds, valIdx); nv < 2 && nv+countClasses(ds, trainIdx) >= 4 {
+		n := nv + countClasses(ds, trainIdx)
 		// Hold out two classes at least (MNIST's ten at 10%), so that
 		// validation has negatives and one-shot tasks have a choice.
 		trainIdx, valIdx = data.SplitClasses(ds, 2/float64(n), opts.Seed)
@@ -246,7 +246,11 @@ func Fit(ctx context.Context, r Recipe, ds data.Dataset, opts FitOptions) (*siam
 	input := m.Config().Input
 	if r.Pretrain != nil {
 		ways := min(20, rep.ValClasses)
-		val, err := NewOneShotValidation(ds, valIdx, ways, max(r.ValEpisodes, 1), opts.Seed)
+		episodes := r.ValEpisodes
+		if episodes == 0 {
+			episodes = 10
+		}
+		val, err := NewOneShotValidation(ds, valIdx, ways, episodes, opts.Seed)
 		if err != nil {
 			return nil, rep, err
 		}

@@ -219,15 +219,13 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 		r.Rotations = false
 	}
 	r = r.WithBudget(train.Budget{PretrainEpochs: o.pretrainEpochs, PretrainSteps: o.pretrainSteps, PairEpochs: o.pairEpochs})
-	if r.Pretrain != nil {
-		p := *r.Pretrain
+	if r.Pretrain != nil { // WithBudget gave r its own copy
 		if o.lr > 0 {
-			p.Optimizer.LearningRate = o.lr
+			r.Pretrain.Optimizer.LearningRate = o.lr
 		}
 		if o.smoothing >= 0 {
-			p.LabelSmoothing = o.smoothing
+			r.Pretrain.LabelSmoothing = o.smoothing
 		}
-		r.Pretrain = &p
 	} else if o.lr > 0 {
 		r.Pairs.Optimizer.LearningRate = o.lr
 	}

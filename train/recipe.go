@@ -48,7 +48,8 @@ type Recipe struct {
 	// default 1000.
 	ValPairs int
 	// ValEpisodes of 20-way one-shot tasks (fewer ways when fewer
-	// validation classes exist) select the pretraining epoch; default 10.
+	// validation classes exist) select the pretraining epoch; default 10,
+	// and never fewer than make 200 tasks.
 	ValEpisodes int
 }
 
@@ -250,6 +251,9 @@ func Fit(ctx context.Context, r Recipe, ds data.Dataset, opts FitOptions) (*siam
 		if episodes == 0 {
 			episodes = 10
 		}
+		// Few held-out classes make small episodes: keep 200 tasks at
+		// least, so that the choice of epoch is not left to noise.
+		episodes = max(episodes, (200+ways-1)/ways)
 		val, err := NewOneShotValidation(ds, valIdx, ways, episodes, opts.Seed)
 		if err != nil {
 			return nil, rep, err

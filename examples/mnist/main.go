@@ -110,12 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "mnist:", err)
 		return 1
 	}
-	testList, err := data.FixedPairs(testSet, nil, *testPairs, *seed+1)
-	if err != nil {
-		fmt.Fprintln(stderr, "mnist:", err)
-		return 1
-	}
-	val, err := train.NewPairValidation(testSet, testList)
+	testList, val, err := fixedTestPairs(testSet, *testPairs, *seed)
 	if err != nil {
 		fmt.Fprintln(stderr, "mnist:", err)
 		return 1
@@ -196,6 +191,17 @@ func showSamples(best string, testSet data.Dataset, testList []data.Pair, stdout
 		fmt.Fprintf(stdout, "  digits %s and %s: score %.3f -> %s\n", testSet.ClassName(testSet.Class(p.A)), testSet.ClassName(testSet.Class(p.B)), float64(s), verdict)
 	}
 	return 0
+}
+
+// fixedTestPairs draws the test pairs every run scores (balanced, keyed by
+// seed+1) and decodes their images once.
+func fixedTestPairs(testSet data.Dataset, n int, seed uint64) ([]data.Pair, *train.PairValidation, error) {
+	list, err := data.FixedPairs(testSet, nil, n, seed+1)
+	if err != nil {
+		return nil, nil, err
+	}
+	val, err := train.NewPairValidation(testSet, list)
+	return list, val, err
 }
 
 func writePNG(path string, img image.Image) error {

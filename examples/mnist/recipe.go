@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gosiamese/gosiamese/data"
 	"github.com/gosiamese/gosiamese/eval"
 	"github.com/gosiamese/gosiamese/train"
 )
@@ -28,12 +27,7 @@ func runRecipe(ctx context.Context, name string, budget train.Budget, dir string
 		fmt.Fprintln(stderr, "mnist:", err)
 		return 1
 	}
-	testList, err := data.FixedPairs(testSet, nil, testPairs, seed+1)
-	if err != nil {
-		fmt.Fprintln(stderr, "mnist:", err)
-		return 1
-	}
-	val, err := train.NewPairValidation(testSet, testList)
+	testList, val, err := fixedTestPairs(testSet, testPairs, seed)
 	if err != nil {
 		fmt.Fprintln(stderr, "mnist:", err)
 		return 1

@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"image"
@@ -342,27 +341,12 @@ func (p *Pretrainer) restoreBest() {
 }
 
 func writePretrainLog(path string, h []PretrainEpoch) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".pretrain-log-*.csv")
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
+	rows := make([][]string, len(h))
+	for i, e := range h {
+		rows[i] = []string{strconv.Itoa(e.Epoch), strconv.FormatUint(e.Step, 10), strconv.FormatUint(e.Images, 10),
+			formatFloat(e.TrainLoss), formatFloat(e.TrainAcc), formatFloat(e.ValOneShot), formatFloat(e.LearningRate), formatFloat(e.Seconds)}
 	}
-	defer os.Remove(tmp.Name())
-	w := csv.NewWriter(tmp)
-	_ = w.Write([]string{"epoch", "step", "images", "train_loss", "train_accuracy", "val_oneshot", "learning_rate", "seconds"})
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
-	for _, e := range h {
-		_ = w.Write([]string{strconv.Itoa(e.Epoch), strconv.FormatUint(e.Step, 10), strconv.FormatUint(e.Images, 10),
-			f(e.TrainLoss), f(e.TrainAcc), f(e.ValOneShot), f(e.LearningRate), f(e.Seconds)})
-	}
-	w.Flush()
-	if err := errors.Join(w.Error(), tmp.Sync(), tmp.Close()); err != nil {
-		return fmt.Errorf("train: %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	return nil
+	return writeCSV(path, []string{"epoch", "step", "images", "train_loss", "train_accuracy", "val_oneshot", "learning_rate", "seconds"}, rows)
 }
 
 // SampledImages draws classification batches from a labelled dataset:

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gosiamese/gosiamese/data"
@@ -573,20 +574,30 @@ var logHeader = []string{"epoch", "step", "pairs", "train_loss", "val_loss", "va
 // writeLog rewrites log.csv from the history, atomically, so that the log
 // always agrees with the checkpoint.
 func (t *Trainer) writeLog() error {
-	path := filepath.Join(t.cfg.Dir, "log.csv")
-	tmp, err := os.CreateTemp(t.cfg.Dir, ".log-*.csv")
+	rows := make([][]string, len(t.st.History))
+	for i, es := range t.st.History {
+		rows[i] = []string{strconv.Itoa(es.Epoch), strconv.FormatUint(es.Step, 10), strconv.FormatUint(es.Pairs, 10),
+			formatFloat(es.TrainLoss), formatFloat(es.ValLoss), formatFloat(es.ValAccuracy), formatFloat(es.ValAUC),
+			formatFloat(es.ValEER), formatFloat(es.Threshold), formatFloat(es.LearningRate), formatFloat(es.Seconds)}
+	}
+	return writeCSV(filepath.Join(t.cfg.Dir, "log.csv"), logHeader, rows)
+}
+
+// formatFloat writes a logged value with 8 significant digits.
+func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
+
+// writeCSV replaces the CSV file at path atomically: a temporary file in
+// the same folder, synced, then renamed over it.
+func writeCSV(path string, header []string, rows [][]string) error {
+	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+base+"-*.csv")
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	w := csv.NewWriter(tmp)
-	_ = w.Write(logHeader)
-	g := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
-	for _, es := range t.st.History {
-		_ = w.Write([]string{strconv.Itoa(es.Epoch), strconv.FormatUint(es.Step, 10), strconv.FormatUint(es.Pairs, 10),
-			g(es.TrainLoss), g(es.ValLoss), g(es.ValAccuracy), g(es.ValAUC), g(es.ValEER), g(es.Threshold), g(es.LearningRate), g(es.Seconds)})
-	}
-	w.Flush()
+	_ = w.Write(header)
+	_ = w.WriteAll(rows) // WriteAll flushes
 	if err := errors.Join(w.Error(), tmp.Sync(), tmp.Close()); err != nil {
 		return fmt.Errorf("train: %s: %w", path, err)
 	}

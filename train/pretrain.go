@@ -104,15 +104,43 @@ type PretrainEpoch struct {
 
 // Pretrainer trains a Siamese model's towers as a classifier.
 type Pretrainer struct {
-	m       *siamese.Model
-	cfg     PretrainConfig
-	data    ClassBatches
-	val     *OneShotValidation
-	fc      *layers.Dense
-	history []PretrainEpoch
-	best    [][]float32 // model parameters at the best validation accuracy
-	bestAcc float64
+	m    *siamese.Model
+	cfg  PretrainConfig
+	data ClassBatches
+	val  *OneShotValidation
+	fc   *layers.Dense
+	st   pretrainState
+	best [][]float32 // model parameters at the best validation accuracy
+	opt  *optimizer
+	// resumed holds the optimizer's moments read by Resume, by name,
+	// until Run builds the optimizer.
+	resumed map[string][]float32
 }
+
+// pretrainState is what a pretraining checkpoint holds besides tensors.
+type pretrainState struct {
+	Step       uint64 // steps done
+	OptSteps   int
+	EpochLoss  float64 // running sum of this epoch's losses
+	EpochRight int     // this epoch's images classified right so far
+	HasBest    bool
+	BestAcc    float64
+	History    []PretrainEpoch
+}
+
+// PretrainCheckpoint is the name of the checkpoint a Pretrainer with a Dir
+// writes after every epoch and when cancelled: the model, the classifier,
+// the optimizer's moments, the best epoch's parameters and the progress,
+// in one atomic file that Resume reads.
+const PretrainCheckpoint = "pretrain-last.safetensors"
+
+// Checkpoint metadata keys and tensor name prefixes (siamese.ExtraPrefix
+// starts them all).
+const (
+	pretrainStateKey  = "train.pretrain.state"
+	pretrainConfigKey = "train.pretrain.config"
+	pretrainBest      = "train.pretrain.best."
+)
 
 // NewPretrainer prepares a pretraining run of m on data, choosing the model
 // with the best one-shot accuracy on val (nil: the last one).
@@ -130,13 +158,18 @@ func NewPretrainer(m *siamese.Model, data ClassBatches, val *OneShotValidation, 
 		return nil, fmt.Errorf("train: pretraining: %d classes, want at least 2", data.NumClasses())
 	}
 	cfg = cfg.WithDefaults()
-	fc := layers.NewDense("pretrain.fc", m.Config().EmbeddingSize(), data.NumClasses())
+	// The classifier is saved in checkpoints beside the model, hence the
+	// prefix.
+	fc := layers.NewDense(siamese.ExtraPrefix+"pretrain.fc", m.Config().EmbeddingSize(), data.NumClasses())
 	layers.InitLinear(fc, rand.New(rand.NewPCG(cfg.Seed, 0x66632d696e6974))) // "fc-init"
-	return &Pretrainer{m: m, cfg: cfg, data: data, val: val, fc: fc, bestAcc: math.Inf(-1)}, nil
+	return &Pretrainer{m: m, cfg: cfg, data: data, val: val, fc: fc}, nil
 }
 
 // History returns the statistics of the epochs done so far.
-func (p *Pretrainer) History() []PretrainEpoch { return slices.Clone(p.history) }
+func (p *Pretrainer) History() []PretrainEpoch { return slices.Clone(p.st.History) }
+
+// Step returns the number of training steps done.
+func (p *Pretrainer) Step() uint64 { return p.st.Step }
 
 // Run trains for the configured epochs or until ctx is cancelled, then
 // leaves the model at its best validation epoch (the last without
@@ -185,6 +218,23 @@ func (p *Pretrainer) Run(ctx context.Context) error {
 	defer vm.Close()
 	_, params := g.Learnables()
 	opt := newOptimizer(p.cfg.Optimizer, params)
+	if p.resumed != nil {
+		var missing []string
+		for _, s := range opt.state() {
+			v, ok := p.resumed[s.Name]
+			if !ok || len(v) != len(s.Float32s()) {
+				missing = append(missing, s.Name)
+				continue
+			}
+			copy(s.Float32s(), v)
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("train: pretraining: resume: the checkpoint lacks optimizer state %v", missing)
+		}
+		opt.t = p.st.OptSteps
+		p.resumed = nil
+	}
+	p.opt = opt
 	if p.cfg.Dir != "" {
 		if err := os.MkdirAll(p.cfg.Dir, 0o755); err != nil {
 			return fmt.Errorf("train: %w", err)
@@ -192,16 +242,15 @@ func (p *Pretrainer) Run(ctx context.Context) error {
 	}
 	spe := uint64(p.cfg.StepsPerEpoch)
 	total := spe * uint64(p.cfg.Epochs)
-	prog := newProgressOf(p.cfg.Progress, total, 0, n, "images")
+	prog := newProgressOf(p.cfg.Progress, total, p.st.Step, n, "images")
 	defer prog.finish()
 	grads := make([][]float32, len(nodes))
-	var epochLoss float64
-	var epochRight int
 	epochStart := time.Now()
-	for step := uint64(0); step < total; step++ {
+	for step := p.st.Step; step < total; step++ {
 		if err := ctx.Err(); err != nil {
+			cerr := p.checkpoint()
 			p.restoreBest()
-			return err
+			return errors.Join(err, cerr)
 		}
 		xt, classes, err := p.data.Batch(step, n)
 		if err != nil {
@@ -225,7 +274,7 @@ func (p *Pretrainer) Run(ctx context.Context) error {
 		if math.IsNaN(l) || math.IsInf(l, 0) {
 			return fmt.Errorf("train: pretraining: step %d: loss is %v", step, l)
 		}
-		epochRight += correct(logitsV.Data().([]float32), classes, k)
+		p.st.EpochRight += correct(logitsV.Data().([]float32), classes, k)
 		for i, nd := range nodes {
 			gv, err := nd.Grad()
 			if err != nil {
@@ -241,15 +290,16 @@ func (p *Pretrainer) Run(ctx context.Context) error {
 		for _, gv := range grads {
 			clear(gv)
 		}
-		epochLoss += l
+		p.st.EpochLoss += l
+		p.st.Step = step + 1
 		prog.step(l)
 		if (step+1)%spe == 0 {
 			ep := PretrainEpoch{
-				Epoch: len(p.history) + 1, Step: step + 1, Images: (step + 1) * uint64(n),
-				TrainLoss: epochLoss / float64(spe), TrainAcc: float64(epochRight) / float64(spe*uint64(n)),
+				Epoch: len(p.st.History) + 1, Step: step + 1, Images: (step + 1) * uint64(n),
+				TrainLoss: p.st.EpochLoss / float64(spe), TrainAcc: float64(p.st.EpochRight) / float64(spe*uint64(n)),
 				ValOneShot: math.NaN(), LearningRate: lr, Seconds: time.Since(epochStart).Seconds(),
 			}
-			epochLoss, epochRight = 0, 0
+			p.st.EpochLoss, p.st.EpochRight = 0, 0
 			if err := p.endEpoch(&ep); err != nil {
 				return err
 			}
@@ -294,23 +344,23 @@ func (p *Pretrainer) endEpoch(ep *PretrainEpoch) error {
 			return fmt.Errorf("train: pretraining: validation: %w", err)
 		}
 		ep.ValOneShot = acc
-		if acc > p.bestAcc {
-			p.bestAcc, improved = acc, true
+		if !p.st.HasBest || acc > p.st.BestAcc {
+			p.st.BestAcc, p.st.HasBest, improved = acc, true, true
 			p.best = p.best[:0]
 			for _, q := range p.m.Params() {
 				p.best = append(p.best, slices.Clone(q.Float32s()))
 			}
 		}
 	}
-	p.history = append(p.history, *ep)
+	p.st.History = append(p.st.History, *ep)
 	if p.cfg.Dir == "" {
 		return nil
 	}
-	if err := writePretrainLog(filepath.Join(p.cfg.Dir, "pretrain-log.csv"), p.history); err != nil {
+	if err := writePretrainLog(filepath.Join(p.cfg.Dir, "pretrain-log.csv"), p.st.History); err != nil {
 		return err
 	}
 	series := map[string][]float64{"train accuracy": nil}
-	for _, e := range p.history {
+	for _, e := range p.st.History {
 		series["train accuracy"] = append(series["train accuracy"], e.TrainAcc)
 		if !math.IsNaN(e.ValOneShot) {
 			series["held-out one-shot accuracy"] = append(series["held-out one-shot accuracy"], e.ValOneShot)
@@ -324,7 +374,7 @@ func (p *Pretrainer) endEpoch(ep *PretrainEpoch) error {
 			return fmt.Errorf("train: %w", err)
 		}
 	}
-	return nil
+	return p.checkpoint()
 }
 
 // restoreBest puts the best validation epoch's parameters back.

@@ -1,11 +1,16 @@
 package train
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gosiamese/gosiamese/data"
@@ -202,7 +207,20 @@ type FitOptions struct {
 	Workers int
 	// Seed drives the split, the sampling, the initialisation and Dropout.
 	Seed uint64
+	// Resume continues the run in Dir that was interrupted or killed. The
+	// recipe, data and Seed must be the run's: Fit checks them against
+	// the record it keeps in Dir (RunRecord). Pretraining continues from
+	// its checkpoint (PretrainCheckpoint), losing at most the steps since
+	// the last epoch ended (none when it was cancelled); the pair stage
+	// continues from its checkpoint, last.safetensors, when it had begun.
+	// A resumed run ends where an uninterrupted one would, bit for bit.
+	Resume bool
 }
+
+// RunRecord is the file in FitOptions.Dir that records what a run was
+// started with (the recipe, the seed and the split of the data), so that a
+// resumed run can be checked against it.
+const RunRecord = "recipe.json"
 
 // FitReport says what Fit did.
 type FitReport struct {
@@ -237,6 +255,9 @@ func Fit(ctx context.Context, r Recipe, ds data.Dataset, opts FitOptions) (*siam
 	if rep.TrainClasses < 2 || rep.ValClasses < 2 {
 		return nil, rep, fmt.Errorf("train: recipe: %d training and %d validation classes, want at least 2 of each", rep.TrainClasses, rep.ValClasses)
 	}
+	if err := recordRun(r, opts, len(trainIdx), len(valIdx), rep); err != nil {
+		return nil, rep, err
+	}
 	mcfg := r.Model
 	mcfg.Seed = opts.Seed
 	m, err := siamese.New(mcfg)
@@ -268,6 +289,14 @@ func Fit(ctx context.Context, r Recipe, ds data.Dataset, opts FitOptions) (*siam
 		pt, err := NewPretrainer(m, imgs, val, pc)
 		if err != nil {
 			return nil, rep, err
+		}
+		if ckpt := filepath.Join(opts.Dir, PretrainCheckpoint); opts.Resume && exists(ckpt) {
+			if err := pt.Resume(ckpt); err != nil {
+				return nil, rep, err
+			}
+			if opts.Progress != nil {
+				fmt.Fprintf(opts.Progress, "resuming pretraining from %s at step %d\n", ckpt, pt.Step())
+			}
 		}
 		err = pt.Run(ctx)
 		rep.Pretrain = pt.History()
@@ -308,8 +337,15 @@ func Fit(ctx context.Context, r Recipe, ds data.Dataset, opts FitOptions) (*siam
 		bs := tc.WithDefaults().BatchSize
 		tc.StepsPerEpoch = max(1, (len(trainIdx)+bs-1)/bs)
 	}
-	tr, err := New(m, batches, val, tc)
-	if err != nil {
+	var tr *Trainer
+	if ckpt := filepath.Join(opts.Dir, "last.safetensors"); opts.Resume && exists(ckpt) {
+		if m, tr, err = Resume(ckpt, batches, val, opts.Progress); err != nil {
+			return nil, rep, err
+		}
+		if opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, "resuming the pair stage from %s at step %d\n", ckpt, tr.Step())
+		}
+	} else if tr, err = New(m, batches, val, tc); err != nil {
 		return nil, rep, err
 	}
 	err = tr.Run(ctx)
@@ -325,6 +361,97 @@ func Fit(ctx context.Context, r Recipe, ds data.Dataset, opts FitOptions) (*siam
 		return best, rep, nil
 	}
 	return m, rep, nil
+}
+
+// runRecord is what RunRecord holds.
+type runRecord struct {
+	Recipe                   Recipe
+	Seed                     uint64
+	TrainClasses, ValClasses int
+	TrainImages, ValImages   int
+}
+
+// recordRun writes RunRecord in opts.Dir for a new run, or, resuming,
+// checks that the run was started as this one: it refuses to start a run
+// over another one's files.
+func recordRun(r Recipe, opts FitOptions, trainImages, valImages int, rep FitReport) error {
+	if opts.Dir == "" {
+		if opts.Resume {
+			return errors.New("train: recipe: resume needs the run's folder (FitOptions.Dir)")
+		}
+		return nil
+	}
+	if r.Pretrain != nil {
+		p := r.Pretrain.withoutIO()
+		r.Pretrain = &p
+	}
+	r.Pairs = r.Pairs.withoutIO()
+	r.Pairs.Dir = ""
+	b, err := json.MarshalIndent(runRecord{r, opts.Seed, rep.TrainClasses, rep.ValClasses, trainImages, valImages}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("train: recipe: %w", err)
+	}
+	b = append(b, '\n')
+	path := filepath.Join(opts.Dir, RunRecord)
+	old, err := os.ReadFile(path)
+	switch {
+	case opts.Resume && err != nil:
+		return fmt.Errorf("train: recipe: resume: no run to continue in %s (%w)", opts.Dir, err)
+	case opts.Resume && !bytes.Equal(old, b):
+		return fmt.Errorf("train: recipe: resume: %s was started with another %s (see %s)", opts.Dir, strings.Join(differences(old, b), ", "), path)
+	case opts.Resume:
+		return nil
+	case err == nil:
+		return fmt.Errorf("train: recipe: %s holds a run already (%s); resume it or choose another folder", opts.Dir, RunRecord)
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return fmt.Errorf("train: recipe: %w", err)
+	}
+	return writeAtomic(path, b)
+}
+
+// differences names the fields of two JSON objects that differ, one level
+// into nested objects ("Recipe.Pretrain"), or "setting" when they do not
+// parse.
+func differences(a, b []byte) []string {
+	var ma, mb map[string]json.RawMessage
+	if json.Unmarshal(a, &ma) != nil || json.Unmarshal(b, &mb) != nil {
+		return []string{"setting"}
+	}
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(mb)) {
+		if bytes.Equal(compactJSON(ma[k]), compactJSON(mb[k])) {
+			continue
+		}
+		var na, nb map[string]json.RawMessage
+		if json.Unmarshal(ma[k], &na) == nil && json.Unmarshal(mb[k], &nb) == nil {
+			for _, kk := range slices.Sorted(maps.Keys(nb)) {
+				if !bytes.Equal(compactJSON(na[kk]), compactJSON(nb[kk])) {
+					out = append(out, k+"."+kk)
+				}
+			}
+			continue
+		}
+		out = append(out, k)
+	}
+	if len(out) == 0 {
+		out = []string{"setting"}
+	}
+	return out
+}
+
+func compactJSON(b []byte) []byte {
+	var buf bytes.Buffer
+	if json.Compact(&buf, b) != nil {
+		return b
+	}
+	return buf.Bytes()
+}
+
+// exists reports whether a file is at path.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // frozenCopy returns a model like m with its whole encoder frozen, holding

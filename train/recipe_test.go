@@ -1,7 +1,10 @@
 package train
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -86,5 +89,63 @@ func TestPresets(t *testing.T) {
 	r.ValFraction = 1
 	if err := r.Validate(); err == nil {
 		t.Error("validation fraction 1 accepted")
+	}
+}
+
+// TestFitResume: a recipe run stopped in pretraining, resumed and stopped
+// again in the pair stage, then resumed to the end, gives the model and
+// logs of an uninterrupted run, bit for bit. A folder holding a run is not
+// trained over, and a resumed run must be the one started there.
+func TestFitResume(t *testing.T) {
+	ds := memoryPatterns(t, 10, 4, 3)
+	want, wantRep, err := Fit(context.Background(), tinyRecipe(), ds, FitOptions{Dir: t.TempDir(), Seed: 4, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	opts := FitOptions{Dir: dir, Seed: 4, Workers: 2}
+	// Pretraining is 8 steps: stop after 5 of them.
+	if _, _, err := Fit(newStopAfter(5), tinyRecipe(), ds, opts); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first stop: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "last.safetensors")); err == nil {
+		t.Fatal("the pair stage began before pretraining ended")
+	}
+	if _, _, err := Fit(context.Background(), tinyRecipe(), ds, opts); err == nil || !strings.Contains(err.Error(), "holds a run") {
+		t.Errorf("a new run over a stopped one: %v", err)
+	}
+	opts.Resume = true
+	if _, _, err := Fit(newStopAfter(6), tinyRecipe(), ds, opts); !errors.Is(err, context.Canceled) {
+		t.Fatalf("second stop: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "last.safetensors")); err != nil {
+		t.Fatalf("the second stop was not in the pair stage: %v", err)
+	}
+	other := opts
+	other.Seed = 5
+	if _, _, err := Fit(context.Background(), tinyRecipe(), ds, other); err == nil || !strings.Contains(err.Error(), "Seed") {
+		t.Errorf("resuming with another seed: %v", err)
+	}
+	var progress bytes.Buffer
+	opts.Progress = &progress
+	m, rep, err := Fit(context.Background(), tinyRecipe(), ds, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(progress.String(), "resuming the pair stage from") {
+		t.Errorf("the pair stage did not continue from its checkpoint:\n%s", progress.String())
+	}
+	sameParams(t, m, want)
+	samePretrainHistory(t, rep.Pretrain, wantRep.Pretrain)
+	if len(rep.Pairs) != len(wantRep.Pairs) {
+		t.Fatalf("%d pair epochs, want %d", len(rep.Pairs), len(wantRep.Pairs))
+	}
+	for i, e := range rep.Pairs {
+		if e.TrainLoss != wantRep.Pairs[i].TrainLoss || e.ValAUC != wantRep.Pairs[i].ValAUC {
+			t.Errorf("pair epoch %d: %+v, want %+v", i+1, e, wantRep.Pairs[i])
+		}
+	}
+	if _, _, err := Fit(context.Background(), tinyRecipe(), ds, FitOptions{Dir: t.TempDir(), Resume: true}); err == nil || !strings.Contains(err.Error(), "no run to continue") {
+		t.Errorf("resuming an empty folder: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -586,19 +587,30 @@ func (t *Trainer) writeLog() error {
 // formatFloat writes a logged value with 8 significant digits.
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
 
-// writeCSV replaces the CSV file at path atomically: a temporary file in
-// the same folder, synced, then renamed over it.
+// writeCSV replaces the CSV file at path atomically.
 func writeCSV(path string, header []string, rows [][]string) error {
-	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+base+"-*.csv")
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write(header)
+	_ = w.WriteAll(rows) // WriteAll flushes
+	if err := w.Error(); err != nil {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	return writeAtomic(path, b.Bytes())
+}
+
+// writeAtomic replaces the file at path atomically: a temporary file in
+// the same folder, synced, then renamed over it.
+func writeAtomic(path string, b []byte) error {
+	ext := filepath.Ext(path)
+	base := strings.TrimSuffix(filepath.Base(path), ext)
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+base+"-*"+ext)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	w := csv.NewWriter(tmp)
-	_ = w.Write(header)
-	_ = w.WriteAll(rows) // WriteAll flushes
-	if err := errors.Join(w.Error(), tmp.Sync(), tmp.Close()); err != nil {
+	_, werr := tmp.Write(b)
+	if err := errors.Join(werr, tmp.Sync(), tmp.Close()); err != nil {
 		return fmt.Errorf("train: %s: %w", path, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {

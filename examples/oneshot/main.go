@@ -38,6 +38,7 @@ import (
 
 	"github.com/gosiamese/gosiamese/data"
 	"github.com/gosiamese/gosiamese/eval"
+	"github.com/gosiamese/gosiamese/internal/shell"
 	"github.com/gosiamese/gosiamese/siamese"
 	"github.com/gosiamese/gosiamese/train"
 )
@@ -73,6 +74,8 @@ const defaultBackground = "../shared/omniglot/images_background_small1.zip,../sh
 type options struct {
 	model, runs, recipe, background, out string
 	asJSON, noRotations, noAugment       bool
+	resume                               bool
+	args                                 []string // the command line, for the hint to resume
 	seed                                 uint64
 	pretrainEpochs, pretrainSteps        int
 	pairEpochs, size                     int
@@ -98,6 +101,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.Float64Var(&o.smoothing, "smoothing", -1, "pretraining label smoothing (-1: the recipe's)")
 	flags.BoolVar(&o.noRotations, "no-rotations", false, "pretrain without quarter turns as extra classes")
 	flags.BoolVar(&o.noAugment, "no-augment", false, "train without affine distortions")
+	flags.BoolVar(&o.resume, "resume", false, "continue the interrupted training run in -out, given the flags it was started with; it ends as an uninterrupted run would")
 	flags.Usage = func() {
 		fmt.Fprint(stderr, `usage: oneshot [-model M] [-runs PATH] [-json] [training flags]
 
@@ -108,7 +112,9 @@ error rate and the average as Lake's script does, then the mean accuracy.
 For reference: raw-pixel nearest neighbour makes 81.0% error, the modified
 Hausdorff distance 38.8%, Koch et al.'s Siamese network 8%.
 
-Without -model, a model is first trained by -recipe on -background.
+Without -model, a model is first trained by -recipe on -background. An
+interrupted run (Ctrl-C, a crash) continues with the same command and
+-resume, losing at most one epoch of pretraining.
 
 Flags:
 `)
@@ -125,6 +131,11 @@ Flags:
 		flags.Usage()
 		return 2
 	}
+	if o.resume && o.model != "" {
+		fmt.Fprintln(stderr, "oneshot: -resume continues a training run; it does not go with -model")
+		return 2
+	}
+	o.args = args
 	if _, err := os.Stat(o.runs); err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -233,8 +244,12 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 		return nil, nil, fail(stderr, err)
 	}
 	best := filepath.Join(o.out, "best.safetensors")
-	if _, err := os.Stat(best); err == nil {
+	if _, err := os.Stat(best); err == nil && !o.resume {
 		fmt.Fprintf(stderr, "oneshot: %s exists: evaluate it with -model %s, or choose another -out\n", best, best)
+		return nil, nil, 1
+	}
+	if _, err := os.Stat(filepath.Join(o.out, train.RunRecord)); err == nil && !o.resume {
+		fmt.Fprintf(stderr, "oneshot: %s holds an unfinished run: continue it with %s, or choose another -out\n", o.out, o.resumeCommand())
 		return nil, nil, 1
 	}
 	var parts []data.Dataset
@@ -262,10 +277,10 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	m, rep, err := train.Fit(ctx, r, ds, train.FitOptions{Dir: o.out, Progress: stderr, Seed: o.seed})
+	m, rep, err := train.Fit(ctx, r, ds, train.FitOptions{Dir: o.out, Progress: stderr, Seed: o.seed, Resume: o.resume})
 	if err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintf(stderr, "oneshot: interrupted; the best model so far is in %s\n", o.out)
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			fmt.Fprintf(stderr, "oneshot: interrupted; checkpoint written to %s; continue with: %s\n", o.out, o.resumeCommand())
 			return nil, nil, 130
 		}
 		return nil, nil, fail(stderr, err)
@@ -281,6 +296,15 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 		info.Pairs = rep.Pairs[n-1].Pairs
 	}
 	return m, info, 0
+}
+
+// resumeCommand is the command line that continues this run.
+func (o *options) resumeCommand() string {
+	words := append([]string{"oneshot"}, o.args...)
+	if !o.resume {
+		words = append(words, "-resume")
+	}
+	return shell.Join(words...)
 }
 
 // fail prints err on one line, prefixed "oneshot: ", and returns 1.

@@ -299,4 +299,31 @@ func TestOneshotTrains(t *testing.T) {
 	if rc := run(args, &stdout, &stderr); rc != 1 || !strings.Contains(stderr.String(), "exists") {
 		t.Errorf("second run into the same -out: exit %d, %s", rc, stderr.String())
 	}
+
+	// -resume on the finished run has nothing left to train: it evaluates
+	// the same model. Another seed, -model, or a folder without a run are
+	// refused.
+	stdout.Reset()
+	stderr.Reset()
+	if rc := run(append(args, "-resume"), &stdout, &stderr); rc != 0 {
+		t.Fatalf("resuming the finished run: exit %d: %s", rc, stderr.String())
+	}
+	var again result
+	if err := json.Unmarshal(stdout.Bytes(), &again); err != nil || again.MeanAccuracy != res.MeanAccuracy {
+		t.Errorf("resumed finished run: mean accuracy %v (%v), want %v", again.MeanAccuracy, err, res.MeanAccuracy)
+	}
+	for _, c := range []struct {
+		args []string
+		rc   int
+		want string
+	}{
+		{append(args, "-resume", "-seed", "2"), 1, "Seed"},
+		{[]string{"-model", filepath.Join(out, "best.safetensors"), "-resume"}, 2, "does not go with -model"},
+		{[]string{"-runs", runs, "-background", bg, "-out", filepath.Join(dir, "empty"), "-resume"}, 1, "no run to continue"},
+	} {
+		stderr.Reset()
+		if rc := run(c.args, &stdout, &stderr); rc != c.rc || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, rc, stderr.String(), c.rc, c.want)
+		}
+	}
 }

@@ -20,7 +20,7 @@
 //	      -channels 1 -augment -arch resnet18 -out omniglot
 //	train -recipe original -mnist gomnist -channels 1 -arch resnet18   # or -mnist DIR with the IDX files
 //	train -recipe original -pairs pairs.csv -weights resnet50.safetensors -frozen 5
-//	train -out run -resume                       # continue an interrupted run
+//	train -out run -resume                       # continue an interrupted -recipe original run
 //
 // Training pairs are drawn, balanced, from the training classes; validation
 // pairs from classes held out of training (-val), so the validation metrics
@@ -29,11 +29,13 @@
 // verdict threshold calibrated on the validation pairs, is
 // OUT/best.safetensors; read it with siamese.Load or examples/compare.
 //
-// With -recipe original, Ctrl-C stops after the current step and writes the
-// checkpoint OUT/last.safetensors; "train -out OUT -resume" continues the
-// run where it stopped, with the settings it was started with. A recipe
-// run interrupted during pretraining keeps its best pretrained model
-// (OUT/pretrain.safetensors) but starts again from the beginning.
+// Ctrl-C stops after the current step and writes a checkpoint; -resume
+// continues the run where it stopped and ends as an uninterrupted run
+// would. With -recipe original the checkpoint is OUT/last.safetensors and
+// "train -out OUT -resume" restores the flags the run was started with. A
+// recipe run is continued by the command it was started with plus -resume
+// (the program prints it); its record OUT/recipe.json refuses other
+// settings. A run killed outright loses at most the epoch in progress.
 package main
 
 import (
@@ -55,6 +57,7 @@ import (
 
 	"github.com/gosiamese/gosiamese/data"
 	"github.com/gosiamese/gosiamese/eval"
+	"github.com/gosiamese/gosiamese/internal/shell"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/siamese"
@@ -165,7 +168,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.pretrainEpochs, "pretrain-epochs", 0, "with a recipe: pretraining epochs (0: the recipe's)")
 	fs.IntVar(&o.pretrainSteps, "pretrain-steps", 0, "with a recipe: pretraining steps per epoch (0: the recipe's)")
 	fs.IntVar(&o.pairEpochs, "pair-epochs", 0, "with a recipe: pair-stage epochs (0: the recipe's)")
-	fs.BoolVar(&o.resume, "resume", false, "continue the run whose checkpoint is OUT/last.safetensors, with the flags it was started with (only -workers may change)")
+	fs.BoolVar(&o.resume, "resume", false, "continue the interrupted run in OUT: a recipe's run given the flags it was started with (checked against OUT/recipe.json); a -recipe original run from OUT/last.safetensors, with the flags it was started with (only -workers may change)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: train (-folder DIR | -omniglot PATH[,PATH...] | -mnist DIR|gomnist | -pairs CSV) [flags]
        train -out DIR -resume
@@ -182,7 +185,10 @@ never saw.
 OUT (-out) receives best.safetensors (the model with the best validation AUC,
 its threshold calibrated on the validation pairs), last.safetensors (the
 checkpoint -resume reads), log.csv (one row per epoch), curves.png and
-roc.png. Ctrl-C stops after the current step and writes the checkpoint.
+roc.png; a recipe run also pretrain.safetensors, pretrain-last.safetensors (its
+pretraining checkpoint), pretrain-log.csv, pretrain.png and recipe.json (what
+it was started with). Ctrl-C stops after the current step and writes the
+checkpoints; -resume continues the run.
 
 Flags:
 `)
@@ -206,8 +212,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	recipeGiven := false
 	fs.Visit(func(f *flag.Flag) { recipeGiven = recipeGiven || f.Name == "recipe" })
-	// Only -recipe original runs have checkpoints: -resume continues one.
-	if o.recipe != "original" && (recipeGiven || !o.resume) {
+	// -resume without -recipe continues whichever kind of run -out holds:
+	// a recipe's (with its record) or a -recipe original one.
+	_, err := os.Stat(filepath.Join(o.out, train.RunRecord))
+	if o.recipe != "original" && (recipeGiven || !o.resume || err == nil) {
 		return runRecipe(fs, &o, stdout, stderr)
 	}
 	ckpt := filepath.Join(o.out, "last.safetensors")
@@ -287,7 +295,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if err != context.Canceled { // the checkpoint failed too
 			return fail(stderr, err)
 		}
-		fmt.Fprintf(stderr, "train: interrupted at step %d; checkpoint written to %s\nresume with: train -out %s -resume\n", tr.Step(), ckpt, shellQuote(o.out))
+		fmt.Fprintf(stderr, "train: interrupted at step %d; checkpoint written to %s\nresume with: train -out %s -resume\n", tr.Step(), ckpt, shell.Quote(o.out))
 		return exitInterrupted
 	}
 	if err != nil {
@@ -748,7 +756,7 @@ func report(stdout, stderr io.Writer, out string, h []train.EpochStats, val *tra
 	fmt.Fprintf(stdout, "calibrated threshold %.4f (F1-optimal on the validation pairs): validation accuracy %.4f at it\n", m.Threshold(), acc)
 	fmt.Fprintf(stdout, "model: %s (checkpoint %s)\n", bestPath, filepath.Join(out, "last.safetensors"))
 	fmt.Fprintf(stdout, "log: %s\nplots: %s, %s\n", filepath.Join(out, "log.csv"), filepath.Join(out, "curves.png"), filepath.Join(out, "roc.png"))
-	fmt.Fprintf(stdout, "compare two images: compare -model %s A B\n", shellQuote(bestPath))
+	fmt.Fprintf(stdout, "compare two images: compare -model %s A B\n", shell.Quote(bestPath))
 	return exitOK
 }
 
@@ -775,15 +783,4 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == ':' || r == '+' || r == ',' ||
-			(r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -547,6 +547,46 @@ func TestTrainRecipe(t *testing.T) {
 	if c := m.Config(); c.Encoder.Depth != 50 || c.Distance != siamese.Cosine || c.Input.Channels != 1 || m.Info()["recipe"] != "oneshot" {
 		t.Errorf("config %+v, info %v", c, m.Info())
 	}
+	// Interrupted before its first step, the run prints the command that
+	// continues it, refuses to be started over, and resumed ends where the
+	// uninterrupted run did.
+	saved := interruptContext
+	t.Cleanup(func() { interruptContext = saved })
+	interruptContext = func() (context.Context, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		return ctx, cancel
+	}
+	part := filepath.Join(filepath.Dir(out), "part")
+	flags := []string{"-folder", images, "-val", "0.34", "-pretrain-epochs", "1", "-pretrain-steps", "1", "-pair-epochs", "1", "-valpairs", "8", "-out", part}
+	var so, se bytes.Buffer
+	rc := run(flags, &so, &se)
+	interruptContext = saved
+	_, resume, found := strings.Cut(se.String(), "continue with: ")
+	if rc != exitInterrupted || !found {
+		t.Fatalf("interrupted run: exit %d, stderr:\n%s", rc, se.String())
+	}
+	resume, _, _ = strings.Cut(resume, "\n")
+	words := strings.Fields(resume)
+	if len(words) < 2 || words[0] != "train" || words[len(words)-1] != "-resume" {
+		t.Fatalf("resume command %q", resume)
+	}
+	se.Reset()
+	if rc := run(flags, &so, &se); rc != exitFail || !strings.Contains(se.String(), "holds an unfinished run") {
+		t.Errorf("a new run over the interrupted one: exit %d, stderr %q", rc, se.String())
+	}
+	runOK(t, words[1:]...)
+	resumed, err := siamese.Load(filepath.Join(part, "best.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := resumed.Params()
+	for i, p := range m.Params() {
+		if !slices.Equal(p.Float32s(), rp[i].Float32s()) {
+			t.Fatalf("%s differs between the uninterrupted and the resumed run", p.Name)
+		}
+	}
+
 	for _, c := range []struct {
 		args []string
 		want string

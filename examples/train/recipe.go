@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gosiamese/gosiamese/internal/shell"
 	"github.com/gosiamese/gosiamese/train"
 )
 
@@ -19,7 +20,7 @@ import (
 var recipeFlags = map[string]bool{
 	"folder": true, "omniglot": true, "mnist": true, "strict": true,
 	"size": true, "channels": true, "val": true, "valpairs": true, "seed": true, "workers": true, "out": true,
-	"recipe": true, "pretrain-epochs": true, "pretrain-steps": true, "pair-epochs": true,
+	"recipe": true, "pretrain-epochs": true, "pretrain-steps": true, "pair-epochs": true, "resume": true,
 }
 
 // runRecipe trains by a preset recipe of the package train.
@@ -66,9 +67,20 @@ func runRecipe(fs *flag.FlagSet, o *options, stdout, stderr io.Writer) int {
 	if err := r.Validate(); err != nil {
 		return fail(stderr, err)
 	}
+	resume := []string{"train"}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "resume" {
+			resume = append(resume, "-"+f.Name+"="+f.Value.String())
+		}
+	})
+	resume = append(resume, "-resume")
 	best := filepath.Join(o.out, "best.safetensors")
-	if _, err := os.Stat(best); err == nil {
+	if _, err := os.Stat(best); err == nil && !o.resume {
 		fmt.Fprintf(stderr, "train: %s exists: choose another -out\n", best)
+		return exitFail
+	}
+	if _, err := os.Stat(filepath.Join(o.out, train.RunRecord)); err == nil && !o.resume {
+		fmt.Fprintf(stderr, "train: %s holds an unfinished run: continue it with %s, or choose another -out\n", o.out, shell.Join(resume...))
 		return exitFail
 	}
 	ld, err := o.load(stderr)
@@ -78,9 +90,9 @@ func runRecipe(fs *flag.FlagSet, o *options, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "recipe %s: %s\ndata: %s; output in %s\n", r.Name, train.PresetDoc(r.Name), ld.desc, o.out)
 	ctx, stop := interruptContext()
 	defer stop()
-	_, rep, err := train.Fit(ctx, r, ld.ds, train.FitOptions{Dir: o.out, Progress: stderr, Workers: o.workers, Seed: o.seed})
+	_, rep, err := train.Fit(ctx, r, ld.ds, train.FitOptions{Dir: o.out, Progress: stderr, Workers: o.workers, Seed: o.seed, Resume: o.resume})
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		fmt.Fprintf(stderr, "train: interrupted; the best model so far is in %s (a recipe run starts again from the beginning)\n", o.out)
+		fmt.Fprintf(stderr, "train: interrupted; checkpoint written to %s; continue with: %s\n", o.out, shell.Join(resume...))
 		return exitInterrupted
 	}
 	if err != nil {

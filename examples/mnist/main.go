@@ -66,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&budget.PretrainEpochs, "pretrain-epochs", 0, "with -recipe: pretraining epochs (0: the recipe's)")
 	fs.IntVar(&budget.PretrainSteps, "pretrain-steps", 0, "with -recipe: pretraining steps per epoch (0: the recipe's)")
 	fs.IntVar(&budget.PairEpochs, "pair-epochs", 0, "with -recipe: pair-stage epochs (0: the recipe's)")
+	resume := fs.Bool("resume", false, "with -recipe: continue the interrupted run in -out, given the flags it was started with")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: mnist [flags]\n\nTrains a Siamese ResNet on MNIST pairs (label 1 = same digit) and prints the test pair\naccuracy and AUC after every epoch.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -81,7 +82,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *recipe != "" {
-		return runRecipe(ctx, *recipe, budget, *dir, *fashion, *testPairs, *seed, *out, *workers, stdout, stderr)
+		return runRecipe(ctx, *recipe, budget, *dir, *fashion, *testPairs, *seed, *out, *workers, *resume, stdout, stderr)
+	}
+	if *resume {
+		fmt.Fprintln(stderr, "mnist: -resume continues a -recipe run")
+		return 2
 	}
 	enc, err := resnet.ParseArch(*arch)
 	if err != nil {

@@ -81,6 +81,33 @@ func TestMNISTRecipe(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "pretrain.safetensors")); err != nil {
 		t.Error(err)
 	}
+
+	// Interrupted at once, then resumed: the same results as the run above.
+	part := filepath.Join(dir, "part")
+	flags := []string{"-data", dir, "-recipe", "oneshot", "-pretrain-epochs", "1", "-pretrain-steps", "1", "-pair-epochs", "1", "-test-pairs", "8", "-out", part}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	var o, e bytes.Buffer
+	if rc := run(cancelled, flags, &o, &e); rc != 1 || !strings.Contains(e.String(), "-resume") {
+		t.Fatalf("interrupted run: exit %d, stderr %q", rc, e.String())
+	}
+	o.Reset()
+	if rc := run(context.Background(), append(flags, "-resume"), &o, &e); rc != 0 {
+		t.Fatalf("resumed run: exit %d: %s", rc, e.String())
+	}
+	if a, b := resultLine(stdout.String()), resultLine(o.String()); a == "" || a != b {
+		t.Errorf("test pairs: %q uninterrupted, %q resumed", a, b)
+	}
+}
+
+// resultLine returns the output's test pairs line.
+func resultLine(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "test pairs: accuracy") {
+			return l
+		}
+	}
+	return ""
 }
 
 func TestMNISTErrors(t *testing.T) {
@@ -95,6 +122,7 @@ func TestMNISTErrors(t *testing.T) {
 		{[]string{"-size", "16"}, 2, "-size >= 32"},
 		{[]string{"-bogus"}, 2, "bogus"},
 		{[]string{"-recipe", "fast"}, 2, `no recipe "fast"`},
+		{[]string{"-resume"}, 2, "-resume continues a -recipe run"},
 	}
 	for _, c := range cases {
 		var stdout, stderr bytes.Buffer

@@ -15,7 +15,7 @@ import (
 
 // runRecipe trains by a preset recipe on the training set, then scores the
 // fixed test pairs and 10-way one-shot tasks drawn from the test set.
-func runRecipe(ctx context.Context, name string, budget train.Budget, dir string, fashion bool, testPairs int, seed uint64, out string, workers int, stdout, stderr io.Writer) int {
+func runRecipe(ctx context.Context, name string, budget train.Budget, dir string, fashion bool, testPairs int, seed uint64, out string, workers int, resume bool, stdout, stderr io.Writer) int {
 	r, err := train.Preset(name)
 	if err != nil {
 		fmt.Fprintln(stderr, "mnist:", err)
@@ -34,10 +34,10 @@ func runRecipe(ctx context.Context, name string, budget train.Budget, dir string
 	}
 	fmt.Fprintf(stdout, "recipe %s: %s\n", r.Name, train.PresetDoc(r.Name))
 	start := time.Now()
-	m, rep, err := train.Fit(ctx, r, trainSet, train.FitOptions{Dir: out, Progress: stderr, Workers: workers, Seed: seed})
+	m, rep, err := train.Fit(ctx, r, trainSet, train.FitOptions{Dir: out, Progress: stderr, Workers: workers, Seed: seed, Resume: resume})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(stderr, "mnist: interrupted; the best model so far is in %s\n", out)
+			fmt.Fprintf(stderr, "mnist: interrupted; checkpoint written to %s; continue with the same command and -resume\n", out)
 			return 1
 		}
 		fmt.Fprintln(stderr, "mnist:", err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gosiamese/gosiamese/data"
+	"github.com/gosiamese/gosiamese/layers"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/siamese"
@@ -46,3 +47,73 @@ func benchFrozen(b *testing.B, noCache bool) {
 
 func BenchmarkFrozenCached(b *testing.B) { benchFrozen(b, false) }
 func BenchmarkFrozenFull(b *testing.B)   { benchFrozen(b, true) }
+
+// BenchmarkPretrain times pretraining steps as the oneshot recipe takes
+// them: ResNet-50, 32x32 grey input, batch 64, 872 classes, distorted
+// images. Report: go test -run XXX -bench Pretrain -benchtime 20x ./train
+func BenchmarkPretrain(b *testing.B) {
+	r := OneShotRecipe()
+	ds := memoryPatterns(b, 8, 4, 3)
+	m, err := siamese.New(r.Model)
+	if err != nil {
+		b.Fatal(err)
+	}
+	imgs, err := NewSampledImages(ds, nil, m.Config().Input, r.Augment, r.Rotations, 0, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	classes := fixedClasses{imgs, 872}
+	cfg := *r.Pretrain
+	cfg.Epochs, cfg.StepsPerEpoch = 1, 1
+	p, err := NewPretrainer(m, classes, nil, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.Run(context.Background()); err != nil { // warm-up and graph building
+		b.Fatal(err)
+	}
+	p.cfg.StepsPerEpoch = b.N + 1
+	b.ResetTimer()
+	if err := p.Run(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N*cfg.BatchSize)/b.Elapsed().Seconds(), "images/s")
+}
+
+// fixedClasses reports k classes for a source with fewer, as a large
+// dataset would.
+type fixedClasses struct {
+	ClassBatches
+	k int
+}
+
+func (f fixedClasses) NumClasses() int { return f.k }
+
+// BenchmarkAdamStep times one Adam update of ResNet-50's 25.6 million
+// parameters. Report: go test -run XXX -bench AdamStep ./train
+func BenchmarkAdamStep(b *testing.B) {
+	m, err := siamese.New(OneShotRecipe().Model)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var params []*layers.Param
+	var grads [][]float32
+	n := 0
+	for _, p := range m.Params() {
+		if !p.State {
+			params = append(params, p)
+			g := make([]float32, len(p.Float32s()))
+			for i := range g {
+				g[i] = float32(i%7-3) * 1e-3
+			}
+			grads = append(grads, g)
+			n += len(g)
+		}
+	}
+	opt := newOptimizer(Optimizer{LearningRate: 1e-3}, params)
+	b.ResetTimer()
+	for range b.N {
+		opt.step(grads, 1e-3)
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds()/1e6, "Mparams/s")
+}

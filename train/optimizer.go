@@ -3,7 +3,10 @@ package train
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/gosiamese/gosiamese/layers"
 	"gorgonia.org/tensor"
@@ -78,6 +81,7 @@ type optimizer struct {
 	params []*layers.Param // model names
 	m, v   [][]float32     // Adam moments, or SGD velocity in m
 	t      int             // updates done
+	chunks []optRange      // the work of step, made on the first call
 }
 
 func newOptimizer(o Optimizer, params []*layers.Param) *optimizer {
@@ -93,29 +97,80 @@ func newOptimizer(o Optimizer, params []*layers.Param) *optimizer {
 }
 
 // step updates every parameter in place from its gradient, with learning
-// rate lr. Arithmetic is in float64 per element, stored in float32.
-func (opt *optimizer) step(grads [][]float32, lr float64) {
+// rate lr, and zeroes the gradients for the next step. Arithmetic is in
+// float64 per element, stored in float32. The elements are shared out in
+// chunks among GOMAXPROCS goroutines; each is updated on its own, so the
+// result is the same for any number of them. It reports whether every
+// updated weight is finite.
+func (opt *optimizer) step(grads [][]float32, lr float64) (finite bool) {
 	opt.t++
 	o := opt.o
 	bc1 := 1 - math.Pow(o.Beta1, float64(opt.t))
 	bc2 := 1 - math.Pow(o.Beta2, float64(opt.t))
-	for k, p := range opt.params {
-		w, g, m := p.Float32s(), grads[k], opt.m[k]
-		for i := range w {
-			gi := float64(g[i]) + o.WeightDecay*float64(w[i])
-			if o.Kind == "sgd" {
-				mi := o.Momentum*float64(m[i]) + gi
-				m[i] = float32(mi)
-				w[i] = float32(float64(w[i]) - lr*mi)
-				continue
+	if opt.chunks == nil {
+		for k, p := range opt.params {
+			n := len(p.Float32s())
+			for lo := 0; lo < n; lo += optChunk {
+				opt.chunks = append(opt.chunks, optRange{k, lo, min(lo+optChunk, n)})
 			}
-			v := opt.v[k]
-			mi := o.Beta1*float64(m[i]) + (1-o.Beta1)*gi
-			vi := o.Beta2*float64(v[i]) + (1-o.Beta2)*gi*gi
-			m[i], v[i] = float32(mi), float32(vi)
-			w[i] = float32(float64(w[i]) - lr*(mi/bc1)/(math.Sqrt(vi/bc2)+o.Epsilon))
 		}
 	}
+	var next atomic.Int64
+	var bad atomic.Bool
+	work := func() {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= len(opt.chunks) {
+				return
+			}
+			if !opt.update(opt.chunks[c], grads, lr, bc1, bc2) {
+				bad.Store(true)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(opt.chunks)) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	return !bad.Load()
+}
+
+// optChunk is the number of elements a goroutine of step takes at a time.
+const optChunk = 1 << 15
+
+// optRange is the elements [lo, hi) of parameter k.
+type optRange struct{ k, lo, hi int }
+
+// update applies the step to one chunk and zeroes its gradient; it
+// reports whether the updated weights are finite.
+func (opt *optimizer) update(r optRange, grads [][]float32, lr, bc1, bc2 float64) bool {
+	o := opt.o
+	w, g, m := opt.params[r.k].Float32s()[r.lo:r.hi], grads[r.k][r.lo:r.hi], opt.m[r.k][r.lo:r.hi]
+	// zero stays 0 while every weight is finite: Inf*0 and NaN*0 are NaN.
+	var zero float32
+	if o.Kind == "sgd" {
+		for i := range w {
+			gi := float64(g[i]) + o.WeightDecay*float64(w[i])
+			mi := o.Momentum*float64(m[i]) + gi
+			m[i], g[i] = float32(mi), 0
+			w[i] = float32(float64(w[i]) - lr*mi)
+			zero += w[i] * 0
+		}
+		return zero == 0
+	}
+	v := opt.v[r.k][r.lo:r.hi]
+	v, m, g = v[:len(w)], m[:len(w)], g[:len(w)]
+	for i := range w {
+		gi := float64(g[i]) + o.WeightDecay*float64(w[i])
+		mi := o.Beta1*float64(m[i]) + (1-o.Beta1)*gi
+		vi := o.Beta2*float64(v[i]) + (1-o.Beta2)*gi*gi
+		m[i], v[i], g[i] = float32(mi), float32(vi), 0
+		w[i] = float32(float64(w[i]) - lr*(mi/bc1)/(math.Sqrt(vi/bc2)+o.Epsilon))
+		zero += w[i] * 0
+	}
+	return zero == 0
 }
 
 // state returns the optimizer's tensors for a checkpoint, named

@@ -283,12 +283,10 @@ func (p *Pretrainer) Run(ctx context.Context) error {
 			grads[i] = gv.Data().([]float32)
 		}
 		lr := p.cfg.Optimizer.LearningRate * p.cfg.Schedule.factor(step, spe, total)
-		_ = p.m.Update(func() error { opt.step(grads, lr); return nil })
-		if w := nonFiniteParam(params); w != "" {
-			return fmt.Errorf("train: pretraining: step %d: after the update (learning rate %g), %s", step, lr, w)
-		}
-		for _, gv := range grads {
-			clear(gv)
+		finite := true
+		_ = p.m.Update(func() error { finite = opt.step(grads, lr); return nil })
+		if !finite {
+			return fmt.Errorf("train: pretraining: step %d: after the update (learning rate %g), %s", step, lr, nonFiniteParam(params))
 		}
 		p.st.EpochLoss += l
 		p.st.Step = step + 1

@@ -409,16 +409,14 @@ func (t *Trainer) Run(ctx context.Context) error {
 			}
 		}
 		lr := t.learningRate(step, spe, total)
-		_ = t.m.Update(func() error { t.opt.step(grads, lr); return nil })
+		finite := true
+		_ = t.m.Update(func() error { finite = t.opt.step(grads, lr); return nil })
 		// Finite gradients can still overflow a weight (a huge learning
 		// rate), and BatchNorm statistics do not enter the training loss:
 		// stop here, naming the step, rather than at an epoch's end when
 		// the model refuses to be saved.
-		if w := nonFiniteParam(t.m.Params()); w != "" {
-			return fmt.Errorf("train: step %d: after the update (learning rate %g), %s; training stopped, checkpoints on disk are from before", step, lr, w)
-		}
-		for _, gv := range grads {
-			clear(gv)
+		if !finite || nonFiniteParam(stats) != "" {
+			return fmt.Errorf("train: step %d: after the update (learning rate %g), %s; training stopped, checkpoints on disk are from before", step, lr, nonFiniteParam(t.m.Params()))
 		}
 		t.st.Step++
 		t.st.EpochLoss += l

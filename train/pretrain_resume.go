@@ -22,25 +22,14 @@ func (p *Pretrainer) checkpoint() error {
 		return nil
 	}
 	p.st.OptSteps = p.opt.t
-	sj, err := json.Marshal(p.st)
-	if err != nil {
-		return fmt.Errorf("train: pretraining: checkpoint: %w", err)
-	}
-	cj, err := json.Marshal(p.cfg.withoutIO())
-	if err != nil {
-		return fmt.Errorf("train: pretraining: checkpoint: %w", err)
-	}
 	extra := append([]*layers.Param{p.fc.Weight, p.fc.Bias}, p.opt.state()...)
 	if p.best != nil {
 		for i, q := range p.m.Params() {
 			extra = append(extra, &layers.Param{Name: pretrainBest + q.Name, Value: tensorLike(q, p.best[i])})
 		}
 	}
-	meta := map[string]string{pretrainStateKey: string(sj), pretrainConfigKey: string(cj)}
-	if err := p.m.SaveWith(filepath.Join(p.cfg.Dir, PretrainCheckpoint), extra, meta); err != nil {
-		return fmt.Errorf("train: pretraining: checkpoint: %w", err)
-	}
-	return nil
+	return saveCheckpoint(p.m, filepath.Join(p.cfg.Dir, PretrainCheckpoint), extra,
+		map[string]any{pretrainStateKey: p.st, pretrainConfigKey: p.cfg.withoutIO()})
 }
 
 // withoutIO returns c without its writer and folder, the parts a resumed

@@ -48,25 +48,8 @@ func (h hookedBatches) Batch(step uint64, n int) (*tensor.Dense, []int, error) {
 // batch.
 func newResumable(t *testing.T, ds data.Dataset, trainIdx, valIdx []int, dir string, onBatch func(uint64)) (*siamese.Model, *Pretrainer) {
 	t.Helper()
-	m := tinyCosine(t)
-	imgs, err := NewSampledImages(ds, trainIdx, m.Config().Input, data.KochAugment(), true, 2, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	val, err := NewOneShotValidation(ds, valIdx, 3, 4, 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var batches ClassBatches = imgs
-	if onBatch != nil {
-		batches = hookedBatches{imgs, onBatch}
-	}
-	p, err := NewPretrainer(m, batches, val, PretrainConfig{Epochs: 3, StepsPerEpoch: 4, BatchSize: 8, Seed: 2, Dir: dir,
-		Optimizer: Optimizer{LearningRate: 3e-3}, Schedule: Schedule{Kind: "cosine", WarmupSteps: 3}, LabelSmoothing: 0.1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, p
+	return newTinyPretrainer(t, ds, trainIdx, valIdx, PretrainConfig{Epochs: 3, StepsPerEpoch: 4, BatchSize: 8, Seed: 2, Dir: dir,
+		Optimizer: Optimizer{LearningRate: 3e-3}, Schedule: Schedule{Kind: "cosine", WarmupSteps: 3}, LabelSmoothing: 0.1}, onBatch)
 }
 
 // samePretrainHistory fails unless two logs agree in everything but the

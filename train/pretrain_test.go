@@ -33,7 +33,10 @@ func tinyCosine(t testing.TB) *siamese.Model {
 	return m
 }
 
-func pretrainRun(t *testing.T, ds data.Dataset, trainIdx, valIdx []int, cfg PretrainConfig) (*siamese.Model, *Pretrainer) {
+// newTinyPretrainer returns a pretrainer of a tiny model on ds, with
+// distortions, quarter turns and 3-way validation, calling onBatch (when
+// not nil) before each batch.
+func newTinyPretrainer(t *testing.T, ds data.Dataset, trainIdx, valIdx []int, cfg PretrainConfig, onBatch func(uint64)) (*siamese.Model, *Pretrainer) {
 	t.Helper()
 	m := tinyCosine(t)
 	imgs, err := NewSampledImages(ds, trainIdx, m.Config().Input, data.KochAugment(), true, 2, 3)
@@ -44,10 +47,20 @@ func pretrainRun(t *testing.T, ds data.Dataset, trainIdx, valIdx []int, cfg Pret
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPretrainer(m, imgs, val, cfg)
+	var batches ClassBatches = imgs
+	if onBatch != nil {
+		batches = hookedBatches{imgs, onBatch}
+	}
+	p, err := NewPretrainer(m, batches, val, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m, p
+}
+
+func pretrainRun(t *testing.T, ds data.Dataset, trainIdx, valIdx []int, cfg PretrainConfig) (*siamese.Model, *Pretrainer) {
+	t.Helper()
+	m, p := newTinyPretrainer(t, ds, trainIdx, valIdx, cfg, nil)
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

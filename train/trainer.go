@@ -547,16 +547,22 @@ func (t *Trainer) checkpoint() error {
 		return nil
 	}
 	t.st.OptSteps = t.opt.t
-	sj, err := json.Marshal(t.st)
-	if err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
+	return saveCheckpoint(t.m, filepath.Join(t.cfg.Dir, "last.safetensors"), t.opt.state(),
+		map[string]any{"train.state": t.st, "train.config": t.cfg.withoutIO()})
+}
+
+// saveCheckpoint writes m with the extra tensors and the metadata values,
+// as JSON, in one atomic file.
+func saveCheckpoint(m *siamese.Model, path string, extra []*layers.Param, meta map[string]any) error {
+	md := make(map[string]string, len(meta))
+	for k, v := range meta {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("train: checkpoint %s: %w", k, err)
+		}
+		md[k] = string(b)
 	}
-	cj, err := json.Marshal(t.cfg.withoutIO())
-	if err != nil {
-		return fmt.Errorf("train: checkpoint: %w", err)
-	}
-	meta := map[string]string{"train.state": string(sj), "train.config": string(cj)}
-	if err := t.m.SaveWith(filepath.Join(t.cfg.Dir, "last.safetensors"), t.opt.state(), meta); err != nil {
+	if err := m.SaveWith(path, extra, md); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	return nil

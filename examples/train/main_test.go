@@ -172,6 +172,26 @@ func TestTrainFolder(t *testing.T) {
 	}
 }
 
+// sameModels fails unless the model files of an uninterrupted and a
+// resumed run hold the same values.
+func sameModels(t *testing.T, uninterrupted, resumed string) {
+	t.Helper()
+	a, err := siamese.Load(uninterrupted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := siamese.Load(resumed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb := b.Params()
+	for i, p := range a.Params() {
+		if !slices.Equal(p.Float32s(), pb[i].Float32s()) {
+			t.Fatalf("%s differs between the uninterrupted and the resumed run", p.Name)
+		}
+	}
+}
+
 // TestTrainInterruptResume interrupts a run before its first step, resumes
 // it with -out and -resume alone, and compares it with an uninterrupted
 // run: the flags must come back from the checkpoint, augmentation and
@@ -211,20 +231,7 @@ func TestTrainInterruptResume(t *testing.T) {
 	if !strings.Contains(stdout, "trained 2 epochs: 2 steps, 8 pairs") {
 		t.Errorf("resumed report:\n%s", stdout)
 	}
-	a, err := siamese.Load(filepath.Join(full, "last.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := siamese.Load(filepath.Join(part, "last.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb := b.Params()
-	for i, p := range a.Params() {
-		if !slices.Equal(p.Float32s(), pb[i].Float32s()) {
-			t.Fatalf("%s differs between the uninterrupted and the resumed run", p.Name)
-		}
-	}
+	sameModels(t, filepath.Join(full, "last.safetensors"), filepath.Join(part, "last.safetensors"))
 	if ra, rb := logRows(t, full), logRows(t, part); len(ra) != 2 || len(rb) != 2 || ra[1][6] != rb[1][6] {
 		t.Errorf("logs differ: %v vs %v", ra, rb)
 	}
@@ -576,16 +583,7 @@ func TestTrainRecipe(t *testing.T) {
 		t.Errorf("a new run over the interrupted one: exit %d, stderr %q", rc, se.String())
 	}
 	runOK(t, words[1:]...)
-	resumed, err := siamese.Load(filepath.Join(part, "best.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp := resumed.Params()
-	for i, p := range m.Params() {
-		if !slices.Equal(p.Float32s(), rp[i].Float32s()) {
-			t.Fatalf("%s differs between the uninterrupted and the resumed run", p.Name)
-		}
-	}
+	sameModels(t, filepath.Join(out, "best.safetensors"), filepath.Join(part, "best.safetensors"))
 
 	for _, c := range []struct {
 		args []string

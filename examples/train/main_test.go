@@ -172,6 +172,20 @@ func TestTrainFolder(t *testing.T) {
 	}
 }
 
+// interruptAtOnce makes the program's runs see Ctrl-C before their first
+// step, until the test ends or interruptContext is set back to the value
+// it returns.
+func interruptAtOnce(t *testing.T) (saved func() (context.Context, context.CancelFunc)) {
+	saved = interruptContext
+	t.Cleanup(func() { interruptContext = saved })
+	interruptContext = func() (context.Context, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		return ctx, cancel
+	}
+	return saved
+}
+
 // sameModels fails unless the model files of an uninterrupted and a
 // resumed run hold the same values.
 func sameModels(t *testing.T, uninterrupted, resumed string) {
@@ -203,13 +217,7 @@ func TestTrainInterruptResume(t *testing.T) {
 	full, part := filepath.Join(dir, "full"), filepath.Join(dir, "part")
 	runOK(t, append(flags, "-out", full)...)
 
-	saved := interruptContext
-	t.Cleanup(func() { interruptContext = saved })
-	interruptContext = func() (context.Context, context.CancelFunc) {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		return ctx, cancel
-	}
+	saved := interruptAtOnce(t)
 	var out, errOut bytes.Buffer
 	rc := run(append(flags, "-out", part), &out, &errOut)
 	interruptContext = saved
@@ -557,13 +565,7 @@ func TestTrainRecipe(t *testing.T) {
 	// Interrupted before its first step, the run prints the command that
 	// continues it, refuses to be started over, and resumed ends where the
 	// uninterrupted run did.
-	saved := interruptContext
-	t.Cleanup(func() { interruptContext = saved })
-	interruptContext = func() (context.Context, context.CancelFunc) {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		return ctx, cancel
-	}
+	saved := interruptAtOnce(t)
 	part := filepath.Join(filepath.Dir(out), "part")
 	flags := []string{"-folder", images, "-val", "0.34", "-pretrain-epochs", "1", "-pretrain-steps", "1", "-pair-epochs", "1", "-valpairs", "8", "-out", part}
 	var so, se bytes.Buffer

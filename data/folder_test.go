@@ -208,7 +208,7 @@ func TestOmniglotZip(t *testing.T) {
 func TestOmniglotShared(t *testing.T) {
 	path := filepath.Join("..", "..", "shared", "omniglot", "images_background_small1.zip")
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("Omniglot subset not present (%v); see /work/shared/omniglot/README.md", err)
+		t.Skipf("Omniglot subset not present (%v); see ../shared/omniglot/README.md beside the repository", err)
 	}
 	d, rep, err := Omniglot(path)
 	if err != nil {

@@ -190,7 +190,7 @@ func (pixelScorer) ScoreEmbeddings(a, b siamese.Embedding) (siamese.Score, error
 
 func TestOmniglotRuns(t *testing.T) {
 	if _, err := os.Stat(omniglotRuns); err != nil {
-		t.Skipf("Omniglot runs not present (%v): see /work/shared/omniglot/README.md", err)
+		t.Skipf("Omniglot runs not present (%v): see ../shared/omniglot/README.md beside the repository", err)
 	}
 	runs, err := LoadOmniglotRuns(omniglotRuns)
 	if err != nil {
@@ -324,7 +324,7 @@ func TestOmniglotRunsWithModel(t *testing.T) {
 		t.Skip("Omniglot runs with a model skipped in -short mode")
 	}
 	if _, err := os.Stat(omniglotRuns); err != nil {
-		t.Skipf("Omniglot runs not present (%v): see /work/shared/omniglot/README.md", err)
+		t.Skipf("Omniglot runs not present (%v): see ../shared/omniglot/README.md beside the repository", err)
 	}
 	runs, err := LoadOmniglotRuns(omniglotRuns)
 	if err != nil {

@@ -57,8 +57,9 @@ type PretrainConfig struct {
 	Seed uint64
 	// Dir receives pretrain.safetensors (the model at its best validation
 	// one-shot accuracy, or the last model without validation),
-	// pretrain-log.csv (one row per epoch) and pretrain.png (the accuracy
-	// curves). Empty: nothing is written.
+	// pretrain-log.csv (one row per epoch), pretrain.png (the accuracy
+	// curves) and PretrainCheckpoint (for Resume). Empty: nothing is
+	// written.
 	Dir string
 	// Progress receives a progress bar or plain lines, as Config.Progress.
 	Progress io.Writer
@@ -175,6 +176,8 @@ func (p *Pretrainer) Step() uint64 { return p.st.Step }
 // leaves the model at its best validation epoch (the last without
 // validation). A cancelled run keeps the best model of the epochs it
 // finished (and pretrain.safetensors on disk) and returns ctx's error.
+// With a Dir it writes PretrainCheckpoint after every epoch and when
+// cancelled; Resume continues from it.
 // A NaN or infinite loss or input stops it with an error naming the step.
 func (p *Pretrainer) Run(ctx context.Context) error {
 	n, k := p.cfg.BatchSize, p.data.NumClasses()

@@ -81,13 +81,16 @@ type optimizer struct {
 	params []*layers.Param // model names
 	m, v   [][]float32     // Adam moments, or SGD velocity in m
 	t      int             // updates done
-	chunks []optRange      // the work of step, made on the first call
+	chunks []optRange      // the work of step, in pieces for the goroutines
 }
 
 func newOptimizer(o Optimizer, params []*layers.Param) *optimizer {
 	opt := &optimizer{o: o.WithDefaults(), params: params}
-	for _, p := range params {
+	for k, p := range params {
 		n := p.Value.Shape().TotalSize()
+		for lo := 0; lo < n; lo += optChunk {
+			opt.chunks = append(opt.chunks, optRange{k, lo, min(lo+optChunk, n)})
+		}
 		opt.m = append(opt.m, make([]float32, n))
 		if opt.o.Kind == "adam" {
 			opt.v = append(opt.v, make([]float32, n))
@@ -107,14 +110,6 @@ func (opt *optimizer) step(grads [][]float32, lr float64) (finite bool) {
 	o := opt.o
 	bc1 := 1 - math.Pow(o.Beta1, float64(opt.t))
 	bc2 := 1 - math.Pow(o.Beta2, float64(opt.t))
-	if opt.chunks == nil {
-		for k, p := range opt.params {
-			n := len(p.Float32s())
-			for lo := 0; lo < n; lo += optChunk {
-				opt.chunks = append(opt.chunks, optRange{k, lo, min(lo+optChunk, n)})
-			}
-		}
-	}
 	var next atomic.Int64
 	var bad atomic.Bool
 	work := func() {
@@ -173,6 +168,10 @@ func (opt *optimizer) update(r optRange, grads [][]float32, lr, bc1, bc2 float64
 	return zero == 0
 }
 
+// optStatePrefix starts the names of the optimizer's tensors in a
+// checkpoint.
+const optStatePrefix = "train.opt."
+
 // state returns the optimizer's tensors for a checkpoint, named
 // "train.opt.m.<param>" and "train.opt.v.<param>"; the values share memory
 // with the optimizer.
@@ -180,7 +179,7 @@ func (opt *optimizer) state() []*layers.Param {
 	var ps []*layers.Param
 	wrap := func(kind string, k int, d []float32) *layers.Param {
 		p := opt.params[k]
-		return &layers.Param{Name: "train.opt." + kind + "." + p.Name, Value: tensor.New(tensor.WithShape(p.Value.Shape().Clone()...), tensor.WithBacking(d))}
+		return &layers.Param{Name: optStatePrefix + kind + "." + p.Name, Value: tensor.New(tensor.WithShape(p.Value.Shape().Clone()...), tensor.WithBacking(d))}
 	}
 	for k := range opt.params {
 		ps = append(ps, wrap("m", k, opt.m[k]))

@@ -3,7 +3,6 @@ package train
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -119,7 +118,7 @@ func (p *Pretrainer) Resume(path string) error {
 	}
 	resumed := map[string][]float32{}
 	for _, name := range f.Names() {
-		if strings.HasPrefix(name, "train.opt.") {
+		if strings.HasPrefix(name, optStatePrefix) {
 			v, _, err := f.Float32(name)
 			if err != nil {
 				return fail("%v", err)
@@ -163,11 +162,7 @@ type pretrainEpochJSON struct {
 
 // MarshalJSON writes a NaN validation accuracy as null.
 func (e PretrainEpoch) MarshalJSON() ([]byte, error) {
-	var v *float64
-	if !math.IsNaN(e.ValOneShot) {
-		v = &e.ValOneShot
-	}
-	return json.Marshal(pretrainEpochJSON{e.Epoch, e.Step, e.Images, e.TrainLoss, e.TrainAcc, v, e.LearningRate, e.Seconds})
+	return json.Marshal(pretrainEpochJSON{e.Epoch, e.Step, e.Images, e.TrainLoss, e.TrainAcc, nullNaN(e.ValOneShot), e.LearningRate, e.Seconds})
 }
 
 // UnmarshalJSON reads a null validation accuracy as NaN.
@@ -176,11 +171,7 @@ func (e *PretrainEpoch) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	v := math.NaN()
-	if j.ValOneShot != nil {
-		v = *j.ValOneShot
-	}
 	*e = PretrainEpoch{Epoch: j.Epoch, Step: j.Step, Images: j.Images, TrainLoss: j.TrainLoss, TrainAcc: j.TrainAcc,
-		ValOneShot: v, LearningRate: j.LearningRate, Seconds: j.Seconds}
+		ValOneShot: nanNull(j.ValOneShot), LearningRate: j.LearningRate, Seconds: j.Seconds}
 	return nil
 }

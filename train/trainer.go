@@ -645,12 +645,7 @@ type epochJSON struct {
 
 // MarshalJSON writes NaN validation figures as null.
 func (e EpochStats) MarshalJSON() ([]byte, error) {
-	p := func(v float64) *float64 {
-		if math.IsNaN(v) {
-			return nil
-		}
-		return &v
-	}
+	p := nullNaN
 	return json.Marshal(epochJSON{e.Epoch, e.Step, e.Pairs, e.TrainLoss, p(e.ValLoss), p(e.ValAccuracy), p(e.ValAUC), p(e.ValEER), e.LearningRate, e.Threshold, e.Seconds})
 }
 
@@ -660,13 +655,24 @@ func (e *EpochStats) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	v := func(p *float64) float64 {
-		if p == nil {
-			return math.NaN()
-		}
-		return *p
-	}
+	v := nanNull
 	*e = EpochStats{Epoch: j.Epoch, Step: j.Step, Pairs: j.Pairs, TrainLoss: j.TrainLoss, ValLoss: v(j.ValLoss), ValAccuracy: v(j.ValAccuracy),
 		ValAUC: v(j.ValAUC), ValEER: v(j.ValEER), LearningRate: j.LearningRate, Threshold: j.Threshold, Seconds: j.Seconds}
 	return nil
+}
+
+// nullNaN and nanNull carry a figure through JSON, which has no NaN: a
+// NaN (a missing validation) is written as null and read back as NaN.
+func nullNaN(v float64) *float64 {
+	if math.IsNaN(v) {
+		return nil
+	}
+	return &v
+}
+
+func nanNull(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -81,6 +82,15 @@ func TestPresets(t *testing.T) {
 	o, _ := Preset("original")
 	if c := o.Model.WithDefaults(); c.Encoder.Depth != 50 || !slices.Equal(c.Hidden, []int{1024, 512}) || c.Dropout != 0.2 || c.Distance != siamese.L1 || o.Pretrain != nil || o.Pairs.Optimizer.LearningRate != 1e-4 {
 		t.Errorf("original recipe is not the Keras design: %+v", c)
+	}
+	long, _ := Preset("oneshot-long")
+	def := OneShotRecipe()
+	if !def.Rotations || def.Pretrain.Epochs != 8 || long.Pretrain.Epochs != 18 {
+		t.Errorf("oneshot: rotations %v, %d epochs; oneshot-long: %d epochs", def.Rotations, def.Pretrain.Epochs, long.Pretrain.Epochs)
+	}
+	long.Name, long.Pretrain.Epochs = def.Name, def.Pretrain.Epochs
+	if !reflect.DeepEqual(long, def) {
+		t.Errorf("oneshot-long differs from oneshot in more than its name and pretraining epochs:\n%+v\n%+v", long, def)
 	}
 	if _, err := Preset("best"); err == nil || !strings.Contains(err.Error(), "oneshot") {
 		t.Errorf("unknown preset: %v", err)

@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fashion := fs.Bool("fashion", false, "name the classes as Fashion-MNIST's")
 	out := fs.String("out", "mnist-run", "folder for the model (best.safetensors), checkpoint, log.csv and plots")
 	workers := fs.Int("workers", 2, "goroutines decoding and preprocessing images")
-	recipe := fs.String("recipe", "", "train by a recipe of the package train instead (oneshot or original), which fixes the model and training (only -data, -fashion, -test-pairs, -seed, -out and -workers apply), and report the test pairs and 10-way one-shot accuracy on the test set")
+	recipe := fs.String("recipe", "", "train by a recipe of the package train instead (oneshot, oneshot-long or original), which fixes the model and training (only -data, -fashion, -test-pairs, -seed, -out and -workers apply), and report the test pairs and 10-way one-shot accuracy on the test set")
 	var budget train.Budget
 	fs.IntVar(&budget.PretrainEpochs, "pretrain-epochs", 0, "with -recipe: pretraining epochs (0: the recipe's)")
 	fs.IntVar(&budget.PretrainSteps, "pretrain-steps", 0, "with -recipe: pretraining steps per epoch (0: the recipe's)")

@@ -4,10 +4,10 @@
 //
 // By default it trains by the "oneshot" recipe of the package train
 // (ResNet-50 pretrained as a classifier over the training classes and
-// their quarter turns, then a cosine-distance head fitted on pairs); it
-// takes the data flags, -size, -channels, -val, -valpairs, -seed,
-// -workers, -out and the budget flags -pretrain-epochs, -pretrain-steps
-// and -pair-epochs:
+// their quarter turns, then a cosine-distance head fitted on pairs;
+// "oneshot-long" pretrains longer); it takes the data flags, -size,
+// -channels, -val, -valpairs, -seed, -workers, -out and the budget flags
+// -pretrain-epochs, -pretrain-steps and -pair-epochs:
 //
 //	train -omniglot ../shared/omniglot/images_background_small1.zip,../shared/omniglot/images_background_small2.zip -out omniglot
 //	train -mnist gomnist -out mnist
@@ -176,11 +176,11 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 Trains a Siamese ResNet: two images in, the probability that they show the
 same thing out (label 1 = same). By default by the "oneshot" recipe
 (ResNet-50 pretrained as a classifier over the training classes and their
-quarter turns, then a cosine-distance head fitted on pairs); -recipe original
-trains on pairs only, configured by the model and training flags. Training
-pairs are drawn, balanced, from the training classes; validation pairs from
-classes held out of training (-val), so the metrics measure classes the model
-never saw.
+quarter turns, then a cosine-distance head fitted on pairs; "oneshot-long"
+pretrains longer); -recipe original trains on pairs only, configured by the
+model and training flags. Training pairs are drawn, balanced, from the
+training classes; validation pairs from classes held out of training (-val),
+so the metrics measure classes the model never saw.
 
 OUT (-out) receives best.safetensors (the model with the best validation AUC,
 its threshold calibrated on the validation pairs), last.safetensors (the

@@ -90,7 +90,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.StringVar(&o.model, "model", "", "evaluate this model file (written by examples/train or siamese.Model.Save) instead of training one")
 	flags.StringVar(&o.runs, "runs", defaultRuns, "Omniglot's one-shot runs: the all_runs folder or all_runs.zip (runNN/training, runNN/test, runNN/class_labels.txt) of github.com/brendenlake/omniglot; relative to the working directory")
 	flags.BoolVar(&o.asJSON, "json", false, "print one JSON object (per-run and mean accuracy and error rate) instead of text")
-	flags.StringVar(&o.recipe, "recipe", train.Presets()[0], "training recipe without -model: "+strings.Join(train.Presets(), " or "))
+	flags.StringVar(&o.recipe, "recipe", train.Presets()[0], "training recipe without -model: "+strings.Join(train.Presets(), ", "))
 	flags.StringVar(&o.background, "background", defaultBackground, "training data without -model: comma-separated Omniglot folders or zips (alphabet/character/*.png), merged by class")
 	flags.StringVar(&o.out, "out", "oneshot-run", "folder for the training run's models, logs and plots; must not hold a finished run")
 	flags.Uint64Var(&o.seed, "seed", 1, "seed of the split, sampling, initialisation and Dropout")

@@ -24,6 +24,11 @@ type Config struct {
 	// Resize(Size)+CenterCrop(Size). When true the image is resized
 	// straight to Size x Size, ignoring its aspect ratio.
 	NoCrop bool
+	// Invert, when true, turns every colour value v in [0,1] into 1 - v
+	// before normalisation: black ink on white paper becomes white ink on
+	// black, so the background is 0 under UnitRange, as the zero padding
+	// of a convolution is. Off by default.
+	Invert bool `json:",omitempty"`
 }
 
 // MaxSize is the largest Config.Size: 8192, an output of 8192 x 8192

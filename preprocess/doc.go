@@ -26,7 +26,9 @@
 //     Paletted, CMYK, YCbCr, RGBA, NRGBA, RGBA64, NRGBA64, ...) is read
 //     correctly; 8-bit channels v become v*257. For one channel the grey
 //     level is PIL's "L" conversion, L = 0.299 R + 0.587 G + 0.114 B.
-//  3. Normalisation, in float32, per Config.Norm (see Normalization).
+//  3. Inversion, with Config.Invert: each 16-bit value c becomes 65535 - c
+//     (v becomes 1 - v), for dark ink on light paper read as light on dark.
+//  4. Normalisation, in float32, per Config.Norm (see Normalization).
 //
 // The result is laid out channel-major (CHW): all of channel 0, then all of
 // channel 1, and so on, each plane row by row. Batch stacks several images

@@ -12,17 +12,21 @@ type writer struct {
 	plane    int // Size*Size
 	channels int
 	norm     Normalization
+	invert   bool
 }
 
 // newWriter returns a writer filling dst for cfg (defaulted and valid).
 func newWriter(dst []float32, cfg Config) *writer {
-	return &writer{dst: dst, plane: cfg.Size * cfg.Size, channels: cfg.Channels, norm: cfg.Norm}
+	return &writer{dst: dst, plane: cfg.Size * cfg.Size, channels: cfg.Channels, norm: cfg.Norm, invert: cfg.Invert}
 }
 
 // put stores the pixel with 16-bit channels r, g, b at plane index i.
 // Every read path goes through put, so all paths give identical numbers.
 func (w *writer) put(i int, r, g, b uint32) {
 	d := w.dst
+	if w.invert {
+		r, g, b = 0xffff-r, 0xffff-g, 0xffff-b
+	}
 	if w.channels == 1 {
 		// PIL "L": (299R + 587G + 114B)/1000, exact in integers here.
 		sum := float64(299*uint64(r) + 587*uint64(g) + 114*uint64(b))

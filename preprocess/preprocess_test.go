@@ -1,10 +1,12 @@
 package preprocess
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"math"
 	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -518,5 +520,62 @@ func TestNormalizationNames(t *testing.T) {
 	}
 	if s := Normalization(9).String(); s != "Normalization(9)" {
 		t.Errorf("unknown String = %q", s)
+	}
+}
+
+// negative returns img with every 8-bit colour value v replaced by 255 - v
+// and alpha kept.
+func negative(img *image.NRGBA) *image.NRGBA {
+	out := image.NewNRGBA(img.Bounds())
+	for i := 0; i < len(img.Pix); i += 4 {
+		p := img.Pix[i : i+4]
+		copy(out.Pix[i:i+4], []uint8{255 - p[0], 255 - p[1], 255 - p[2], p[3]})
+	}
+	return out
+}
+
+// TestInvert checks that Invert reads an image as its negative does, for
+// every normalisation and channel count, with and without a crop (not
+// after resampling, which rounds to 8 bits before the inversion), and
+// that Omniglot-style black ink on white becomes 1 on 0 under UnitRange.
+func TestInvert(t *testing.T) {
+	img := tiny2x2()
+	big := image.NewNRGBA(image.Rect(0, 0, 7, 5))
+	for i := range big.Pix {
+		big.Pix[i] = uint8(37*i + 11)
+		if i%4 == 3 {
+			big.Pix[i] = 255
+		}
+	}
+	for _, m := range []*image.NRGBA{img, big} {
+		for _, norm := range []Normalization{ImageNet, Caffe, UnitRange} {
+			for _, ch := range []int{1, 3} {
+				cfg := Config{Size: m.Bounds().Dy(), Channels: ch, Norm: norm}
+				want, err := Pixels(negative(m), cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.Invert = true
+				got, err := Pixels(m, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				plain, _ := Pixels(m, Config{Size: m.Bounds().Dy(), Channels: ch, Norm: norm})
+				name := fmt.Sprintf("%dx%d %v %d channels", m.Bounds().Dx(), m.Bounds().Dy(), norm, ch)
+				if slices.Equal(got, plain) {
+					t.Errorf("%s: Invert changed nothing", name)
+				}
+				checkNear(t, name, got, want)
+			}
+		}
+	}
+	ink := image.NewGray(image.Rect(0, 0, 2, 2))
+	copy(ink.Pix, []uint8{0, 255, 255, 255}) // a black dot on white paper
+	got, err := Pixels(ink, Config{Size: 2, Channels: 1, Norm: UnitRange, Invert: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []float32{1, 0, 0, 0}) {
+		t.Errorf("black ink on white, inverted: %v, want [1 0 0 0]", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gosiamese/gosiamese/layers"
+	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/safetensors"
 	"gorgonia.org/tensor"
@@ -17,6 +18,7 @@ func TestSaveLoadScoresBitIdentically(t *testing.T) {
 		nil,
 		func(c *Config) { c.SeparateTowers = true; c.Distance = Cosine },
 		func(c *Config) { c.Encoder.Pooling = resnet.PoolNone; c.Distance = L2; c.Input.Channels = 1 },
+		func(c *Config) { c.Input.Invert = true; c.Input.Norm = preprocess.UnitRange },
 	} {
 		m := tinyModel(t, edit)
 		// Move the BatchNorm statistics and weights away from their

@@ -40,6 +40,7 @@ import (
 	"github.com/gosiamese/gosiamese/data"
 	"github.com/gosiamese/gosiamese/eval"
 	"github.com/gosiamese/gosiamese/internal/shell"
+	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/siamese"
 	"github.com/gosiamese/gosiamese/train"
 )
@@ -75,6 +76,8 @@ const defaultBackground = "../shared/omniglot/images_background_small1.zip,../sh
 type options struct {
 	model, runs, recipe, background, out string
 	asJSON, noRotations, noAugment       bool
+	invert                               bool
+	norm                                 string
 	resume                               bool
 	args                                 []string // the command line, for the hint to resume
 	seed                                 uint64
@@ -102,6 +105,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.Float64Var(&o.smoothing, "smoothing", -1, "pretraining label smoothing (-1: the recipe's)")
 	flags.BoolVar(&o.noRotations, "no-rotations", false, "pretrain without quarter turns as extra classes")
 	flags.BoolVar(&o.noAugment, "no-augment", false, "train without affine distortions")
+	flags.BoolVar(&o.invert, "invert", false, "read images inverted (each value v as 1 - v): Omniglot's black ink on white as white on black")
+	flags.StringVar(&o.norm, "norm", "", "input normalisation: imagenet, caffe or unit (\"\": the recipe's); unit with -invert puts the background at 0")
 	flags.BoolVar(&o.resume, "resume", false, "continue the interrupted training run in -out, given the flags it was started with; it ends as an uninterrupted run would")
 	flags.Usage = func() {
 		fmt.Fprint(stderr, `usage: oneshot [-model M] [-runs PATH] [-json] [training flags]
@@ -226,6 +231,15 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 	}
 	if o.noAugment {
 		r.Augment = data.Augment{}
+	}
+	r.Model.Input.Invert = r.Model.Input.Invert || o.invert
+	if o.norm != "" {
+		n, err := preprocess.ParseNormalization(o.norm)
+		if err != nil {
+			fmt.Fprintln(stderr, "oneshot: -norm:", err)
+			return nil, nil, 2
+		}
+		r.Model.Input.Norm = n
 	}
 	if o.noRotations {
 		r.Rotations = false

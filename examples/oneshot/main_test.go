@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -225,6 +226,7 @@ func TestOneshotErrors(t *testing.T) {
 		{[]string{"-runs", runs, "-background", filepath.Join(dir, "nobg.zip")}, 1, "nobg.zip"},
 		{[]string{"-runs", runs, "-recipe", "magic"}, 2, "no recipe \"magic\""},
 		{[]string{"-runs", runs, "-recipe", "oneshot", "-size", "8"}, 1, "input size 8"},
+		{[]string{"-runs", runs, "-norm", "zscore"}, 2, "-norm"},
 		{[]string{"-model", model, "-runs", runs, "extra"}, 2, "unexpected argument"},
 		{[]string{"-model", filepath.Join(dir, "none.safetensors"), "-runs", runs}, 1, "none.safetensors"},
 		{[]string{"-model", bad, "-runs", runs}, 1, "bad.safetensors"},
@@ -325,5 +327,20 @@ func TestOneshotTrains(t *testing.T) {
 		if rc := run(c.args, &stdout, &stderr); rc != c.rc || !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, rc, stderr.String(), c.rc, c.want)
 		}
+	}
+
+	// -invert and -norm reach the model, which saves them.
+	inv := filepath.Join(dir, "inverted")
+	invArgs := append(slices.Clone(args), "-out", inv, "-invert", "-norm", "unit")
+	stderr.Reset()
+	if rc := run(invArgs, &stdout, &stderr); rc != 0 {
+		t.Fatalf("-invert -norm unit: exit %d: %s", rc, stderr.String())
+	}
+	m, err = siamese.Load(filepath.Join(inv, "best.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := m.Config().Input; !in.Invert || in.Norm != preprocess.UnitRange {
+		t.Errorf("-invert -norm unit: model input %+v", in)
 	}
 }

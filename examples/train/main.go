@@ -97,6 +97,7 @@ type options struct {
 	width, size, channels, frozen         int
 	dropout                               float64
 	weights                               string
+	invert                                bool
 
 	epochs, steps, epochPairs, batch, warmup int
 	lr                                       float64
@@ -143,6 +144,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.size, "size", 64, "input size: each image's shorter side is resized to it, then centre-cropped to size x size (at least 32)")
 	fs.IntVar(&o.channels, "channels", 3, "input channels: 3 (RGB) or 1 (grey: Omniglot, MNIST; not with ImageNet -weights, which need 3)")
 	fs.StringVar(&o.norm, "norm", "imagenet", "input normalisation: imagenet (torchvision's mean and std), caffe or unit ([0,1])")
+	fs.BoolVar(&o.invert, "invert", false, "read images inverted (each value v as 1 - v), e.g. dark ink on light paper as light on dark; with -norm unit the background is 0")
 	fs.StringVar(&o.pooling, "pooling", "avg", "pooling of the encoder's last feature map: avg, max or none (flatten, as the Keras original)")
 	fs.StringVar(&o.hidden, "hidden", "1024,512", "sizes of the Dense+ReLU layers after the encoder, comma-separated; \"none\" for none")
 	fs.Float64Var(&o.dropout, "dropout", 0.2, "Dropout rate after each hidden layer, in training only; 0 for none")
@@ -406,7 +408,7 @@ func (o *options) modelConfig(stderr io.Writer) (siamese.Config, int) {
 		Hidden:         hidden,
 		Dropout:        dropout,
 		Distance:       dist,
-		Input:          preprocess.Config{Size: o.size, Channels: o.channels, Norm: norm},
+		Input:          preprocess.Config{Size: o.size, Channels: o.channels, Norm: norm, Invert: o.invert},
 		Seed:           o.seed,
 	}
 	if err := cfg.Validate(); err != nil {
@@ -707,9 +709,13 @@ func describe(w io.Writer, c siamese.Config, t train.Config, out string) {
 	if c.EncoderWeights != "" {
 		weights = "weights " + c.EncoderWeights
 	}
+	norm := c.Input.Norm.String()
+	if c.Input.Invert {
+		norm = "inverted " + norm
+	}
 	fmt.Fprintf(w, "model: resnet%d width %d (%s pooling, %d frozen stages, %s) on %dx%dx%d %s input; head %s, %s; %v distance\n",
 		c.Encoder.Depth, c.Encoder.Width, c.Encoder.Pooling, c.FrozenStages, weights,
-		c.Input.Size, c.Input.Size, c.Input.Channels, c.Input.Norm, hidden, dropout, c.Distance)
+		c.Input.Size, c.Input.Size, c.Input.Channels, norm, hidden, dropout, c.Distance)
 	opt := t.Optimizer.WithDefaults()
 	sched := t.Schedule.Kind
 	if sched == "" {

@@ -22,6 +22,7 @@ import (
 	"testing"
 
 	"github.com/gosiamese/gosiamese/data"
+	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/siamese"
 )
@@ -111,7 +112,7 @@ func TestTrainFolder(t *testing.T) {
 	images := classFolder(t, 4, 3)
 	writeFile(t, filepath.Join(images, "class1", "bad.png"), []byte("not a png"))
 	out := filepath.Join(t.TempDir(), "run")
-	stdout, stderr := runOK(t, args("-folder", images, "-val", "0.5", "-out", out)...)
+	stdout, stderr := runOK(t, args("-folder", images, "-val", "0.5", "-out", out, "-invert", "-norm", "unit")...)
 
 	if !strings.Contains(stderr, "skipped 1 unreadable images") || !strings.Contains(stderr, "bad.png") {
 		t.Errorf("no warning about bad.png on stderr:\n%s", stderr)
@@ -133,8 +134,12 @@ func TestTrainFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := m.Config()
-	if c.Encoder.Depth != 18 || c.Encoder.Width != 8 || c.Input.Size != 32 || c.Input.Channels != 3 || !slices.Equal(c.Hidden, []int{16}) {
+	if c.Encoder.Depth != 18 || c.Encoder.Width != 8 || c.Input.Size != 32 || c.Input.Channels != 3 || !slices.Equal(c.Hidden, []int{16}) ||
+		!c.Input.Invert || c.Input.Norm != preprocess.UnitRange {
 		t.Errorf("saved model config %+v does not follow the flags", c)
+	}
+	if !strings.Contains(stdout+stderr, "inverted unit input") {
+		t.Errorf("the model line does not say the input is inverted:\n%s", stdout+stderr)
 	}
 	if !strings.Contains(m.Info()["data"], "12 images in 4 classes") {
 		t.Errorf("model info %v", m.Info())

@@ -134,6 +134,32 @@ func TestCosineDistanceGrad(t *testing.T) {
 	}, nil)
 }
 
+func TestL2NormalizeGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	for _, scale := range []float64{1, 2.5} {
+		gradCheck(t, Training, []*tensor.Dense{randDense(rng, 3, 5)}, func(g *Graph, ps []*Param) (*G.Node, error) {
+			return L2Normalize(g.Node(ps[0]), scale)
+		}, nil)
+	}
+	// Through a product of two normalised matrices, as a cosine
+	// classifier computes its logits.
+	gradCheck(t, Training, []*tensor.Dense{randDense(rng, 3, 5), randDense(rng, 4, 5)}, func(g *Graph, ps []*Param) (*G.Node, error) {
+		x, err := L2Normalize(g.Node(ps[0]), 3)
+		if err != nil {
+			return nil, err
+		}
+		w, err := L2Normalize(g.Node(ps[1]), 1)
+		if err != nil {
+			return nil, err
+		}
+		wt, err := G.Transpose(w)
+		if err != nil {
+			return nil, err
+		}
+		return G.Mul(x, wt)
+	}, nil)
+}
+
 func TestBatchNormReLUForward(t *testing.T) {
 	for _, mode := range []Mode{Training, Inference} {
 		rng := rand.New(rand.NewPCG(31, 32))

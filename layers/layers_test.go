@@ -245,6 +245,37 @@ func TestCosineDistanceForward(t *testing.T) {
 	}
 }
 
+func TestL2NormalizeForward(t *testing.T) {
+	x := tensor.New(tensor.WithShape(3, 2), tensor.WithBacking([]float32{3, 4, 0, 0, -2, 0}))
+	g := NewGraph(Inference, 1)
+	y, err := L2Normalize(G.NodeFromAny(g.G, x, G.WithName("x")), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v G.Value
+	G.Read(y, &v)
+	vm := G.NewTapeMachine(g.G)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	// length 10 in x's direction; a zero row stays zero
+	want := []float32{6, 8, 0, 0, -10, 0}
+	for i, got := range v.Data().([]float32) {
+		if math.Abs(float64(got-want[i])) > 1e-5 {
+			t.Errorf("element %d: %g, want %g", i, got, want[i])
+		}
+	}
+	for _, bad := range []float64{0, -1, math.NaN(), math.Inf(1)} {
+		if _, err := L2Normalize(G.NodeFromAny(g.G, x), bad); err == nil {
+			t.Errorf("scale %v accepted", bad)
+		}
+	}
+	if _, err := L2Normalize(G.NewVector(g.G, tensor.Float32, G.WithShape(3)), 1); err == nil {
+		t.Error("a vector accepted")
+	}
+}
+
 func TestDropoutSetStep(t *testing.T) {
 	x := ones32(10, 50)
 	run := func(steps ...uint64) [][]float32 {

@@ -10,9 +10,11 @@ import (
 	"testing"
 
 	"github.com/gosiamese/gosiamese/data"
+	"github.com/gosiamese/gosiamese/layers"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/siamese"
+	G "gorgonia.org/gorgonia"
 )
 
 // tinyCosine is a small model shaped like the oneshot recipe's: no hidden
@@ -181,8 +183,61 @@ func TestPretrainRefusesSeparateTowers(t *testing.T) {
 	}
 }
 
+// TestPretrainCosineLearns: with a cosine classifier the run learns too,
+// the classifier's bias (which it has no use for) stays as initialised,
+// and the logits are scaled cosines, within ±CosineScale.
+func TestPretrainCosineLearns(t *testing.T) {
+	ds := memoryPatterns(t, 8, 6, 3)
+	trainIdx, valIdx := data.SplitClasses(ds, 0.4, 1)
+	cfg := PretrainConfig{Epochs: 4, StepsPerEpoch: 6, BatchSize: 16, Seed: 2, CosineScale: 8,
+		Optimizer: Optimizer{LearningRate: 3e-3}, Schedule: Schedule{Kind: "cosine", WarmupSteps: 3}, LabelSmoothing: 0.1}
+	_, fresh := newTinyPretrainer(t, ds, trainIdx, valIdx, cfg, nil)
+	bias := slices.Clone(fresh.fc.Bias.Float32s())
+	m, p := pretrainRun(t, ds, trainIdx, valIdx, cfg)
+	h := p.History()
+	classes := 4 * countClasses(ds, trainIdx)
+	if first, last := h[0], h[3]; !(last.TrainLoss < first.TrainLoss-0.3) || !(last.TrainAcc > 3.0/float64(classes)) {
+		t.Errorf("loss %.3f -> %.3f, accuracy %.3f -> %.3f (chance %.3f): not learning", first.TrainLoss, last.TrainLoss, first.TrainAcc, last.TrainAcc, 1/float64(classes))
+	}
+	if !slices.Equal(p.fc.Bias.Float32s(), bias) {
+		t.Error("the cosine classifier trained the bias")
+	}
+	// The logits of a few images, through the same classifier.
+	x, _, err := p.data.Batch(0, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := layers.NewGraph(layers.Inference, 1)
+	e, err := m.Tower(g, 0, G.NodeFromAny(g.G, x, G.WithName("x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, err := p.classify(g, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v G.Value
+	G.Read(logits, &v)
+	vm := layers.NewTapeMachine(g)
+	defer vm.Close()
+	if err := layers.Run(vm); err != nil {
+		t.Fatal(err)
+	}
+	spread := 0.0
+	for _, l := range v.Data().([]float32) {
+		if math.Abs(float64(l)) > 8+1e-4 {
+			t.Fatalf("logit %v outside ±8", l)
+		}
+		spread = max(spread, math.Abs(float64(l)))
+	}
+	if spread < 1 {
+		t.Errorf("largest logit %v: the scale is not applied", spread)
+	}
+}
+
 func TestPretrainConfigValidate(t *testing.T) {
-	for _, c := range []PretrainConfig{{}, {StepsPerEpoch: 1, LabelSmoothing: 1}, {StepsPerEpoch: 1, Epochs: -1}, {StepsPerEpoch: 1, Optimizer: Optimizer{Kind: "rmsprop"}}} {
+	for _, c := range []PretrainConfig{{}, {StepsPerEpoch: 1, LabelSmoothing: 1}, {StepsPerEpoch: 1, Epochs: -1}, {StepsPerEpoch: 1, Optimizer: Optimizer{Kind: "rmsprop"}},
+		{StepsPerEpoch: 1, CosineScale: -1}, {StepsPerEpoch: 1, CosineScale: math.NaN()}, {StepsPerEpoch: 1, CosineScale: math.Inf(1)}} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%+v accepted", c)
 		}

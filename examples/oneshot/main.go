@@ -83,7 +83,7 @@ type options struct {
 	seed                                 uint64
 	pretrainEpochs, pretrainSteps        int
 	pairEpochs, size                     int
-	lr, smoothing                        float64
+	lr, smoothing, cosineScale           float64
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -103,6 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.IntVar(&o.size, "size", 0, "input size in pixels (0: the recipe's)")
 	flags.Float64Var(&o.lr, "lr", 0, "learning rate of the first stage (0: the recipe's)")
 	flags.Float64Var(&o.smoothing, "smoothing", -1, "pretraining label smoothing (-1: the recipe's)")
+	flags.Float64Var(&o.cosineScale, "cosine-scale", 0, "pretrain with a cosine classifier, logits this number times the cosine to each class (0: the recipe's linear classifier)")
 	flags.BoolVar(&o.noRotations, "no-rotations", false, "pretrain without quarter turns as extra classes")
 	flags.BoolVar(&o.noAugment, "no-augment", false, "train without affine distortions")
 	flags.BoolVar(&o.invert, "invert", false, "read images inverted (each value v as 1 - v): Omniglot's black ink on white as white on black")
@@ -251,6 +252,9 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 		}
 		if o.smoothing >= 0 {
 			r.Pretrain.LabelSmoothing = o.smoothing
+		}
+		if o.cosineScale != 0 {
+			r.Pretrain.CosineScale = o.cosineScale
 		}
 	} else if o.lr > 0 {
 		r.Pairs.Optimizer.LearningRate = o.lr

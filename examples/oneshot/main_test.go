@@ -227,6 +227,7 @@ func TestOneshotErrors(t *testing.T) {
 		{[]string{"-runs", runs, "-recipe", "magic"}, 2, "no recipe \"magic\""},
 		{[]string{"-runs", runs, "-recipe", "oneshot", "-size", "8"}, 1, "input size 8"},
 		{[]string{"-runs", runs, "-norm", "zscore"}, 2, "-norm"},
+		{[]string{"-runs", runs, "-cosine-scale", "-3"}, 1, "cosine scale -3"},
 		{[]string{"-model", model, "-runs", runs, "extra"}, 2, "unexpected argument"},
 		{[]string{"-model", filepath.Join(dir, "none.safetensors"), "-runs", runs}, 1, "none.safetensors"},
 		{[]string{"-model", bad, "-runs", runs}, 1, "bad.safetensors"},

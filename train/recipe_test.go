@@ -85,7 +85,7 @@ func TestPresets(t *testing.T) {
 	}
 	long, _ := Preset("oneshot-long")
 	def := OneShotRecipe()
-	if !def.Rotations || def.Pretrain.Epochs != 8 || long.Pretrain.Epochs != 18 {
+	if !def.Rotations || def.Pretrain.Epochs != 8 || long.Pretrain.Epochs != 21 {
 		t.Errorf("oneshot: rotations %v, %d epochs; oneshot-long: %d epochs", def.Rotations, def.Pretrain.Epochs, long.Pretrain.Epochs)
 	}
 	long.Name, long.Pretrain.Epochs = def.Name, def.Pretrain.Epochs

@@ -9,7 +9,7 @@
 // the run to -out, and then evaluates it:
 //
 //	oneshot                                   # train by the default recipe, then evaluate
-//	oneshot -recipe oneshot-long -out long    # the default pretrained 18 epochs instead of 8
+//	oneshot -recipe oneshot-long -out long    # the default pretrained 21 epochs instead of 8
 //	oneshot -recipe original -out original    # the original design, for comparison
 //	oneshot -model run/best.safetensors
 //	oneshot -model run/best.safetensors -runs /data/omniglot/all_runs -json

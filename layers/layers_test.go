@@ -3,6 +3,7 @@ package layers
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -220,6 +221,19 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// runNode runs g and returns n's float32 values.
+func runNode(t *testing.T, g *Graph, n *G.Node) []float32 {
+	t.Helper()
+	var v G.Value
+	G.Read(n, &v)
+	vm := G.NewTapeMachine(g.G)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	return slices.Clone(v.Data().([]float32)) // before Close
+}
+
 func TestCosineDistanceForward(t *testing.T) {
 	x := tensor.New(tensor.WithShape(3, 2), tensor.WithBacking([]float32{1, 0, 0, 2, 3, 3}))
 	g := NewGraph(Inference, 1)
@@ -229,16 +243,9 @@ func TestCosineDistanceForward(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v G.Value
-	G.Read(d, &v)
-	vm := G.NewTapeMachine(g.G)
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
 	// same direction, opposite, zero vector
 	want := []float32{0, 2, 1}
-	for i, got := range v.Data().([]float32) {
+	for i, got := range runNode(t, g, d) {
 		if math.Abs(float64(got-want[i])) > 1e-6 {
 			t.Errorf("row %d: %g, want %g", i, got, want[i])
 		}
@@ -252,16 +259,9 @@ func TestL2NormalizeForward(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v G.Value
-	G.Read(y, &v)
-	vm := G.NewTapeMachine(g.G)
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
 	// length 10 in x's direction; a zero row stays zero
 	want := []float32{6, 8, 0, 0, -10, 0}
-	for i, got := range v.Data().([]float32) {
+	for i, got := range runNode(t, g, y) {
 		if math.Abs(float64(got-want[i])) > 1e-5 {
 			t.Errorf("element %d: %g, want %g", i, got, want[i])
 		}

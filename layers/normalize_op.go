@@ -11,13 +11,20 @@ import (
 )
 
 // normalizeOp takes x (N, D) and returns scale * x / |x| per row, with
-// |x| = sqrt(sum x² + cosineEps) as in CosineDistance.
+// |x| = sqrt(sum x² + cosineEps) as in CosineDistance. As its own gradient
+// (grad set) it takes (x, dy) and returns the gradient for x.
 type normalizeOp struct {
 	opBase
 	scale float64
+	grad  bool
 }
 
-func (o *normalizeOp) Type() hm.Type { return fnType(2, 2) }
+func (o *normalizeOp) Type() hm.Type {
+	if o.grad {
+		return fnType(2, 2, 2)
+	}
+	return fnType(2, 2)
+}
 
 func (o *normalizeOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapeOf(o.Name, ds, 0)
@@ -25,24 +32,32 @@ func (o *normalizeOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (o *normalizeOp) Do(vs ...G.Value) (G.Value, error) {
-	in, err := denses(o.Name, vs, 1)
+	in, err := denses(o.Name, vs, o.N)
 	if err != nil {
 		return nil, err
 	}
 	s := in[0].Shape()
+	if o.grad && !s.Eq(in[1].Shape()) {
+		return nil, fmt.Errorf("layers: %s: shapes %v and %v differ", o.Name, s, in[1].Shape())
+	}
 	out := newDense(in[0].Dtype(), s.Clone())
 	switch in[0].Dtype() {
 	case tensor.Float32:
-		normalizeRows(s[1], o.scale, data[float32](in[0]), nil, data[float32](out))
+		normalizeRows(s[1], o.scale, in, data[float32](out))
 	default:
-		normalizeRows(s[1], o.scale, data[float64](in[0]), nil, data[float64](out))
+		normalizeRows(s[1], o.scale, in, data[float64](out))
 	}
 	return out, nil
 }
 
-// normalizeRows writes scale * x / |x| for each row of x to out, or, with
-// dy given, the gradient of that with respect to x.
-func normalizeRows[T float](d int, scale float64, x, dy, out []T) {
+// normalizeRows writes scale * x / |x| for each row of x = in[0] to out,
+// or, with dy = in[1] given, the gradient of that with respect to x.
+func normalizeRows[T float](d int, scale float64, in []*tensor.Dense, out []T) {
+	x := data[T](in[0])
+	var dy []T
+	if len(in) > 1 {
+		dy = data[T](in[1])
+	}
 	for r := 0; r < len(x)/d; r++ {
 		xr := x[r*d : (r+1)*d]
 		var ss float64
@@ -69,52 +84,22 @@ func normalizeRows[T float](d int, scale float64, x, dy, out []T) {
 	}
 }
 
-func (o *normalizeOp) DiffWRT(int) []bool { return []bool{true} }
+func (o *normalizeOp) DiffWRT(int) []bool {
+	if o.grad {
+		return []bool{false, false}
+	}
+	return []bool{true}
+}
 
 func (o *normalizeOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	g, err := G.ApplyOp(&normalizeGradOp{opBase{Name: o.Name + "Grad", N: 2}, o.scale}, in[0], grad)
+	if o.grad {
+		return nil, errors.New("layers: L2Normalize has no second derivative")
+	}
+	g, err := G.ApplyOp(&normalizeOp{opBase{Name: o.Name + "Grad", N: 2}, o.scale, true}, in[0], grad)
 	if err != nil {
 		return nil, err
 	}
 	return G.Nodes{g}, nil
-}
-
-// normalizeGradOp takes (x, dy) and returns the gradient for x.
-type normalizeGradOp struct {
-	opBase
-	scale float64
-}
-
-func (o *normalizeGradOp) Type() hm.Type { return fnType(2, 2, 2) }
-
-func (o *normalizeGradOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapeOf(o.Name, ds, 0)
-	return s.Clone(), err
-}
-
-func (o *normalizeGradOp) Do(vs ...G.Value) (G.Value, error) {
-	in, err := denses(o.Name, vs, 2)
-	if err != nil {
-		return nil, err
-	}
-	s := in[0].Shape()
-	if !s.Eq(in[1].Shape()) {
-		return nil, fmt.Errorf("layers: %s: shapes %v and %v differ", o.Name, s, in[1].Shape())
-	}
-	out := newDense(in[0].Dtype(), s.Clone())
-	switch in[0].Dtype() {
-	case tensor.Float32:
-		normalizeRows(s[1], o.scale, data[float32](in[0]), data[float32](in[1]), data[float32](out))
-	default:
-		normalizeRows(s[1], o.scale, data[float64](in[0]), data[float64](in[1]), data[float64](out))
-	}
-	return out, nil
-}
-
-func (o *normalizeGradOp) DiffWRT(int) []bool { return []bool{false, false} }
-
-func (o *normalizeGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
-	return nil, errors.New("layers: L2Normalize has no second derivative")
 }
 
 // L2Normalize returns scale * x / |x| for each row of x (N, D): rows of
@@ -129,5 +114,5 @@ func L2Normalize(x *G.Node, scale float64) (*G.Node, error) {
 	}
 	// The name carries the scale: Gorgonia tells ops apart by their hash,
 	// which is the name's.
-	return G.ApplyOp(&normalizeOp{opBase{Name: fmt.Sprintf("L2Normalize(%g)", scale), N: 1}, scale}, x)
+	return G.ApplyOp(&normalizeOp{opBase{Name: fmt.Sprintf("L2Normalize(%g)", scale), N: 1}, scale, false}, x)
 }

@@ -185,7 +185,8 @@ func TestPretrainRefusesSeparateTowers(t *testing.T) {
 
 // TestPretrainCosineLearns: with a cosine classifier the run learns too,
 // the classifier's bias (which it has no use for) stays as initialised,
-// and the logits are scaled cosines, within ±CosineScale.
+// the logits are scaled cosines, within ±CosineScale, and a second run
+// with the same seed is bit-identical.
 func TestPretrainCosineLearns(t *testing.T) {
 	ds := memoryPatterns(t, 8, 6, 3)
 	trainIdx, valIdx := data.SplitClasses(ds, 0.4, 1)
@@ -201,6 +202,13 @@ func TestPretrainCosineLearns(t *testing.T) {
 	}
 	if !slices.Equal(p.fc.Bias.Float32s(), bias) {
 		t.Error("the cosine classifier trained the bias")
+	}
+	m2, p2 := pretrainRun(t, ds, trainIdx, valIdx, cfg)
+	sameParams(t, m2, m)
+	for i, e := range p2.History() {
+		if e.TrainLoss != h[i].TrainLoss || e.ValOneShot != h[i].ValOneShot {
+			t.Errorf("epoch %d differs on a second run: %+v vs %+v", i+1, e, h[i])
+		}
 	}
 	// The logits of a few images, through the same classifier.
 	x, _, err := p.data.Batch(0, 4)

@@ -161,6 +161,7 @@ func OneShotRecipe() Recipe {
 func OneShotLongRecipe() Recipe {
 	r := OneShotRecipe().WithBudget(Budget{PretrainEpochs: 21})
 	r.Name = "oneshot-long"
+	r.Pretrain.CosineScale = 16
 	return r
 }
 

@@ -85,12 +85,13 @@ func TestPresets(t *testing.T) {
 	}
 	long, _ := Preset("oneshot-long")
 	def := OneShotRecipe()
-	if !def.Rotations || def.Pretrain.Epochs != 8 || long.Pretrain.Epochs != 21 {
-		t.Errorf("oneshot: rotations %v, %d epochs; oneshot-long: %d epochs", def.Rotations, def.Pretrain.Epochs, long.Pretrain.Epochs)
+	if !def.Rotations || def.Pretrain.Epochs != 8 || def.Pretrain.CosineScale != 0 || long.Pretrain.Epochs != 21 || long.Pretrain.CosineScale != 16 {
+		t.Errorf("oneshot: rotations %v, %d epochs, cosine scale %v; oneshot-long: %d epochs, cosine scale %v",
+			def.Rotations, def.Pretrain.Epochs, def.Pretrain.CosineScale, long.Pretrain.Epochs, long.Pretrain.CosineScale)
 	}
-	long.Name, long.Pretrain.Epochs = def.Name, def.Pretrain.Epochs
+	long.Name, long.Pretrain.Epochs, long.Pretrain.CosineScale = def.Name, def.Pretrain.Epochs, def.Pretrain.CosineScale
 	if !reflect.DeepEqual(long, def) {
-		t.Errorf("oneshot-long differs from oneshot in more than its name and pretraining epochs:\n%+v\n%+v", long, def)
+		t.Errorf("oneshot-long differs from oneshot in more than its name, pretraining epochs and cosine classifier:\n%+v\n%+v", long, def)
 	}
 	if _, err := Preset("best"); err == nil || !strings.Contains(err.Error(), "oneshot") {
 		t.Errorf("unknown preset: %v", err)

@@ -9,7 +9,7 @@
 // the run to -out, and then evaluates it:
 //
 //	oneshot                                   # train by the default recipe, then evaluate
-//	oneshot -recipe oneshot-long -out long    # the default pretrained 21 epochs instead of 8
+//	oneshot -recipe oneshot-long -out long    # 21 epochs instead of 8, cosine classifier
 //	oneshot -recipe original -out original    # the original design, for comparison
 //	oneshot -model run/best.safetensors
 //	oneshot -model run/best.safetensors -runs /data/omniglot/all_runs -json
@@ -103,7 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.IntVar(&o.size, "size", 0, "input size in pixels (0: the recipe's)")
 	flags.Float64Var(&o.lr, "lr", 0, "learning rate of the first stage (0: the recipe's)")
 	flags.Float64Var(&o.smoothing, "smoothing", -1, "pretraining label smoothing (-1: the recipe's)")
-	flags.Float64Var(&o.cosineScale, "cosine-scale", 0, "pretrain with a cosine classifier, logits this number times the cosine to each class (0: the recipe's linear classifier)")
+	flags.Float64Var(&o.cosineScale, "cosine-scale", 0, "pretrain with a cosine classifier, logits this number times the cosine to each class (0: the recipe's: a linear classifier in oneshot, 16 in oneshot-long)")
 	flags.BoolVar(&o.noRotations, "no-rotations", false, "pretrain without quarter turns as extra classes")
 	flags.BoolVar(&o.noAugment, "no-augment", false, "train without affine distortions")
 	flags.BoolVar(&o.invert, "invert", false, "read images inverted (each value v as 1 - v): Omniglot's black ink on white as white on black")

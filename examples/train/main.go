@@ -5,9 +5,9 @@
 // By default it trains by the "oneshot" recipe of the package train
 // (ResNet-50 pretrained as a classifier over the training classes and
 // their quarter turns, then a cosine-distance head fitted on pairs;
-// "oneshot-long" pretrains longer, with a cosine classifier); it takes the data flags, -size,
-// -channels, -val, -valpairs, -seed, -workers, -out and the budget flags
-// -pretrain-epochs, -pretrain-steps and -pair-epochs:
+// "oneshot-long" pretrains longer, with a cosine classifier); it takes
+// the data flags, -size, -channels, -val, -valpairs, -seed, -workers, -out
+// and the budget flags -pretrain-epochs, -pretrain-steps and -pair-epochs:
 //
 //	train -omniglot ../shared/omniglot/images_background_small1.zip,../shared/omniglot/images_background_small2.zip -out omniglot
 //	train -mnist gomnist -out mnist
@@ -179,8 +179,8 @@ Trains a Siamese ResNet: two images in, the probability that they show the
 same thing out (label 1 = same). By default by the "oneshot" recipe
 (ResNet-50 pretrained as a classifier over the training classes and their
 quarter turns, then a cosine-distance head fitted on pairs; "oneshot-long"
-pretrains longer, with a cosine classifier); -recipe original trains on pairs only, configured by the
-model and training flags. Training pairs are drawn, balanced, from the
+pretrains longer, with a cosine classifier); -recipe original trains on
+pairs only, configured by the model and training flags. Training pairs are drawn, balanced, from the
 training classes; validation pairs from classes held out of training (-val),
 so the metrics measure classes the model never saw.
 

@@ -28,7 +28,7 @@
 // softmax cross-entropy; the epoch with the best one-shot accuracy on
 // held-out classes is kept) and the pair stage above. Presets names them:
 // "oneshot" (the default, see OneShotRecipe), "oneshot-long" (the same,
-// pretrained longer with a cosine classifier) and "original", the Keras design (see
-// OriginalRecipe). The README's results section gives what
+// pretrained longer with a cosine classifier) and "original", the Keras
+// design (see OriginalRecipe). The README's results section gives what
 // each reached, at what cost, and what each lever of "oneshot" adds.
 package train

@@ -205,11 +205,7 @@ func TestPretrainCosineLearns(t *testing.T) {
 	}
 	m2, p2 := pretrainRun(t, ds, trainIdx, valIdx, cfg)
 	sameParams(t, m2, m)
-	for i, e := range p2.History() {
-		if e.TrainLoss != h[i].TrainLoss || e.ValOneShot != h[i].ValOneShot {
-			t.Errorf("epoch %d differs on a second run: %+v vs %+v", i+1, e, h[i])
-		}
-	}
+	samePretrainHistory(t, p2.History(), h)
 	// The logits of a few images, through the same classifier.
 	x, _, err := p.data.Batch(0, 4)
 	if err != nil {

@@ -118,8 +118,8 @@ func Preset(name string) (Recipe, error) {
 // Omniglot's two small background subsets (242 characters) it trains in
 // 50 minutes (44 images/s in pretraining) and reaches 70.3% mean 20-way
 // one-shot accuracy on the 20 official runs; OneShotLongRecipe, the same
-// with 21 epochs and a cosine classifier, reaches 90.25%. The README has the curves, what each
-// lever adds, and the same recipe on MNIST.
+// with 21 epochs and a cosine classifier, reaches 90.25%. The README has
+// the curves, what each lever adds, and the same recipe on MNIST.
 func OneShotRecipe() Recipe {
 	return Recipe{
 		Name: "oneshot",

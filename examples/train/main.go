@@ -180,9 +180,10 @@ same thing out (label 1 = same). By default by the "oneshot" recipe
 (ResNet-50 pretrained as a classifier over the training classes and their
 quarter turns, then a cosine-distance head fitted on pairs; "oneshot-long"
 pretrains longer, with a cosine classifier); -recipe original trains on
-pairs only, configured by the model and training flags. Training pairs are drawn, balanced, from the
-training classes; validation pairs from classes held out of training (-val),
-so the metrics measure classes the model never saw.
+pairs only, configured by the model and training flags. Training pairs are
+drawn, balanced, from the training classes; validation pairs from classes
+held out of training (-val), so the metrics measure classes the model never
+saw.
 
 OUT (-out) receives best.safetensors (the model with the best validation AUC,
 its threshold calibrated on the validation pairs), last.safetensors (the

@@ -5,11 +5,11 @@
 // # Conventions
 //
 // As everywhere in gosiamese, label 1 means "same" and 0 "different", and
-// a higher score means more alike (a siamese.Score is the probability of
-// "same"). A score at or above a threshold predicts "same", exactly as
-// siamese.Score.Same does, so a threshold calibrated here can be given to
-// Model.SetThreshold (when it lies in [0, 1]) and reproduces the counts it
-// was calibrated on.
+// a higher score means more alike. A score at or above a threshold
+// predicts "same", exactly as a model's verdict does, so a threshold
+// calibrated on a model's scores can be given to its SetThreshold (when
+// it lies in [0, 1]) and reproduces the counts it was calibrated on.
+// Scores and labels are plain float64 slices: eval imports no model.
 //
 // # Metrics
 //
@@ -24,15 +24,16 @@
 //
 // # One-shot classification
 //
-// OneShot runs N-way tasks through any Scorer (a *siamese.Model is one):
+// OneShot runs N-way tasks through a Scorer, an interface of plain
+// embeddings and float64 scores (train.OneShotScorer adapts a model):
 // each distinct image is embedded once and the test image is compared
-// with every candidate by ScoreEmbeddings; the highest score wins, ties to
-// the lowest index. LoadOmniglotRuns reads the 20 runs of Lake et al.
-// (2015) from all_runs or all_runs.zip, and EvaluateRuns reports per-run
-// and mean error rates as Lake's script does (RunsResult.String prints
-// them in its format). On these runs raw-pixel nearest neighbour makes
-// 81.0% error, the modified Hausdorff distance 38.8%, Koch et al.'s
-// Siamese network 8%.
+// with every candidate; the highest score wins, ties to the lowest index.
+// Episodes draws such tasks from labelled images. LoadOmniglotRuns reads
+// the 20 runs of Lake et al. (2015) from all_runs or all_runs.zip, and
+// EvaluateRuns reports per-run and mean error rates as Lake's script does
+// (RunsResult.String prints them in its format). On these runs raw-pixel
+// nearest neighbour makes 81.0% error, the modified Hausdorff distance
+// 38.8%, Koch et al.'s Siamese network 8%.
 //
 // # Plots
 //

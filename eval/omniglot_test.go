@@ -13,11 +13,6 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
-
-	"github.com/gosiamese/gosiamese/preprocess"
-	"github.com/gosiamese/gosiamese/resnet"
-
-	"github.com/gosiamese/gosiamese/siamese"
 )
 
 // The Omniglot files are read from ../../shared/omniglot when present (see
@@ -164,11 +159,11 @@ func TestLoadRunsMalformed(t *testing.T) {
 // levels, the score 1 / (1 + squared L2 distance).
 type pixelScorer struct{}
 
-func (pixelScorer) EmbedBatch(imgs []image.Image) ([]siamese.Embedding, error) {
-	out := make([]siamese.Embedding, len(imgs))
+func (pixelScorer) Embed(imgs []image.Image) ([][]float32, error) {
+	out := make([][]float32, len(imgs))
 	for i, img := range imgs {
 		b := img.Bounds()
-		e := make(siamese.Embedding, 0, b.Dx()*b.Dy())
+		e := make([]float32, 0, b.Dx()*b.Dy())
 		for y := b.Min.Y; y < b.Max.Y; y++ {
 			for x := b.Min.X; x < b.Max.X; x++ {
 				e = append(e, float32(color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y)/255)
@@ -179,13 +174,13 @@ func (pixelScorer) EmbedBatch(imgs []image.Image) ([]siamese.Embedding, error) {
 	return out, nil
 }
 
-func (pixelScorer) ScoreEmbeddings(a, b siamese.Embedding) (siamese.Score, error) {
+func (pixelScorer) Score(a, b []float32) (float64, error) {
 	var d float64
 	for i := range a {
 		x := float64(a[i]) - float64(b[i])
 		d += x * x
 	}
-	return siamese.Score(1 / (1 + d)), nil
+	return 1 / (1 + d), nil
 }
 
 func TestOmniglotRuns(t *testing.T) {
@@ -253,8 +248,8 @@ func TestOmniglotRuns(t *testing.T) {
 // image.
 type hausdorffScorer struct{}
 
-func (hausdorffScorer) EmbedBatch(imgs []image.Image) ([]siamese.Embedding, error) {
-	out := make([]siamese.Embedding, len(imgs))
+func (hausdorffScorer) Embed(imgs []image.Image) ([][]float32, error) {
+	out := make([][]float32, len(imgs))
 	for i, img := range imgs {
 		b := img.Bounds()
 		var pts []float64
@@ -269,7 +264,7 @@ func (hausdorffScorer) EmbedBatch(imgs []image.Image) ([]siamese.Embedding, erro
 			}
 		}
 		n := float64(len(pts) / 2)
-		e := make(siamese.Embedding, len(pts))
+		e := make([]float32, len(pts))
 		for j := 0; j < len(pts); j += 2 {
 			e[j], e[j+1] = float32(pts[j]-mr/n), float32(pts[j+1]-mc/n)
 		}
@@ -278,15 +273,15 @@ func (hausdorffScorer) EmbedBatch(imgs []image.Image) ([]siamese.Embedding, erro
 	return out, nil
 }
 
-func (hausdorffScorer) ScoreEmbeddings(a, b siamese.Embedding) (siamese.Score, error) {
-	return siamese.Score(1 / (1 + math.Max(meanMinDist(a, b), meanMinDist(b, a)))), nil
+func (hausdorffScorer) Score(a, b []float32) (float64, error) {
+	return 1 / (1 + math.Max(meanMinDist(a, b), meanMinDist(b, a))), nil
 }
 
 // meanMinDist is the mean over a's points of the distance to the nearest
-// point of b. Points come in row order (EmbedBatch scans rows), so the
+// point of b. Points come in row order (Embed scans rows), so the
 // search goes outwards from a's row in b and stops when the row gap alone
 // exceeds the best distance.
-func meanMinDist(a, b siamese.Embedding) float64 {
+func meanMinDist(a, b []float32) float64 {
 	n := len(b) / 2
 	var sum float64
 	for i := 0; i < len(a); i += 2 {
@@ -312,47 +307,4 @@ func meanMinDist(a, b siamese.Embedding) float64 {
 		sum += math.Sqrt(best)
 	}
 	return sum / float64(len(a)/2)
-}
-
-// TestOmniglotRunsWithModel evaluates a small Siamese model on the 20
-// official runs through the calls a user makes (LoadOmniglotRuns,
-// EvaluateRuns with a *siamese.Model): every task is answered, and an
-// untrained model lands far below a trained one but within the range
-// chance allows (the figures of a trained model are in the README).
-func TestOmniglotRunsWithModel(t *testing.T) {
-	if testing.Short() {
-		t.Skip("Omniglot runs with a model skipped in -short mode")
-	}
-	if _, err := os.Stat(omniglotRuns); err != nil {
-		t.Skipf("Omniglot runs not present (%v): see ../shared/omniglot/README.md beside the repository", err)
-	}
-	runs, err := LoadOmniglotRuns(omniglotRuns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := siamese.New(siamese.Config{
-		Encoder: resnet.Config{Depth: 18, Width: 8},
-		Hidden:  []int{32},
-		Input:   preprocess.Config{Size: 32, Channels: 1},
-		Seed:    1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := EvaluateRuns(m, runs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Runs) != 20 {
-		t.Fatalf("%d run results, want 20", len(res.Runs))
-	}
-	for _, r := range res.Runs {
-		if len(r.Correct) != 20 {
-			t.Fatalf("a run answered %d tasks, want 20", len(r.Correct))
-		}
-	}
-	t.Logf("untrained model: mean accuracy %.3f", res.MeanAccuracy)
-	if res.MeanAccuracy < 0 || res.MeanAccuracy > 0.6 {
-		t.Errorf("an untrained model scored %.3f on 20-way one-shot", res.MeanAccuracy)
-	}
 }

@@ -7,15 +7,14 @@ import (
 	"math"
 	"reflect"
 	"strings"
-
-	"github.com/gosiamese/gosiamese/siamese"
 )
 
-// Scorer embeds images and scores pairs of embeddings; *siamese.Model is
-// one. A higher score means more alike.
+// Scorer is what one-shot classification asks of a model: an embedding
+// per image, and a score for two embeddings, higher meaning more alike.
+// A score need not be a probability; a negated distance serves as well.
 type Scorer interface {
-	EmbedBatch(imgs []image.Image) ([]siamese.Embedding, error)
-	ScoreEmbeddings(a, b siamese.Embedding) (siamese.Score, error)
+	Embed(imgs []image.Image) ([][]float32, error)
+	Score(a, b []float32) (float64, error)
 }
 
 // Task is one N-way one-shot classification trial: which of the Train
@@ -41,10 +40,10 @@ type Result struct {
 // image and predicts the index with the highest score. Ties go to the
 // lowest index (as numpy's argmax/argmin in Lake's evaluation script).
 //
-// Every distinct image is embedded once, in one EmbedBatch call, and the
-// pairs are scored with ScoreEmbeddings; images are the same when they are
-// the same image.Image value (the same pointer), so training images shared
-// between tasks cost one embedding. A NaN score is an error.
+// Every distinct image is embedded once, in one Embed call, and the pairs
+// are scored with Score; images are the same when they are the same
+// image.Image value (the same pointer), so training images shared between
+// tasks cost one embedding. A NaN score is an error.
 func OneShot(s Scorer, tasks []Task) (Result, error) {
 	if s == nil {
 		return Result{}, errors.New("eval: nil Scorer")
@@ -87,7 +86,7 @@ func OneShot(s Scorer, tasks []Task) (Result, error) {
 			train[i][j] = index(img)
 		}
 	}
-	emb, err := s.EmbedBatch(imgs)
+	emb, err := s.Embed(imgs)
 	if err != nil {
 		return Result{}, fmt.Errorf("eval: embed: %w", trimPrefix(err))
 	}
@@ -99,11 +98,10 @@ func OneShot(s Scorer, tasks []Task) (Result, error) {
 	for i, t := range tasks {
 		best, bestScore := -1, math.Inf(-1)
 		for j, k := range train[i] {
-			sc, err := s.ScoreEmbeddings(emb[test[i]], emb[k])
+			v, err := s.Score(emb[test[i]], emb[k])
 			if err != nil {
 				return Result{}, fmt.Errorf("eval: task %d, training image %d: %w", i, j, trimPrefix(err))
 			}
-			v := float64(sc)
 			if math.IsNaN(v) {
 				return Result{}, fmt.Errorf("eval: task %d, training image %d: score is NaN", i, j)
 			}
@@ -205,6 +203,3 @@ func EvaluateRuns(s Scorer, runs []Run) (RunsResult, error) {
 	out.MeanErrorRate /= float64(len(runs))
 	return out, nil
 }
-
-// *siamese.Model is a Scorer.
-var _ Scorer = (*siamese.Model)(nil)

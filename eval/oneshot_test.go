@@ -7,10 +7,6 @@ import (
 	"math"
 	"strings"
 	"testing"
-
-	"github.com/gosiamese/gosiamese/preprocess"
-	"github.com/gosiamese/gosiamese/resnet"
-	"github.com/gosiamese/gosiamese/siamese"
 )
 
 // meanScorer embeds an image as its mean grey level and scores a pair by
@@ -21,13 +17,13 @@ type meanScorer struct {
 	nan           bool
 }
 
-func (m *meanScorer) EmbedBatch(imgs []image.Image) ([]siamese.Embedding, error) {
+func (m *meanScorer) Embed(imgs []image.Image) ([][]float32, error) {
 	m.calls++
 	m.images += len(imgs)
 	if m.embedErr != nil {
 		return nil, m.embedErr
 	}
-	out := make([]siamese.Embedding, len(imgs))
+	out := make([][]float32, len(imgs))
 	for i, img := range imgs {
 		b := img.Bounds()
 		var sum float64
@@ -36,16 +32,16 @@ func (m *meanScorer) EmbedBatch(imgs []image.Image) ([]siamese.Embedding, error)
 				sum += float64(color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y)
 			}
 		}
-		out[i] = siamese.Embedding{float32(sum / float64(b.Dx()*b.Dy()))}
+		out[i] = []float32{float32(sum / float64(b.Dx()*b.Dy()))}
 	}
 	return out, nil
 }
 
-func (m *meanScorer) ScoreEmbeddings(a, b siamese.Embedding) (siamese.Score, error) {
+func (m *meanScorer) Score(a, b []float32) (float64, error) {
 	if m.nan {
-		return siamese.Score(math.NaN()), nil
+		return math.NaN(), nil
 	}
-	return siamese.Score(1 / (1 + math.Abs(float64(a[0])-float64(b[0])))), nil
+	return 1 / (1 + math.Abs(float64(a[0])-float64(b[0]))), nil
 }
 
 func grey(v uint8) image.Image {
@@ -181,34 +177,6 @@ func TestEvaluateRuns(t *testing.T) {
 	}
 }
 
-// TestOneShotModel runs a real (small, untrained) model: a test image
-// identical to a training image gets the highest score the model can
-// give, so the task is answered right.
-func TestOneShotModel(t *testing.T) {
-	m, err := siamese.New(siamese.Config{
-		Encoder: resnet.Config{Depth: 18, Width: 8},
-		Hidden:  []int{32, 16},
-		Input:   preprocess.Config{Size: 32},
-		Seed:    1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	train := []image.Image{square(color.NRGBA{200, 30, 30, 255}), square(color.NRGBA{30, 200, 30, 255}), square(color.NRGBA{30, 30, 200, 255})}
-	tasks := make([]Task, len(train))
-	for i := range train {
-		// A copy, not the same pointer: embedded separately.
-		tasks[i] = Task{Test: image.Image(clone(train[i].(*image.NRGBA))), Train: train, Answer: i}
-	}
-	r, err := OneShot(m, tasks)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Accuracy != 1 {
-		t.Errorf("accuracy %v, predictions %v", r.Accuracy, r.Predicted)
-	}
-}
-
 func square(c color.NRGBA) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, 48, 48))
 	for y := range 48 {
@@ -226,4 +194,74 @@ func clone(img *image.NRGBA) *image.NRGBA {
 	c := *img
 	c.Pix = append([]uint8(nil), img.Pix...)
 	return &c
+}
+
+// labelled is a Labelled of grey images: image i has class classes[i]
+// and grey level i, and counts its decodes.
+type labelled struct {
+	classes []int
+	decodes map[int]int
+}
+
+func (l *labelled) Len() int        { return len(l.classes) }
+func (l *labelled) Class(i int) int { return l.classes[i] }
+func (l *labelled) Image(i int) (image.Image, error) {
+	if l.decodes == nil {
+		l.decodes = map[int]int{}
+	}
+	l.decodes[i]++
+	return grey(uint8(i)), nil
+}
+
+func TestEpisodes(t *testing.T) {
+	src := &labelled{classes: []int{0, 0, 1, 1, 1, 2, 2, 3}}
+	tasks, err := Episodes(src, nil, 3, 4, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != 12 {
+		t.Fatalf("%d tasks, want 4 episodes of 3", len(tasks))
+	}
+	level := func(img image.Image) int { return int(img.(*image.Gray).Pix[0]) }
+	for k, task := range tasks {
+		if len(task.Train) != 3 || task.Answer != k%3 {
+			t.Fatalf("task %d: %d candidates, answer %d", k, len(task.Train), task.Answer)
+		}
+		classes := map[int]bool{}
+		for _, img := range task.Train {
+			c := src.classes[level(img)]
+			if c == 3 {
+				t.Errorf("task %d: class 3 has one image and cannot be drawn", k)
+			}
+			classes[c] = true
+		}
+		if len(classes) != 3 {
+			t.Errorf("task %d: candidates of classes %v, want three different", k, classes)
+		}
+		q, r := level(task.Test), level(task.Train[task.Answer])
+		if q == r || src.classes[q] != src.classes[r] {
+			t.Errorf("task %d: query %d and reference %d", k, q, r)
+		}
+	}
+	for i, n := range src.decodes {
+		if n != 1 {
+			t.Errorf("image %d decoded %d times", i, n)
+		}
+	}
+	// The draw depends on the seed alone.
+	again, err := Episodes(&labelled{classes: src.classes}, nil, 3, 4, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range tasks {
+		if level(again[k].Test) != level(tasks[k].Test) {
+			t.Fatalf("task %d differs between two draws with one seed", k)
+		}
+	}
+	if _, err := Episodes(src, []int{0, 1, 2, 3}, 3, 1, 1); err == nil || !strings.Contains(err.Error(), "2 classes") {
+		t.Errorf("3 ways from 2 classes: %v", err)
+	}
+	if _, err := Episodes(src, nil, 1, 1, 1); err == nil {
+		t.Error("no error for 1 way")
+	}
 }

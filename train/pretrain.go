@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -523,66 +522,16 @@ type OneShotValidation struct {
 
 // NewOneShotValidation draws episodes of ways-way tasks from the images of
 // ds listed in indices (nil: all; classes with fewer than two images are
-// skipped),
-// keyed by seed, and decodes their images once.
+// skipped), keyed by seed, with eval.Episodes.
 func NewOneShotValidation(ds data.Dataset, indices []int, ways, episodes int, seed uint64) (*OneShotValidation, error) {
-	if ds == nil || ways < 2 || episodes < 1 {
-		return nil, fmt.Errorf("train: one-shot validation: %d ways, %d episodes (want a dataset, at least 2 ways and 1 episode)", ways, episodes)
+	if ds == nil {
+		return nil, fmt.Errorf("train: one-shot validation: no dataset")
 	}
-	if indices == nil {
-		indices = make([]int, ds.Len())
-		for i := range indices {
-			indices[i] = i
-		}
+	tasks, err := eval.Episodes(ds, indices, ways, episodes, seed)
+	if err != nil {
+		return nil, fmt.Errorf("train: one-shot validation: %w", err)
 	}
-	byClass := map[int][]int{}
-	for _, i := range indices {
-		byClass[ds.Class(i)] = append(byClass[ds.Class(i)], i)
-	}
-	var classes []int
-	for c, is := range byClass {
-		if len(is) >= 2 {
-			classes = append(classes, c)
-		}
-	}
-	if len(classes) < ways {
-		return nil, fmt.Errorf("train: one-shot validation: %d classes with two or more images, want at least %d", len(classes), ways)
-	}
-	slices.Sort(classes)
-	rng := rand.New(rand.NewPCG(seed, 0x6f6e6573686f74)) // "oneshot"
-	decoded := map[int]image.Image{}
-	get := func(i int) (image.Image, error) {
-		if img, ok := decoded[i]; ok {
-			return img, nil
-		}
-		img, err := ds.Image(i)
-		if err != nil {
-			return nil, fmt.Errorf("train: one-shot validation: %w", err)
-		}
-		decoded[i] = img
-		return img, nil
-	}
-	v := &OneShotValidation{ways: ways}
-	for range episodes {
-		perm := rng.Perm(len(classes))[:ways]
-		refs := make([]image.Image, ways)
-		queries := make([]image.Image, ways)
-		for w, ci := range perm {
-			is := byClass[classes[ci]]
-			pick := rng.Perm(len(is))
-			var err error
-			if refs[w], err = get(is[pick[0]]); err != nil {
-				return nil, err
-			}
-			if queries[w], err = get(is[pick[1]]); err != nil {
-				return nil, err
-			}
-		}
-		for w := range ways {
-			v.tasks = append(v.tasks, eval.Task{Test: queries[w], Train: refs, Answer: w})
-		}
-	}
-	return v, nil
+	return &OneShotValidation{tasks: tasks, ways: ways}, nil
 }
 
 // Tasks returns the number of tasks.
@@ -599,22 +548,10 @@ func (v *OneShotValidation) Accuracy(m *siamese.Model) (float64, error) {
 	return r.Accuracy, nil
 }
 
-// distanceScorer scores pairs by the negated distance of their embeddings.
-type distanceScorer struct{ m *siamese.Model }
-
-func (d distanceScorer) EmbedBatch(imgs []image.Image) ([]siamese.Embedding, error) {
-	return d.m.EmbedBatch(imgs)
-}
-
-func (d distanceScorer) ScoreEmbeddings(a, b siamese.Embedding) (siamese.Score, error) {
-	dist, err := d.m.Config().Distance.Between(a, b)
-	return siamese.Score(-dist), err
-}
-
 // ModelAccuracy returns the fraction of tasks m answers correctly by its
 // own scores (the output layer included), as a user's Compare calls would.
 func (v *OneShotValidation) ModelAccuracy(m *siamese.Model) (float64, error) {
-	r, err := eval.OneShot(m, v.tasks)
+	r, err := eval.OneShot(OneShotScorer(m), v.tasks)
 	if err != nil {
 		return 0, err
 	}

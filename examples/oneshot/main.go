@@ -173,7 +173,7 @@ Flags:
 			return rc
 		}
 	}
-	res, err := eval.EvaluateRuns(m, runs)
+	res, err := eval.EvaluateRuns(train.OneShotScorer(m), runs)
 	if err != nil {
 		return fail(stderr, err)
 	}

@@ -10,11 +10,12 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// naiveConv is the textbook convolution, in float64.
-func naiveConv(g convGeom, xs, ws tensor.Shape, x, w []float64) ([]float64, tensor.Shape) {
+// naiveConv is the textbook convolution, in float64, of output size
+// (oh, ow) given by the caller: it is not taken from the geometry the op
+// itself uses.
+func naiveConv(g convGeom, xs, ws tensor.Shape, x, w []float64, oh, ow int) ([]float64, tensor.Shape) {
 	n, c, h, wd := xs[0], xs[1], xs[2], xs[3]
 	f := ws[0]
-	oh, ow := g.out(h, wd)
 	y := make([]float64, n*f*oh*ow)
 	for img := range n {
 		for o := range f {
@@ -40,21 +41,25 @@ func naiveConv(g convGeom, xs, ws tensor.Shape, x, w []float64) ([]float64, tens
 	return y, tensor.Shape{n, f, oh, ow}
 }
 
+// convCase is a convolution of n images (c, h, h+1) by f kernels (c, k,
+// k). oh and ow are the output's height and width, worked out by hand
+// from PyTorch's formula floor((in + 2 pad - dil (k-1) - 1) / stride) + 1.
 type convCase struct {
 	n, c, h, f, k, stride, pad, dil int
+	oh, ow                          int
 }
 
 var convCases = []convCase{
-	{2, 3, 7, 4, 1, 1, 0, 1},
-	{1, 3, 7, 4, 1, 1, 0, 1},
-	{2, 3, 7, 4, 1, 2, 0, 1},
-	{2, 3, 7, 4, 3, 1, 1, 1},
-	{1, 3, 6, 4, 3, 2, 1, 1},
-	{2, 3, 8, 4, 3, 2, 1, 1},
-	{2, 2, 9, 3, 7, 2, 3, 1},
-	{2, 2, 6, 3, 3, 1, 0, 1},
-	{2, 2, 7, 3, 3, 1, 3, 1},
-	{2, 2, 8, 3, 3, 1, 2, 2},
+	{2, 3, 7, 4, 1, 1, 0, 1, 7, 8},
+	{1, 3, 7, 4, 1, 1, 0, 1, 7, 8},
+	{2, 3, 7, 4, 1, 2, 0, 1, 4, 4},   // floor(6/2) + 1, floor(7/2) + 1
+	{2, 3, 7, 4, 3, 1, 1, 1, 7, 8},   // "same" padding
+	{1, 3, 6, 4, 3, 2, 1, 1, 3, 4},   // floor(5/2) + 1, floor(6/2) + 1
+	{2, 3, 8, 4, 3, 2, 1, 1, 4, 5},   // floor(7/2) + 1, floor(8/2) + 1
+	{2, 2, 9, 3, 7, 2, 3, 1, 5, 5},   // the stem: floor(8/2) + 1, floor(9/2) + 1
+	{2, 2, 6, 3, 3, 1, 0, 1, 4, 5},   // "valid"
+	{2, 2, 7, 3, 3, 1, 3, 1, 11, 12}, // padding wider than the kernel
+	{2, 2, 8, 3, 3, 1, 2, 2, 8, 9},   // dilated, "same"
 }
 
 func (c convCase) String() string {
@@ -72,7 +77,7 @@ func TestConvForward(t *testing.T) {
 			x, w := randDense(rng, c.n, c.c, c.h, c.h+1), randDense(rng, c.f, c.c, c.k, c.k)
 			l := c.layer(&Param{Name: "w", Value: w})
 			geom := newConvOp(convGeom{kh: c.k, kw: c.k, sh: c.stride, sw: c.stride, ph: c.pad, pw: c.pad, dh: c.dil, dw: c.dil}).convGeom
-			want, ws := naiveConv(geom, x.Shape(), w.Shape(), x.Data().([]float64), w.Data().([]float64))
+			want, ws := naiveConv(geom, x.Shape(), w.Shape(), x.Data().([]float64), w.Data().([]float64), c.oh, c.ow)
 			for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
 				xv, wv := x, w
 				if dt == tensor.Float32 {
@@ -186,8 +191,9 @@ func TestConvBNInference(t *testing.T) {
 					vm.Close()
 					outs[k] = v.(*tensor.Dense)
 				}
-				if !outs[0].Shape().Eq(outs[1].Shape()) {
-					t.Fatalf("shapes %v and %v", outs[0].Shape(), outs[1].Shape())
+				// (7, 6) by 3x3, stride 2, pad 1: floor(6/2) + 1, floor(5/2) + 1.
+				if ws := (tensor.Shape{n, 4, 4, 3}); !outs[0].Shape().Eq(ws) || !outs[1].Shape().Eq(ws) {
+					t.Fatalf("shapes %v (fused) and %v (separate), want %v", outs[0].Shape(), outs[1].Shape(), ws)
 				}
 				a, b := toF64(outs[0]), toF64(outs[1])
 				for i := range a {

@@ -347,11 +347,55 @@ func TestMaxPoolForwardAndNaN(t *testing.T) {
 	}
 }
 
+// TestReLUKeepsNaN checks ReLU and AddReLU on NaN, infinities and signed
+// zeros, in float32 and float64 (each has a kernel of its own): a NaN must
+// pass through, as in PyTorch, so that a numeric fault reaches the loss.
 func TestReLUKeepsNaN(t *testing.T) {
-	nan := float32(math.NaN())
-	x := tensor.New(tensor.WithShape(1, 6), tensor.WithBacking([]float32{-1, 0, 2, nan, float32(math.Inf(1)), float32(math.Inf(-1))}))
-	out := runOut(t, Inference, 1, x, 1, func(g *Graph, x *G.Node) (*G.Node, error) { return ReLU(x) })[0]
-	if out[0] != 0 || out[1] != 0 || out[2] != 2 || !math.IsNaN(float64(out[3])) || !math.IsInf(float64(out[4]), 1) || out[5] != 0 {
-		t.Errorf("ReLU(-1, 0, 2, NaN, +Inf, -Inf) = %v", out)
+	nan, inf := math.NaN(), math.Inf(1)
+	in := []float64{-1, 0, math.Copysign(0, -1), 2, nan, inf, -inf, -nan}
+	want := []float64{0, 0, 0, 2, nan, inf, 0, nan}
+	zeros := make([]float64, len(in))
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		for _, op := range []struct {
+			name string
+			f    func(g *Graph, x *G.Node) (*G.Node, error)
+		}{
+			{"ReLU", func(g *Graph, x *G.Node) (*G.Node, error) { return ReLU(x) }},
+			{"AddReLU", func(g *Graph, x *G.Node) (*G.Node, error) {
+				z := G.NodeFromAny(g.G, denseOf(dt, zeros, 1, len(zeros)), G.WithName("zeros"))
+				return AddReLU(x, z)
+			}},
+		} {
+			g := NewGraph(Inference, 1)
+			y, err := op.f(g, G.NodeFromAny(g.G, denseOf(dt, in, 1, len(in)), G.WithName("x")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v G.Value
+			G.Read(y, &v)
+			vm := G.NewTapeMachine(g.G)
+			if err := vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			vm.Close()
+			got := toF64(v.(*tensor.Dense))
+			for i := range want {
+				if got[i] != want[i] && !(math.IsNaN(got[i]) && math.IsNaN(want[i])) || math.Signbit(got[i]) && !math.IsNaN(got[i]) {
+					t.Errorf("%v %s: element %d, %g, gives %g, want %g", dt, op.name, i, in[i], got[i], want[i])
+				}
+			}
+		}
 	}
+}
+
+// denseOf returns v as a tensor of dtype dt and the given shape.
+func denseOf(dt tensor.Dtype, v []float64, shape ...int) *tensor.Dense {
+	if dt == tensor.Float32 {
+		o := make([]float32, len(v))
+		for i, x := range v {
+			o[i] = float32(x)
+		}
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(o))
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float64(nil), v...)))
 }

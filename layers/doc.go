@@ -11,9 +11,10 @@
 //
 // Conv2D is im2col (or none, for 1x1 stride-1 convolutions) and one matrix
 // product over the whole batch. The products run on GOMAXPROCS goroutines
-// through the build's backend (GemmBackend): by default Go with an
-// AVX2/FMA assembly kernel on amd64 (gonum's pure-Go Sgemm on other CPUs
-// or with the purego build tag); OpenBLAS with the openblas build tag
+// through the build's backend (GemmBackend): by default Go with assembly
+// kernels on amd64, AVX-512 or AVX2/FMA as the CPU allows (gonum's pure-Go
+// Sgemm on other CPUs, with the purego build tag, or with
+// GOSIAMESE_GEMM=generic in the environment); OpenBLAS with the openblas build tag
 // (cgo, libopenblas-dev), meant to be run with OPENBLAS_CORETYPE set where
 // OpenBLAS does not recognise the CPU, for example
 //

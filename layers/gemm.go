@@ -10,14 +10,16 @@ import (
 
 // The convolution's matrix products go through gemm, which dispatches to
 // the build's implementation: by default this package's Go code with an
-// AVX2/FMA assembly kernel (sgemm_amd64.go), or gonum's pure-Go Sgemm on
-// other CPUs and with the purego build tag; OpenBLAS' cblas_sgemm and
+// AVX-512 or AVX2/FMA assembly kernel chosen at start (sgemm_amd64.go,
+// gemm_gonum.go), or gonum's pure-Go Sgemm on other CPUs and with the
+// purego build tag; OpenBLAS' cblas_sgemm and
 // cblas_dgemm with the openblas build tag (gemm_openblas.go). All run on
 // GOMAXPROCS goroutines.
 
-// GemmBackend names the float32 matrix-multiply backend in use: "go-avx2"
-// (the default on amd64 CPUs with AVX2 and FMA), "gonum" (pure Go, other
-// CPUs or the purego build tag) or "openblas" (build tag openblas).
+// GemmBackend names the float32 matrix-multiply backend in use:
+// "go-avx512" or "go-avx2" (the default build on amd64 CPUs with AVX-512F,
+// or AVX2 and FMA), "gonum" (pure Go: other CPUs, the purego build tag or
+// GOSIAMESE_GEMM=generic) or "openblas" (build tag openblas).
 func GemmBackend() string { return gemmBackend }
 
 // gemm computes c = alpha*op(a)*op(b) + beta*c for row-major matrices, op
@@ -55,8 +57,9 @@ type gemmFunc[T float] func(ta, tb bool, m, n, k int, alpha T, a []T, lda int, b
 
 // splitGemm makes a single-threaded gemm parallel: each of GOMAXPROCS
 // goroutines computes a block of columns of c (or of rows, when c has
-// more rows than columns).
-func splitGemm[T float](f gemmFunc[T]) gemmFunc[T] {
+// more rows than columns), a multiple of colPanel columns (rowPanel rows)
+// so that the kernels' panels stay whole.
+func splitGemm[T float](f gemmFunc[T], rowPanel, colPanel int) gemmFunc[T] {
 	return func(ta, tb bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 		w := runtime.GOMAXPROCS(0)
 		const minWork = 1 << 18 // multiply-adds per goroutine worth the start
@@ -69,12 +72,11 @@ func splitGemm[T float](f gemmFunc[T]) gemmFunc[T] {
 		}
 		var wg sync.WaitGroup
 		byCols := n >= m
-		d := m
+		d, panel := m, rowPanel
 		if byCols {
-			d = n
+			d, panel = n, colPanel
 		}
-		// blocks of a multiple of 16 columns/rows keep the kernels' panels whole
-		step := (d/w + 15) &^ 15
+		step := (d/w + panel - 1) / panel * panel
 		for lo := 0; lo < d; lo += step {
 			hi := min(d, lo+step)
 			wg.Add(1)

@@ -27,8 +27,8 @@ import "unsafe"
 var gemmBackend = "openblas"
 
 var (
-	sgemm = splitGemm(openblasSgemm)
-	dgemm = splitGemm(openblasDgemm)
+	sgemm = splitGemm(openblasSgemm, 16, 16)
+	dgemm = splitGemm(openblasDgemm, 16, 16)
 )
 
 func init() { C.openblas_set_num_threads(1) }

@@ -2,8 +2,15 @@
 
 package layers
 
-const hasAVX2FMA = false
+// microKernel is an assembly kernel; this build has none.
+type microKernel struct {
+	name   string
+	usable bool
+	mr, nr int
+}
 
-func asmSgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+var asmKernels []*microKernel
+
+func blockedSgemm(*microKernel) gemmFunc[float32] {
 	panic("layers: no assembly sgemm in this build")
 }

@@ -412,9 +412,28 @@ func colsOf[T float](g convGeom, xs tensor.Shape, oh, ow int, x []T) ([]T, *[]T)
 	return *buf, buf
 }
 
+// tiledConv reports the kernel that runs float32 convolutions as tile jobs
+// (convtiles.go), or nil where they go through im2col and gemm.
+func tiledConv[T float]() *microKernel {
+	var zero T
+	if _, ok := any(zero).(float32); ok && convTiles {
+		return convKernel
+	}
+	return nil
+}
+
+// convTiles switches the tile path off, for tests that compare it with
+// im2col and gemm.
+var convTiles = true
+
 func convForward[T float](g convGeom, xs, ys tensor.Shape, x, wt, y []T, epi *epilogue[T]) {
 	n, c := xs[0], xs[1]
 	f, oh, ow := ys[1], ys[2], ys[3]
+	if mk := tiledConv[T](); mk != nil {
+		cg := colGeom{convGeom: g, c: c, h: xs[2], w: xs[3], oh: oh, ow: ow}
+		convTilesForward(mk, cg, n, f, any(x).([]float32), any(wt).([]float32), any(y).([]float32), any(epi).(*epilogue[float32]))
+		return
+	}
 	p := oh * ow
 	np, k := n*p, c*g.kh*g.kw
 	cols, cbuf := colsOf(g, xs, oh, ow, x)
@@ -455,6 +474,22 @@ func convBackward[T float](g convGeom, which int, xs, ys tensor.Shape, x, wt, dy
 	n, c, h, w := xs[0], xs[1], xs[2], xs[3]
 	f, oh, ow := ys[1], ys[2], ys[3]
 	np, k := n*oh*ow, c*g.kh*g.kw
+	if mk := tiledConv[T](); mk != nil {
+		cg := colGeom{convGeom: g, c: c, h: h, w: w, oh: oh, ow: ow}
+		x, wt, dy, out := any(x).([]float32), any(wt).([]float32), any(dy).([]float32), any(out).([]float32)
+		switch {
+		case which == 1:
+			convTilesGradW(mk, cg, n, f, x, dy, out)
+		case g.direct():
+			convTilesGradCols(mk, cg, n, f, wt, dy, out)
+		default:
+			dcols := getScratch[float32](k * np)
+			convTilesGradCols(mk, cg, n, f, wt, dy, *dcols)
+			col2im(g, n, c, h, w, oh, ow, *dcols, out)
+			putScratch(dcols)
+		}
+		return
+	}
 	// dy as (F, N*P)
 	dyt := dy
 	var dbuf *[]T

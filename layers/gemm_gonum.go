@@ -26,6 +26,9 @@ var (
 	gemmBackend = backendName(sgemmKernel)
 	sgemm       = sgemmFor(sgemmKernel)
 	dgemm       = gonumDgemm
+	// convKernel, when set, runs float32 convolutions as tile jobs that
+	// pack straight from the images (convtiles.go).
+	convKernel = sgemmKernel
 )
 
 // pickKernel returns the kernel named by want ("" for the widest usable

@@ -27,8 +27,10 @@ import "unsafe"
 var gemmBackend = "openblas"
 
 var (
-	sgemm = splitGemm(openblasSgemm, 16, 16)
-	dgemm = splitGemm(openblasDgemm, 16, 16)
+	// convKernel is nil: convolutions go through im2col and OpenBLAS.
+	convKernel *microKernel
+	sgemm      = splitGemm(openblasSgemm, 16, 16)
+	dgemm      = splitGemm(openblasDgemm, 16, 16)
 )
 
 func init() { C.openblas_set_num_threads(1) }

@@ -2,11 +2,12 @@
 
 #include "textflag.h"
 
-// func sgemmKernel6x16(k int, a, b, c *float32, ldc int)
+// func sgemmKernel6x16(k int, a, b, c *float32, ldc int, add bool)
 //
-// c[r*ldc+j] += Σ_p a[p*6+r] * b[p*16+j] for r < 6, j < 16: a is a packed
-// 6-row panel of A, b a packed 16-column panel of B. AVX2 and FMA.
-TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-40
+// c[r*ldc+j] (+)= Σ_p a[p*6+r] * b[p*16+j] for r < 6, j < 16, adding to c
+// when add, storing over it otherwise: a is a packed 6-row panel of A, b a
+// packed 16-column panel of B. AVX2 and FMA.
+TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-41
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -55,6 +56,9 @@ loop:
 	JMP          loop
 
 done:
+	MOVBLZX add+40(FP), AX
+	TESTL   AX, AX
+	JEQ     store
 	VADDPS  (DX), Y0, Y0
 	VMOVUPS Y0, (DX)
 	VADDPS  32(DX), Y1, Y1
@@ -86,11 +90,34 @@ done:
 	VMOVUPS Y11, 32(DX)
 	VZEROUPPER
 	RET
-// func sgemmKernel8x32(k int, a, b, c *float32, ldc int)
+
+store:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y10, (DX)
+	VMOVUPS Y11, 32(DX)
+	VZEROUPPER
+	RET
+
+// func sgemmKernel8x32(k int, a, b, c *float32, ldc int, add bool)
 //
-// c[r*ldc+j] += Σ_p a[p*8+r] * b[p*32+j] for r < 8, j < 32: a is a
-// packed 8-row panel of A, b a packed 32-column panel of B. AVX-512F.
-TEXT ·sgemmKernel8x32(SB), NOSPLIT, $0-40
+// c[r*ldc+j] (+)= Σ_p a[p*8+r] * b[p*32+j] for r < 8, j < 32, adding to c
+// when add, storing over it otherwise: a is a packed 8-row panel of A, b a
+// packed 32-column panel of B. AVX-512F.
+TEXT ·sgemmKernel8x32(SB), NOSPLIT, $0-41
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -209,6 +236,9 @@ loop1:
 	JMP  loop1
 
 done:
+	MOVBLZX add+40(FP), AX
+	TESTL AX, AX
+	JEQ   store
 	VADDPS 0(DX), Z0, Z0
 	VMOVUPS Z0, 0(DX)
 	VADDPS 64(DX), Z1, Z1
@@ -247,6 +277,33 @@ done:
 	VADDPS 0(DX), Z14, Z14
 	VMOVUPS Z14, 0(DX)
 	VADDPS 64(DX), Z15, Z15
+	VMOVUPS Z15, 64(DX)
+	VZEROUPPER
+	RET
+
+store:
+	VMOVUPS Z0, 0(DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R8, DX
+	VMOVUPS Z2, 0(DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R8, DX
+	VMOVUPS Z4, 0(DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R8, DX
+	VMOVUPS Z6, 0(DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ R8, DX
+	VMOVUPS Z8, 0(DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ R8, DX
+	VMOVUPS Z10, 0(DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ R8, DX
+	VMOVUPS Z12, 0(DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ R8, DX
+	VMOVUPS Z14, 0(DX)
 	VMOVUPS Z15, 64(DX)
 	VZEROUPPER
 	RET

@@ -1,16 +1,6 @@
-//go:build !amd64 || purego
+//go:build !amd64 || purego || openblas
 
 package layers
 
-// microKernel is an assembly kernel; this build has none.
-type microKernel struct {
-	name   string
-	usable bool
-	mr, nr int
-}
-
+// This build has no assembly kernels: gonum's Sgemm does the products.
 var asmKernels []*microKernel
-
-func blockedSgemm(*microKernel) gemmFunc[float32] {
-	panic("layers: no assembly sgemm in this build")
-}

@@ -1,0 +1,206 @@
+package layers
+
+// Convolutions as tile jobs (tiles.go) for float32 where the build has an
+// assembly kernel: the (C·KH·KW, N·P) matrix of image columns is packed
+// straight from x instead of being built by im2col, the (F, N·P) product is
+// written in (N, F, P) order, and the epilogue runs on each finished tile.
+// The arithmetic is that of im2col followed by the same kernel: the same
+// packed values, multiplied and added in the same order.
+
+// colGeom is the geometry of a convolution's matrix of image columns:
+// row r = (ch, ki, kj), column j = (img, oy, ox).
+type colGeom struct {
+	convGeom
+	c, h, w, oh, ow int
+}
+
+func (cg colGeom) p() int { return cg.oh * cg.ow }
+
+// packImageRows packs panels of the matrix B(r, j) = x[(img·rows + r)·seg
+// + pos], j = img·seg + pos: a (rows, N·seg) view of x (N, rows, seg).
+func packImageRows(rows, seg int, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
+	return func(nr, kc, nc, p0, j0 int, dst []float32) {
+		for jp := 0; jp < nc; jp += nr {
+			w := min(nr, nc-jp)
+			d := dst[jp*kc : jp*kc+kc*nr]
+			j := j0 + jp
+			for p := range kc {
+				row := d[p*nr : p*nr+nr]
+				for q := 0; q < w; {
+					img, pos := (j+q)/seg, (j+q)%seg
+					n := min(w-q, seg-pos)
+					off := (img*rows+p0+p)*seg + pos
+					copy(row[q:q+n], x[off:off+n])
+					q += n
+				}
+				clear(row[w:])
+			}
+		}
+	}
+}
+
+// packImageRowsA packs panels of the same view as packImageRows, as the
+// left operand A(i, p) = x[(img·rows + i)·seg + pos], p = img·seg + pos.
+func packImageRowsA(rows, seg int, x []float32) func(mr, mc, kc, i0, p0 int, dst []float32) {
+	return func(mr, mc, kc, i0, p0 int, dst []float32) {
+		for ip := 0; ip < mc; ip += mr {
+			h := min(mr, mc-ip)
+			d := dst[ip*kc : ip*kc+kc*mr]
+			if h < mr {
+				clear(d)
+			}
+			for ii := range h {
+				i := i0 + ip + ii
+				for q := 0; q < kc; {
+					img, pos := (p0+q)/seg, (p0+q)%seg
+					n := min(kc-q, seg-pos)
+					src := x[(img*rows+i)*seg+pos : (img*rows+i)*seg+pos+n]
+					for t, v := range src {
+						d[(q+t)*mr+ii] = v
+					}
+					q += n
+				}
+			}
+		}
+	}
+}
+
+// packCols packs panels of the matrix of image columns of x, as the right
+// operand B(r, j).
+func packCols(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
+	if cg.direct() {
+		return packImageRows(cg.c, cg.h*cg.w, x)
+	}
+	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
+	return func(nr, kc, nc, p0, j0 int, dst []float32) {
+		// a panel's columns in runs along one output row: with stride 1
+		// a run reads consecutive input values, copied at once
+		type run struct{ q, n, base, iy0, ix0 int }
+		var runs [32]run
+		for jp := 0; jp < nc; jp += nr {
+			w := min(nr, nc-jp)
+			d := dst[jp*kc : jp*kc+kc*nr]
+			nruns := 0
+			for q := 0; q < w; {
+				j := j0 + jp + q
+				img, pos := j/p, j%p
+				n := 1
+				if cg.sw == 1 {
+					n = min(w-q, cg.ow-pos%cg.ow)
+				}
+				runs[nruns] = run{q, n, img * chw, pos/cg.ow*cg.sh - cg.ph, pos%cg.ow*cg.sw - cg.pw}
+				nruns++
+				q += n
+			}
+			for pp := range kc {
+				r := p0 + pp
+				ch, ki, kj := r/kk, r%kk/cg.kw, r%cg.kw
+				cb, dy, dx := ch*hw, ki*cg.dh, kj*cg.dw
+				row := d[pp*nr : pp*nr+nr]
+				for _, ru := range runs[:nruns] {
+					out := row[ru.q : ru.q+ru.n]
+					iy, ix := ru.iy0+dy, ru.ix0+dx
+					if uint(iy) >= uint(cg.h) {
+						clear(out)
+						continue
+					}
+					if ru.n == 1 {
+						if uint(ix) < uint(cg.w) {
+							out[0] = x[ru.base+cb+iy*cg.w+ix]
+						} else {
+							out[0] = 0
+						}
+						continue
+					}
+					// ix .. ix+n-1 (stride 1): zeros left of 0 and from w on
+					a, b := max(0, -ix), min(ru.n, cg.w-ix)
+					if a >= b {
+						clear(out)
+						continue
+					}
+					src := ru.base + cb + iy*cg.w + ix
+					clear(out[:a])
+					copy(out[a:b], x[src+a:src+b])
+					clear(out[b:])
+				}
+				clear(row[w:])
+			}
+		}
+	}
+}
+
+// packColsT packs panels of the transposed matrix of image columns,
+// B(j, r): the right operand of the weight gradient dy'·colsᵀ.
+func packColsT(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
+	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
+	return func(nr, kc, nc, p0, j0 int, dst []float32) {
+		var cb, dy, dx [32]int
+		for jp := 0; jp < nc; jp += nr {
+			w := min(nr, nc-jp)
+			d := dst[jp*kc : jp*kc+kc*nr]
+			for q := range w {
+				r := j0 + jp + q
+				ch, ki, kj := r/kk, r%kk/cg.kw, r%cg.kw
+				cb[q], dy[q], dx[q] = ch*hw, ki*cg.dh, kj*cg.dw
+			}
+			for pp := range kc {
+				j := p0 + pp
+				img, pos := j/p, j%p
+				base, iy0, ix0 := img*chw, pos/cg.ow*cg.sh-cg.ph, pos%cg.ow*cg.sw-cg.pw
+				row := d[pp*nr : pp*nr+nr]
+				for q := range w {
+					iy, ix := iy0+dy[q], ix0+dx[q]
+					if uint(iy) < uint(cg.h) && uint(ix) < uint(cg.w) {
+						row[q] = x[base+cb[q]+iy*cg.w+ix]
+					} else {
+						row[q] = 0
+					}
+				}
+				clear(row[w:])
+			}
+		}
+	}
+}
+
+// convTilesForward sets y (N, F, OH, OW) to epi(w · cols(x)).
+func convTilesForward(mk *microKernel, cg colGeom, n, f int, x, wt, y []float32, epi *epilogue[float32]) {
+	p, k := cg.p(), cg.c*cg.kh*cg.kw
+	job := &tileJob{
+		m: f, n: n * p, k: k,
+		packA: func(mr, mc, kc, i0, p0 int, dst []float32) { packA(false, mr, mc, kc, i0, p0, 1, wt, k, dst) },
+		packB: packCols(cg, x),
+		c:     cLayout{c: y, ldc: p, seg: p, segStride: f * p},
+	}
+	if epi != nil {
+		job.epi = func(i int, run []float32) { epi.apply(i, run, run) }
+	}
+	runTiles(mk, job)
+}
+
+// convTilesGradW sets dw (F, C·KH·KW) to dy' · colsᵀ, dy' being dy
+// (N, F, OH, OW) viewed as (F, N·P).
+func convTilesGradW(mk *microKernel, cg colGeom, n, f int, x, dy, dw []float32) {
+	p, k := cg.p(), cg.c*cg.kh*cg.kw
+	runTiles(mk, &tileJob{
+		m: f, n: k, k: n * p,
+		packA: packImageRowsA(f, p, dy),
+		packB: packColsT(cg, x),
+		c:     cLayout{c: dw, ldc: k, seg: k},
+	})
+}
+
+// convTilesGradCols sets dcols (C·KH·KW, N·P) to wᵀ · dy'; for a direct
+// convolution dcols is dx itself, written in (N, C, H, W) order.
+func convTilesGradCols(mk *microKernel, cg colGeom, n, f int, wt, dy, dcols []float32) {
+	p, k := cg.p(), cg.c*cg.kh*cg.kw
+	c := cLayout{c: dcols, ldc: n * p, seg: n * p}
+	if cg.direct() {
+		c = cLayout{c: dcols, ldc: p, seg: p, segStride: k * p}
+	}
+	runTiles(mk, &tileJob{
+		m: k, n: n * p, k: f,
+		packA: func(mr, mc, kc, i0, p0 int, dst []float32) { packA(true, mr, mc, kc, i0, p0, 1, wt, k, dst) },
+		packB: packImageRows(f, p, dy),
+		c:     c,
+	})
+}

@@ -1,0 +1,280 @@
+package layers
+
+import (
+	"runtime"
+	"sync"
+)
+
+// A blocked float32 matrix product (BLIS's loop nest) over pluggable
+// operands: the caller says how to pack panels of A and B and where each
+// element of C lives, so that a convolution can pack its input straight
+// from the image (no im2col matrix), write its output in NCHW order (no
+// transpose) and apply its epilogue while the tile is still in cache.
+
+// microKernel is one assembly kernel and the block sizes that suit it: the
+// packed B micro-panel (kc×nr) is meant to stay in L1, the packed A block
+// (mc×kc) in L2.
+type microKernel struct {
+	name   string
+	usable bool
+	mr, nr int
+	kc, mc int
+	nc     int
+	// run computes an mr×nr tile from packed panels: c (+)= a·b, adding
+	// when add, storing over c otherwise.
+	run func(k int, a, b, c *float32, ldc int, add bool)
+}
+
+// cLayout places element (i, j) of an m×n product at
+// (j/seg)*segStride + i*ldc + j%seg: a row-major matrix has seg = n, and a
+// convolution's (F, N·P) product written as (N, F, P) has seg = P,
+// ldc = P and segStride = F·P.
+type cLayout struct {
+	c                   []float32
+	ldc, seg, segStride int
+}
+
+func (l *cLayout) at(i, j int) int { return (j/l.seg)*l.segStride + i*l.ldc + j%l.seg }
+
+// tileJob is c = op(A)·op(B) (add: c += op(A)·op(B)) of sizes m×k and
+// k×n, with epi, when set, applied to each run of final values of row i.
+type tileJob struct {
+	m, n, k int
+	packA   func(mr, mc, kc, i0, p0 int, dst []float32)
+	packB   func(nr, kc, nc, p0, j0 int, dst []float32)
+	c       cLayout
+	add     bool
+	epi     func(i int, run []float32)
+}
+
+// runTiles computes job on GOMAXPROCS goroutines, each taking a block of
+// whole nr-column panels (or mr-row panels, when there are more rows than
+// columns).
+func runTiles(mk *microKernel, job *tileJob) {
+	m, n, k := job.m, job.n, job.k
+	if m == 0 || n == 0 {
+		return
+	}
+	w := runtime.GOMAXPROCS(0)
+	const minWork = 1 << 18 // multiply-adds per goroutine worth the start
+	if w > 1 && m*n*k < w*minWork {
+		w = max(1, m*n*k/minWork)
+	}
+	byCols := n >= m
+	d, panel := m, mk.mr
+	if byCols {
+		d, panel = n, mk.nr
+	}
+	step := (d/w + panel - 1) / panel * panel
+	if w <= 1 || step >= d {
+		mk.tiles(job, 0, m, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for lo := 0; lo < d; lo += step {
+		hi := min(d, lo+step)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if byCols {
+				mk.tiles(job, 0, m, lo, hi)
+			} else {
+				mk.tiles(job, lo, hi, 0, n)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// tiles computes rows [ilo, ihi) and columns [jlo, jhi) of job on one
+// goroutine.
+func (mk *microKernel) tiles(job *tileJob, ilo, ihi, jlo, jhi int) {
+	mr, nr := mk.mr, mk.nr
+	pa := getScratch[float32](mk.mc * mk.kc)
+	pb := getScratch[float32](mk.kc * mk.nc)
+	tmp := getScratch[float32](mr * nr)
+	defer putScratch(pa)
+	defer putScratch(pb)
+	defer putScratch(tmp)
+	cl := &job.c
+	if job.k == 0 {
+		if !job.add {
+			for i := ilo; i < ihi; i++ {
+				cl.runs(i, jlo, jhi-jlo, func(off, n, _ int) { clear(cl.c[off : off+n]) })
+			}
+		}
+		if job.epi != nil {
+			for i := ilo; i < ihi; i++ {
+				cl.runs(i, jlo, jhi-jlo, func(off, n, _ int) { job.epi(i, cl.c[off:off+n]) })
+			}
+		}
+		return
+	}
+	for j0 := jlo; j0 < jhi; j0 += mk.nc {
+		nc := min(mk.nc, jhi-j0)
+		for p0 := 0; p0 < job.k; p0 += mk.kc {
+			kc := min(mk.kc, job.k-p0)
+			add := job.add || p0 > 0
+			last := p0+kc == job.k
+			job.packB(nr, kc, nc, p0, j0, *pb)
+			for i0 := ilo; i0 < ihi; i0 += mk.mc {
+				mc := min(mk.mc, ihi-i0)
+				job.packA(mr, mc, kc, i0, p0, *pa)
+				for jr := 0; jr < nc; jr += nr {
+					w := min(nr, nc-jr)
+					bp := (*pb)[jr*kc:]
+					j := j0 + jr
+					for ir := 0; ir < mc; ir += mr {
+						h := min(mr, mc-ir)
+						ap := (*pa)[ir*kc:]
+						i := i0 + ir
+						if h == mr && w == nr && j%cl.seg+nr <= cl.seg {
+							off := cl.at(i, j)
+							_ = cl.c[off+(mr-1)*cl.ldc+nr-1] // bounds
+							mk.run(kc, &ap[0], &bp[0], &cl.c[off], cl.ldc, add)
+							if last && job.epi != nil {
+								for r := range mr {
+									o := off + r*cl.ldc
+									job.epi(i+r, cl.c[o:o+nr])
+								}
+							}
+							continue
+						}
+						// an edge tile, or one whose columns are not evenly
+						// spaced in c: computed whole into tmp with the same
+						// operations, then added or copied run by run
+						t := *tmp
+						mk.run(kc, &ap[0], &bp[0], &t[0], nr, false)
+						for r := range h {
+							cl.runs(i+r, j, w, func(off, n, q int) {
+								dst, src := cl.c[off:off+n], t[r*nr+q:r*nr+q+n]
+								if add {
+									for x, v := range src {
+										dst[x] += v
+									}
+								} else {
+									copy(dst, src)
+								}
+								if last && job.epi != nil {
+									job.epi(i+r, dst)
+								}
+							})
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// runs calls f(off, n, q) for each stretch of row i's columns
+// [j, j+w) that is contiguous in c: n values at c[off:], the first being
+// column j+q.
+func (l *cLayout) runs(i, j, w int, f func(off, n, q int)) {
+	for q := 0; q < w; {
+		n := min(w-q, l.seg-(j+q)%l.seg)
+		f(l.at(i, j+q), n, q)
+		q += n
+	}
+}
+
+// blockedSgemm returns gemm for float32 on one goroutine through kernel
+// mk (splitGemm parallelises it).
+func blockedSgemm(mk *microKernel) gemmFunc[float32] {
+	return func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		if beta != 0 {
+			scaleC(m, n, beta, c, ldc)
+		}
+		if alpha == 0 {
+			if beta == 0 {
+				scaleC(m, n, 0, c, ldc)
+			}
+			return
+		}
+		job := &tileJob{
+			m: m, n: n, k: k,
+			packA: func(mr, mc, kc, i0, p0 int, dst []float32) { packA(ta, mr, mc, kc, i0, p0, alpha, a, lda, dst) },
+			packB: func(nr, kc, nc, p0, j0 int, dst []float32) { packB(tb, nr, kc, nc, p0, j0, b, ldb, dst) },
+			c:     cLayout{c: c, ldc: ldc, seg: max(n, 1)},
+			add:   beta != 0,
+		}
+		mk.tiles(job, 0, m, 0, n)
+	}
+}
+
+// scaleC sets c to beta*c.
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// packB packs op(b)[p0:p0+kc, j0:j0+nc] into panels of nr columns, each
+// kc rows of nr values, zero-padded on the right.
+func packB(tb bool, nr, kc, nc, p0, j0 int, b []float32, ldb int, dst []float32) {
+	for jp := 0; jp < nc; jp += nr {
+		w := min(nr, nc-jp)
+		d := dst[jp*kc : jp*kc+kc*nr]
+		if !tb {
+			for p := range kc {
+				off := (p0+p)*ldb + j0 + jp
+				row := d[p*nr : p*nr+nr]
+				copy(row, b[off:off+w])
+				clear(row[w:])
+			}
+			continue
+		}
+		if w < nr {
+			clear(d)
+		}
+		for jj := range w {
+			src := b[(j0+jp+jj)*ldb+p0 : (j0+jp+jj)*ldb+p0+kc]
+			for p, v := range src {
+				d[p*nr+jj] = v
+			}
+		}
+	}
+}
+
+// packA packs alpha*op(a)[i0:i0+mc, p0:p0+kc] into panels of mr rows, each
+// kc columns of mr values, zero-padded at the bottom.
+func packA(ta bool, mr, mc, kc, i0, p0 int, alpha float32, a []float32, lda int, dst []float32) {
+	for ip := 0; ip < mc; ip += mr {
+		h := min(mr, mc-ip)
+		d := dst[ip*kc : ip*kc+kc*mr]
+		if h < mr {
+			clear(d)
+		}
+		if !ta {
+			// the rows read side by side, the panel written in order
+			var src [16][]float32
+			for ii := range h {
+				src[ii] = a[(i0+ip+ii)*lda+p0 : (i0+ip+ii)*lda+p0+kc]
+			}
+			for p := range kc {
+				q := d[p*mr : p*mr+h]
+				for ii := range q {
+					q[ii] = alpha * src[ii][p]
+				}
+			}
+			continue
+		}
+		for p := range kc {
+			src := a[(p0+p)*lda+i0+ip : (p0+p)*lda+i0+ip+h]
+			row := d[p*mr : p*mr+h]
+			for ii, v := range src {
+				row[ii] = alpha * v
+			}
+		}
+	}
+}

@@ -69,7 +69,7 @@ func TestConvTiles(t *testing.T) {
 					}
 					y := make([]float32, ys.TotalSize())
 					convForward(s.g, xs, ys, x, wt, y, nil)
-					want, _ := naiveConv(s.g, xs, tensor.Shape{s.f, s.c, s.g.kh, s.g.kw}, f64(x), f64(wt))
+					want, _ := naiveConv(s.g, xs, tensor.Shape{s.f, s.c, s.g.kh, s.g.kw}, f64(x), f64(wt), oh, ow)
 					for i, v := range want {
 						if math.Abs(float64(y[i])-v) > 1e-4*(1+math.Abs(v)) {
 							t.Fatalf("forward: element %d = %g, naive %g", i, y[i], v)

@@ -115,7 +115,9 @@ func (o *convOp) Do(vs ...G.Value) (G.Value, error) {
 	out := newDense(in[0].Dtype(), s)
 	switch out.Dtype() {
 	case tensor.Float32:
-		convForward(o.convGeom, in[0].Shape(), s, data[float32](in[0]), data[float32](in[1]), data[float32](out), o.epilogue32(in))
+		if err := convForward32(o.convGeom, in[0].Shape(), s, data[float32](in[0]), data[float32](in[1]), data[float32](out), o.epilogue32(in)); err != nil {
+			return nil, err
+		}
 	default:
 		convForward(o.convGeom, in[0].Shape(), s, data[float64](in[0]), data[float64](in[1]), data[float64](out), o.epilogue64(in))
 	}
@@ -232,7 +234,9 @@ func (o *convGradOp) Do(vs ...G.Value) (G.Value, error) {
 	out := newDense(in[0].Dtype(), in[o.which].Shape())
 	switch out.Dtype() {
 	case tensor.Float32:
-		convBackward(o.convGeom, o.which, xs, ys, data[float32](in[0]), data[float32](in[1]), data[float32](in[2]), data[float32](out))
+		if err := convBackward32(o.convGeom, o.which, xs, ys, data[float32](in[0]), data[float32](in[1]), data[float32](in[2]), data[float32](out)); err != nil {
+			return nil, err
+		}
 	default:
 		convBackward(o.convGeom, o.which, xs, ys, data[float64](in[0]), data[float64](in[1]), data[float64](in[2]), data[float64](out))
 	}

@@ -20,6 +20,15 @@
 //
 //	OPENBLAS_CORETYPE=SkylakeX go test -tags openblas ./...
 //
+// With the onednn build tag (cgo, libdnnl-dev 2.6) float32 convolutions
+// run instead as oneDNN convolution primitives, forward and both
+// gradients, which choose AVX2, AVX-512 or AMX kernels for the CPU when the
+// program runs; GemmBackend reports "onednn". Tensors stay in plain NCHW
+// between ops and each primitive reorders to and from the layout it
+// prefers. In an Inference graph, ConvBN's BatchNorm scale is folded into
+// the weights as they are reordered, its shift is the convolution's bias
+// and the ReLU a post-op. oneDNN runs on GOMAXPROCS threads.
+//
 // A Graph pairs a Gorgonia expression graph with a Mode. Layers own their
 // Params; attaching a layer to a Graph binds each parameter's tensor by
 // pointer, so that

@@ -28,9 +28,12 @@
 //   - A saved model is one self-describing safetensors file; it loads and
 //     scores bit-identically, and a wrong or damaged file is a clear error.
 //
-// For training, Forward attaches the model to a layers.Graph and returns
-// logits; use loss.BCEWithLogits on them. Update locks the model against
-// concurrent scoring while parameters change. For one image against many,
-// a Gallery embeds the references once and scores a query with the head
+// A user holds a Model: Load, Save, Compare, Embed, NewGallery and the
+// verdict threshold. Training code works on its Network: the parameters,
+// PairLogits to attach the model to a layers.Graph (use
+// loss.BCEWithLogits on the logits), ChangeParams to change parameters
+// while no score is computed, and SaveWith for a checkpoint that carries
+// its own tensors in the model file. For one image against many, a
+// Gallery embeds the references once and scores a query with the head
 // alone.
 package siamese

@@ -44,7 +44,7 @@ func TestHeadGraphMatchesLogit(t *testing.T) {
 			g := layers.NewGraph(layers.Training, 1)
 			a := G.NodeFromAny(g.G, tensor.New(tensor.WithShape(n, f), tensor.WithBacking(ea)), G.WithName("ea"))
 			b := G.NodeFromAny(g.G, tensor.New(tensor.WithShape(n, f), tensor.WithBacking(eb)), G.WithName("eb"))
-			logits, err := m.HeadLogits(g, a, b)
+			logits, err := m.Network().Logits(g, a, b)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +60,7 @@ func TestHeadGraphMatchesLogit(t *testing.T) {
 			vm.Close()
 			graph := lv.Data().([]float32)
 			for i := range n {
-				want, err := m.Logit(ea[i*f:(i+1)*f], eb[i*f:(i+1)*f])
+				want, err := m.Network().Logit(ea[i*f:(i+1)*f], eb[i*f:(i+1)*f])
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -89,7 +89,7 @@ func TestHeadWeightSharing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if second, err = m.EmbedSecond(imgs); err != nil {
+		if second, err = m.Network().EmbedImages(Second, imgs); err != nil {
 			t.Fatal(err)
 		}
 		return first, second
@@ -106,7 +106,7 @@ func TestHeadWeightSharing(t *testing.T) {
 	perturb := func(m *Model, prefix string) {
 		t.Helper()
 		n := 0
-		for _, p := range m.Params() {
+		for _, p := range m.Network().Params() {
 			if !p.State && strings.HasPrefix(p.Name, prefix) {
 				for i, v := range p.Float32s() {
 					p.Float32s()[i] = 1.1*v + 0.01

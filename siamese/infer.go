@@ -51,7 +51,7 @@ func (m *Model) embedder(tower, n int) (*embedder, error) {
 	in := m.cfg.Input
 	g := layers.NewGraph(layers.Inference, 0)
 	x := G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(n, in.Channels, in.Size, in.Size), G.WithName("images"))
-	y, err := m.Tower(g, tower, x)
+	y, err := m.tower(g, tower, x)
 	if err != nil {
 		return nil, err
 	}
@@ -152,18 +152,6 @@ func (m *Model) EmbedBatch(imgs []image.Image) ([]Embedding, error) {
 	return m.embedImages(0, imgs)
 }
 
-// EmbedSecond returns the embeddings of imgs by the second tower, the one
-// that sees the second image of a pair: the same as EmbedBatch unless the
-// towers are separate.
-func (m *Model) EmbedSecond(imgs []image.Image) ([]Embedding, error) {
-	if len(imgs) == 0 {
-		return nil, errors.New("siamese: no images to embed")
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.embedImages(1, imgs)
-}
-
 // Compare returns the score of the pair (a, b).
 func (m *Model) Compare(a, b image.Image) (Score, error) {
 	s, err := m.CompareBatch([][2]image.Image{{a, b}})
@@ -219,13 +207,6 @@ func (m *Model) ScoreEmbeddings(a, b Embedding) (Score, error) {
 	return m.scoreLocked(a, b)
 }
 
-// Logit returns the head's logit for two embeddings: Score = sigmoid(Logit).
-func (m *Model) Logit(a, b Embedding) (float64, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.logitLocked(a, b)
-}
-
 func (m *Model) scoreLocked(a, b Embedding) (Score, error) {
 	z, err := m.logitLocked(a, b)
 	if err != nil {
@@ -242,8 +223,8 @@ func sigmoid(z float64) float64 {
 	return e / (1 + e)
 }
 
-// logitLocked computes bias - Σ|u_i| d_i in float64, as HeadLogits does on
-// a graph.
+// logitLocked computes bias - Σ|u_i| d_i in float64, as Network.Logits
+// does on a graph.
 func (m *Model) logitLocked(a, b Embedding) (float64, error) {
 	f := m.cfg.embeddingSize()
 	if len(a) != f || len(b) != f {
@@ -293,14 +274,11 @@ func (m *Model) SetThreshold(t float64) error {
 // Same reports the model's verdict for a score: s >= Threshold().
 func (m *Model) Same(s Score) bool { return s.Same(m.Threshold()) }
 
-// EmbedTensor embeds images already preprocessed with the model's Input
-// configuration: x of shape (N, C, Size, Size), one embedding per image
-// (tower 0). Training code uses it to embed validation images it holds as
-// tensors.
-func (m *Model) EmbedTensor(x *tensor.Dense) ([]Embedding, error) {
+// embedPreprocessed is Network.EmbedPreprocessed.
+func (m *Model) embedPreprocessed(x *tensor.Dense) ([]Embedding, error) {
 	in := m.cfg.Input
 	if x == nil || x.Dtype() != tensor.Float32 || x.Dims() != 4 || x.Shape()[1] != in.Channels || x.Shape()[2] != in.Size || x.Shape()[3] != in.Size {
-		return nil, fmt.Errorf("siamese: EmbedTensor wants a float32 (N, %d, %d, %d) tensor", in.Channels, in.Size, in.Size)
+		return nil, fmt.Errorf("siamese: EmbedPreprocessed wants a float32 (N, %d, %d, %d) tensor", in.Channels, in.Size, in.Size)
 	}
 	if x.Shape()[0] == 0 {
 		return nil, errors.New("siamese: no images to embed")

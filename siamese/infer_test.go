@@ -280,7 +280,7 @@ func TestConcurrentEncoderInfer(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			x := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(w+1, 3, 32, 32))
-			if _, _, err := m.Encoder(0).Infer(x); err != nil {
+			if _, _, err := m.Network().Encoder(0).Infer(x); err != nil {
 				errs <- err
 			}
 		}()

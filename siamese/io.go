@@ -33,21 +33,24 @@ const (
 
 // Save writes the model to path atomically: the file appears complete or
 // not at all, and a model already at path survives a failed save.
-func (m *Model) Save(path string) error { return m.SaveWith(path, nil, nil) }
+func (m *Model) Save(path string) error { return m.save(path, nil, nil) }
 
-// ExtraPrefix starts the names of the extra tensors and metadata keys a
-// checkpoint adds to a model file (optimizer state, training progress).
-// Load ignores them, so a checkpoint is also a model file.
-const ExtraPrefix = "train."
+// modelTensors are the name prefixes of the model's own tensors; Load
+// ignores a file's other tensors, which belong to whoever saved them (see
+// Network.SaveWith).
+var modelTensors = []string{"encoder.", "encoder_b.", "head.", "head_b.", "out."}
 
-// SaveWith is Save plus extra tensors and metadata keys, all named with
-// ExtraPrefix, written in the same atomic step.
-func (m *Model) SaveWith(path string, extra []*layers.Param, extraMeta map[string]string) error {
+func ownTensor(name string) bool {
+	return slices.ContainsFunc(modelTensors, func(p string) bool { return strings.HasPrefix(name, p) })
+}
+
+// save writes the model and the caller's extra tensors and metadata.
+func (m *Model) save(path string, extra []*layers.Param, extraMeta map[string]string) error {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	for _, p := range extra {
-		if !strings.HasPrefix(p.Name, ExtraPrefix) {
-			return fmt.Errorf("siamese: save %s: extra tensor %q does not start with %q", path, p.Name, ExtraPrefix)
+		if ownTensor(p.Name) {
+			return fmt.Errorf("siamese: save %s: extra tensor %q has a name of the model's own", path, p.Name)
 		}
 	}
 	cfg := m.Config()
@@ -69,15 +72,15 @@ func (m *Model) SaveWith(path string, extra []*layers.Param, extraMeta map[strin
 		"info":             string(ij),
 	}
 	for k, v := range extraMeta {
-		if !strings.HasPrefix(k, ExtraPrefix) {
-			return fmt.Errorf("siamese: save %s: extra metadata key %q does not start with %q", path, k, ExtraPrefix)
+		if _, own := meta[k]; own {
+			return fmt.Errorf("siamese: save %s: extra metadata key %q is one of the model's own", path, k)
 		}
 		meta[k] = v
 	}
 	// A NaN or infinite value must never reach a file (a model that scores
 	// NaN, or a checkpoint that resumes into one): refuse before anything
 	// is written, so that a file already at path is left as it was.
-	params := append(m.Params(), extra...)
+	params := append(m.params(), extra...)
 	if err := nonFinite(params); err != nil {
 		return fmt.Errorf("siamese: save %s: %w; not saved", path, err)
 	}
@@ -178,7 +181,13 @@ func Load(path string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("siamese: %s: %w", path, err)
 	}
-	if err := layers.LoadParams(f, m.Params(), layers.LoadOptions{Ignore: []string{ExtraPrefix}}); err != nil {
+	var others []string
+	for _, name := range f.Names() {
+		if !ownTensor(name) {
+			others = append(others, name)
+		}
+	}
+	if err := layers.LoadParams(f, m.params(), layers.LoadOptions{Ignore: others}); err != nil {
 		return nil, fmt.Errorf("siamese: %s: %w", path, err)
 	}
 	m.threshold = h.Threshold

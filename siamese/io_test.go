@@ -23,7 +23,7 @@ func TestSaveLoadScoresBitIdentically(t *testing.T) {
 		m := tinyModel(t, edit)
 		// Move the BatchNorm statistics and weights away from their
 		// initial values, as training would.
-		for i, p := range m.Params() {
+		for i, p := range m.Network().Params() {
 			for j := range p.Float32s() {
 				p.Float32s()[j] += float32((i+j)%7) * 0.01
 			}
@@ -81,7 +81,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	meta := f.Metadata
 	f.Close()
-	ts, err := layers.Tensors(m.Params())
+	ts, err := layers.Tensors(m.Network().Params())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestLoadErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	encoderOnly := filepath.Join(dir, "encoder.safetensors")
-	if err := m.Encoder(0).SaveFile(encoderOnly); err != nil {
+	if err := m.Network().Encoder(0).SaveFile(encoderOnly); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -178,12 +178,12 @@ func TestEncoderWeights(t *testing.T) {
 	}
 	for _, sep := range []bool{false, true} {
 		m := tinyModel(t, func(c *Config) { c.EncoderWeights = path; c.SeparateTowers = sep })
-		for tower := range 2 {
+		for tower := range Tower(2) {
 			for _, p := range enc.Params() {
 				if p.Name[:3] == "fc." {
 					continue
 				}
-				q := m.Encoder(tower).Param(p.Name)
+				q := m.Network().Encoder(tower).Param(p.Name)
 				for i, v := range p.Float32s() {
 					if q.Float32s()[i] != v {
 						t.Fatalf("tower %d: %s not loaded", tower, p.Name)
@@ -194,5 +194,63 @@ func TestEncoderWeights(t *testing.T) {
 	}
 	if _, err := New(Config{Encoder: resnet.Config{Depth: 34, Width: 8}, Input: preprocessConfig(32), EncoderWeights: path}); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("ResNet-18 weights into a ResNet-34: %v", err)
+	}
+}
+
+// TestSaveWithExtras: a caller's tensors and metadata ride along in the
+// model file and Load ignores them, but they cannot take a name of the
+// model's, and a stray tensor under the model's own names still fails.
+func TestSaveWithExtras(t *testing.T) {
+	dir := t.TempDir()
+	m := tinyModel(t, nil)
+	n := m.Network()
+	extra := &layers.Param{Name: "opt.moment", Value: tensor.New(tensor.WithShape(2), tensor.WithBacking([]float32{1, 2}))}
+	path := filepath.Join(dir, "checkpoint.safetensors")
+	if err := n.SaveWith(path, []*layers.Param{extra}, map[string]string{"opt.step": "7"}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hasTensor := f.Info("opt.moment")
+	step := f.Metadata["opt.step"]
+	f.Close()
+	if !hasTensor || step != "7" {
+		t.Fatalf("extras not written: tensor %v, metadata %q", hasTensor, step)
+	}
+	l, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs := testImages()
+	s1, _ := m.Compare(imgs[0], imgs[1])
+	s2, err := l.Compare(imgs[0], imgs[1])
+	if err != nil || s1 != s2 {
+		t.Errorf("loaded checkpoint scores %v (%v), model %v", s2, err, s1)
+	}
+	stray := &layers.Param{Name: "head.9.weight", Value: tensor.New(tensor.WithShape(1), tensor.WithBacking([]float32{0}))}
+	if err := n.SaveWith(filepath.Join(dir, "x.safetensors"), []*layers.Param{stray}, nil); err == nil || !strings.Contains(err.Error(), "head.9.weight") {
+		t.Errorf("an extra tensor named like the model's: %v", err)
+	}
+	if err := n.SaveWith(filepath.Join(dir, "y.safetensors"), nil, map[string]string{"threshold": "0.1"}); err == nil || !strings.Contains(err.Error(), "threshold") {
+		t.Errorf("an extra metadata key of the model's: %v", err)
+	}
+	ts, err := layers.Tensors(append(n.Params(), stray))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err = safetensors.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := f.Metadata
+	f.Close()
+	bad := filepath.Join(dir, "stray.safetensors")
+	if err := safetensors.WriteFile(bad, ts, meta); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), "unexpected head.9.weight") {
+		t.Errorf("Load of a file with a stray model tensor: %v", err)
 	}
 }

@@ -60,7 +60,7 @@ func logitsAndGrads(t *testing.T, m *Model, mode layers.Mode, seed uint64, runs 
 	at, bt := pairInputs(3)
 	a := G.NodeFromAny(g.G, at, G.WithName("a"))
 	b := G.NodeFromAny(g.G, bt, G.WithName("b"))
-	logits, err := m.Forward(g, a, b)
+	logits, err := m.Network().PairLogits(g, a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func logitsAndGrads(t *testing.T, m *Model, mode layers.Mode, seed uint64, runs 
 	}
 	// Key gradients by the model's parameter names ("encoder_b.conv1.weight").
 	names := map[*tensor.Dense]string{}
-	for _, p := range m.Params() {
+	for _, p := range m.Network().Params() {
 		names[p.Value] = p.Name
 	}
 	gm := map[string][]float32{}
@@ -109,10 +109,10 @@ func TestWeightSharing(t *testing.T) {
 	sep := tinyModel(t, func(c *Config) { c.Dropout = -1; c.SeparateTowers = true })
 	// Give the separate towers the shared model's weights.
 	byName := map[string]*layers.Param{}
-	for _, p := range shared.Params() {
+	for _, p := range shared.Network().Params() {
 		byName[p.Name] = p
 	}
-	for _, p := range sep.Params() {
+	for _, p := range sep.Network().Params() {
 		name := p.Name
 		for _, pre := range [][2]string{{"encoder_b.", "encoder."}, {"head_b.", "head."}} {
 			if len(name) > len(pre[0]) && name[:len(pre[0])] == pre[0] {
@@ -121,7 +121,7 @@ func TestWeightSharing(t *testing.T) {
 		}
 		copy(p.Float32s(), byName[name].Float32s())
 	}
-	if n, ns := len(shared.Params()), len(sep.Params()); ns != 2*n-2 {
+	if n, ns := len(shared.Network().Params()), len(sep.Network().Params()); ns != 2*n-2 {
 		t.Fatalf("shared model has %d parameters, separate %d; want separate = 2*shared - 2 (one output layer)", n, ns)
 	}
 	// Inference mode: BatchNorm uses running statistics, so a batch of 2N
@@ -188,7 +188,7 @@ func equal(a, b []float32) bool {
 
 func TestBatchNormModes(t *testing.T) {
 	m := tinyModel(t, nil)
-	rm := m.Encoder(0).Param("bn1.running_mean")
+	rm := m.Network().Encoder(0).Param("bn1.running_mean")
 	before := append([]float32(nil), rm.Float32s()...)
 	if _, err := m.Compare(noise(1, 40, 40), noise(2, 40, 40)); err != nil {
 		t.Fatal(err)
@@ -201,7 +201,7 @@ func TestBatchNormModes(t *testing.T) {
 		t.Fatal("a training run left BatchNorm's running statistics alone")
 	}
 	frozen := tinyModel(t, func(c *Config) { c.FrozenStages = 5 })
-	rm = frozen.Encoder(0).Param("bn1.running_mean")
+	rm = frozen.Network().Encoder(0).Param("bn1.running_mean")
 	before = append([]float32(nil), rm.Float32s()...)
 	_, grads := logitsAndGrads(t, frozen, layers.Training, 1, 1)
 	if !equal(before, rm.Float32s()) {

@@ -26,7 +26,7 @@ func TestSaveRefusesNonFinite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps := m.Params()
+	ps := m.Network().Params()
 	var weight, stat *layers.Param
 	for _, p := range ps {
 		if p.State && stat == nil {
@@ -39,7 +39,7 @@ func TestSaveRefusesNonFinite(t *testing.T) {
 	if weight == nil || stat == nil {
 		t.Fatal("no weight or BatchNorm statistic to poison")
 	}
-	moment := &layers.Param{Name: ExtraPrefix + "opt.m.x", Value: tensor.New(tensor.WithShape(4), tensor.WithBacking([]float32{0, 1, 2, 3}))}
+	moment := &layers.Param{Name: "train.opt.m.x", Value: tensor.New(tensor.WithShape(4), tensor.WithBacking([]float32{0, 1, 2, 3}))}
 	cases := []struct {
 		poison func() (restore func())
 		extra  []*layers.Param
@@ -51,7 +51,7 @@ func TestSaveRefusesNonFinite(t *testing.T) {
 	}
 	for _, c := range cases {
 		restore := c.poison()
-		err := m.SaveWith(path, c.extra, nil)
+		err := m.Network().SaveWith(path, c.extra, nil)
 		restore()
 		if err == nil {
 			t.Fatalf("a model holding %s was saved", c.want)

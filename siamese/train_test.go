@@ -41,7 +41,7 @@ func TestLabelConvention(t *testing.T) {
 	a := G.NodeFromAny(g.G, tensor.New(tensor.WithShape(8, 3, 32, 32), tensor.WithBacking(av)), G.WithName("a"))
 	b := G.NodeFromAny(g.G, tensor.New(tensor.WithShape(8, 3, 32, 32), tensor.WithBacking(bv)), G.WithName("b"))
 	y := G.NodeFromAny(g.G, tensor.New(tensor.WithShape(8, 1), tensor.WithBacking(labels)), G.WithName("labels"))
-	logits, err := m.Forward(g, a, b)
+	logits, err := m.Network().PairLogits(g, a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestLabelConvention(t *testing.T) {
 		if err := vm.RunAll(); err != nil {
 			t.Fatal(err)
 		}
-		if err := m.Update(func() error { return solver.Step(G.NodesToValueGrads(nodes)) }); err != nil {
+		if err := m.Network().ChangeParams(func() error { return solver.Step(G.NodesToValueGrads(nodes)) }); err != nil {
 			t.Fatal(err)
 		}
 		if step == 0 {

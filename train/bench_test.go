@@ -104,7 +104,7 @@ func BenchmarkAdamStep(b *testing.B) {
 	var params []*layers.Param
 	var grads [][]float32
 	n := 0
-	for _, p := range m.Params() {
+	for _, p := range m.Network().Params() {
 		if !p.State {
 			params = append(params, p)
 			g := make([]float32, len(p.Float32s()))

@@ -289,8 +289,8 @@ func TestCrashSafety(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wp := want.Params()
-		for i, p := range got.Params() {
+		wp := want.Network().Params()
+		for i, p := range got.Network().Params() {
 			a, b := p.Float32s(), wp[i].Float32s()
 			for j := range a {
 				if a[j] != b[j] {

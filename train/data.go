@@ -151,12 +151,12 @@ func (v *PairValidation) Logits(m *siamese.Model) (logits, labels []float64, err
 	}
 	second := first
 	if m.Config().SeparateTowers {
-		if second, err = m.EmbedSecond(v.images); err != nil {
+		if second, err = m.Network().EmbedImages(siamese.Second, v.images); err != nil {
 			return nil, nil, err
 		}
 	}
 	for _, p := range v.pairs {
-		z, err := m.Logit(first[v.index[p.A]], second[v.index[p.B]])
+		z, err := m.Network().Logit(first[v.index[p.A]], second[v.index[p.B]])
 		if err != nil {
 			return nil, nil, err
 		}

@@ -34,7 +34,7 @@ func (c *featureCache) get(tower, i int) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, _, err := c.m.Encoder(tower).Infer(x)
+	f, _, err := c.m.Network().Encoder(siamese.Tower(tower)).Infer(x)
 	if err != nil {
 		return nil, fmt.Errorf("image %d: %w", i, err)
 	}
@@ -84,7 +84,7 @@ func (c *featureCache) fill(pairs []data.Pair) error {
 				xs = append(xs, x.Data().([]float32)...)
 			}
 			shape = append(tensor.Shape{len(chunk)}, shape[1:]...)
-			out, _, err := c.m.Encoder(t).Infer(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(xs)))
+			out, _, err := c.m.Network().Encoder(siamese.Tower(t)).Infer(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(xs)))
 			if err != nil {
 				return fmt.Errorf("images %v: %w", chunk, err)
 			}
@@ -103,7 +103,7 @@ func (c *featureCache) batch(pairs []data.Pair) (a, b *tensor.Dense, labels []fl
 	if err := c.fill(pairs); err != nil {
 		return nil, nil, nil, err
 	}
-	f := c.m.EncoderOutput()
+	f := c.m.Network().EncoderOutputSize()
 	av := make([]float32, 0, len(pairs)*f)
 	bv := make([]float32, 0, len(pairs)*f)
 	for _, p := range pairs {

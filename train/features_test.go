@@ -71,8 +71,8 @@ func TestFrozenFastPath(t *testing.T) {
 	}
 	fast, full := run(false), run(true)
 	start := frozenModel(t)
-	fp, sp := full.Params(), start.Params()
-	for i, p := range fast.Params() {
+	fp, sp := full.Network().Params(), start.Network().Params()
+	for i, p := range fast.Network().Params() {
 		a, b, s := p.Float32s(), fp[i].Float32s(), sp[i].Float32s()
 		var d, mag float64
 		moved := false

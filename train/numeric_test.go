@@ -88,8 +88,8 @@ func TestNonFiniteInputNamed(t *testing.T) {
 // want's, bit for bit.
 func sameParams(t *testing.T, got, want *siamese.Model) {
 	t.Helper()
-	wp := want.Params()
-	for i, p := range got.Params() {
+	wp := want.Network().Params()
+	for i, p := range got.Network().Params() {
 		a, b := p.Float32s(), wp[i].Float32s()
 		for j := range a {
 			if math.Float32bits(a[j]) != math.Float32bits(b[j]) {
@@ -107,7 +107,7 @@ func finiteFile(t *testing.T, path string) *siamese.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range m.Params() {
+	for _, p := range m.Network().Params() {
 		if i := firstNonFinite(p.Float32s()); i >= 0 {
 			t.Fatalf("%s: %s[%d] is %v", path, p.Name, i, p.Float32s()[i])
 		}
@@ -126,7 +126,7 @@ func TestPoisonedWeightStops(t *testing.T) {
 	dir := t.TempDir()
 	m := smallModel(t)
 	var target *layers.Param
-	for _, p := range m.Params() {
+	for _, p := range m.Network().Params() {
 		if !p.State && !strings.HasSuffix(p.Name, "bias") && len(p.Float32s()) > 5 {
 			target = p
 			break
@@ -154,7 +154,7 @@ func TestPoisonedWeightStops(t *testing.T) {
 	}
 	// The NaN stays where it was put: the BatchNorm statistics the failed
 	// step's forward pass updated are put back.
-	for _, p := range m.Params() {
+	for _, p := range m.Network().Params() {
 		for i, v := range p.Float32s() {
 			if f := float64(v); (math.IsNaN(f) || math.IsInf(f, 0)) && (p.Value != target.Value || i != 5) {
 				t.Fatalf("after the failed step %s[%d] is %v", p.Name, i, v)
@@ -212,7 +212,7 @@ func TestNonFiniteUpdateStops(t *testing.T) {
 		dir := t.TempDir()
 		m := smallModel(t)
 		var stat *layers.Param
-		for _, p := range m.Params() {
+		for _, p := range m.Network().Params() {
 			if p.State {
 				stat = p
 				break

@@ -144,8 +144,11 @@ type pretrainState struct {
 // in one atomic file that Resume reads.
 const PretrainCheckpoint = "pretrain-last.safetensors"
 
-// Checkpoint metadata keys and tensor name prefixes (siamese.ExtraPrefix
-// starts them all).
+// checkpointPrefix starts the names of every tensor and metadata key a
+// checkpoint adds to the model file; siamese.Load ignores them.
+const checkpointPrefix = "train."
+
+// Checkpoint metadata keys and tensor name prefixes.
 const (
 	pretrainStateKey  = "train.pretrain.state"
 	pretrainConfigKey = "train.pretrain.config"
@@ -170,7 +173,7 @@ func NewPretrainer(m *siamese.Model, data ClassBatches, val *OneShotValidation, 
 	cfg = cfg.WithDefaults()
 	// The classifier is saved in checkpoints beside the model, hence the
 	// prefix.
-	fc := layers.NewDense(siamese.ExtraPrefix+"pretrain.fc", m.Config().EmbeddingSize(), data.NumClasses())
+	fc := layers.NewDense(checkpointPrefix+"pretrain.fc", m.Config().EmbeddingSize(), data.NumClasses())
 	layers.InitLinear(fc, rand.New(rand.NewPCG(cfg.Seed, 0x66632d696e6974))) // "fc-init"
 	return &Pretrainer{m: m, cfg: cfg, data: data, val: val, fc: fc}, nil
 }
@@ -199,11 +202,11 @@ func (p *Pretrainer) Run(ctx context.Context) error {
 		nodes   G.Nodes
 		vm      G.VM
 	)
-	err := p.m.Update(func() error {
+	err := p.m.Network().ChangeParams(func() error {
 		g = layers.NewGraph(layers.Training, p.cfg.Seed)
 		x = G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(n, in.Channels, in.Size, in.Size), G.WithName("pretrain.x"))
 		y = G.NewMatrix(g.G, tensor.Float32, G.WithShape(n, k), G.WithName("pretrain.targets"))
-		e, err := p.m.Tower(g, 0, x)
+		e, err := p.m.Network().Embeddings(g, 0, x)
 		if err != nil {
 			return err
 		}
@@ -279,7 +282,7 @@ func (p *Pretrainer) Run(ctx context.Context) error {
 			return fmt.Errorf("train: pretraining: step %d: %w", step, err)
 		}
 		g.SetStep(step)
-		if err := p.m.Update(func() error { return layers.Run(vm) }); err != nil {
+		if err := p.m.Network().ChangeParams(func() error { return layers.Run(vm) }); err != nil {
 			return fmt.Errorf("train: pretraining: step %d: %w", step, err)
 		}
 		l := float64(lossV.Data().(float32))
@@ -296,7 +299,7 @@ func (p *Pretrainer) Run(ctx context.Context) error {
 		}
 		lr := p.cfg.Optimizer.LearningRate * p.cfg.Schedule.factor(step, spe, total)
 		finite := true
-		_ = p.m.Update(func() error { finite = opt.step(grads, lr); return nil })
+		_ = p.m.Network().ChangeParams(func() error { finite = opt.step(grads, lr); return nil })
 		if !finite {
 			return fmt.Errorf("train: pretraining: step %d: after the update (learning rate %g), %s", step, lr, nonFiniteParam(params))
 		}
@@ -380,7 +383,7 @@ func (p *Pretrainer) endEpoch(ep *PretrainEpoch) error {
 		if !p.st.HasBest || acc > p.st.BestAcc {
 			p.st.BestAcc, p.st.HasBest, improved = acc, true, true
 			p.best = p.best[:0]
-			for _, q := range p.m.Params() {
+			for _, q := range p.m.Network().Params() {
 				p.best = append(p.best, slices.Clone(q.Float32s()))
 			}
 		}
@@ -415,8 +418,8 @@ func (p *Pretrainer) restoreBest() {
 	if p.best == nil {
 		return
 	}
-	_ = p.m.Update(func() error {
-		for i, q := range p.m.Params() {
+	_ = p.m.Network().ChangeParams(func() error {
+		for i, q := range p.m.Network().Params() {
 			copy(q.Float32s(), p.best[i])
 		}
 		return nil

@@ -23,7 +23,7 @@ func (p *Pretrainer) checkpoint() error {
 	p.st.OptSteps = p.opt.t
 	extra := append([]*layers.Param{p.fc.Weight, p.fc.Bias}, p.opt.state()...)
 	if p.best != nil {
-		for i, q := range p.m.Params() {
+		for i, q := range p.m.Network().Params() {
 			extra = append(extra, &layers.Param{Name: pretrainBest + q.Name, Value: tensorLike(q, p.best[i])})
 		}
 	}
@@ -91,7 +91,7 @@ func (p *Pretrainer) Resume(path string) error {
 		}
 		return v, nil
 	}
-	params := p.m.Params()
+	params := p.m.Network().Params()
 	cur := make([][]float32, len(params))
 	for i, q := range params {
 		if cur[i], err = read(q.Name, q); err != nil {
@@ -126,7 +126,7 @@ func (p *Pretrainer) Resume(path string) error {
 			resumed[name] = v
 		}
 	}
-	_ = p.m.Update(func() error {
+	_ = p.m.Network().ChangeParams(func() error {
 		for i, q := range params {
 			copy(q.Float32s(), cur[i])
 		}

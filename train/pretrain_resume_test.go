@@ -160,7 +160,7 @@ func TestPretrainResumeRefuses(t *testing.T) {
 
 	m, other := newResumable(t, ds, trainIdx, valIdx, t.TempDir(), nil)
 	other.cfg.LabelSmoothing = 0.2
-	before := m.Params()[0].Float32s()[0]
+	before := m.Network().Params()[0].Float32s()[0]
 	for _, c := range []struct{ path, want string }{
 		{ckpt, "pretraining settings"},
 		{filepath.Join(dir, "pretrain.safetensors"), "not a pretraining checkpoint"},
@@ -171,7 +171,7 @@ func TestPretrainResumeRefuses(t *testing.T) {
 			t.Errorf("resume %s: %v, want an error saying %q", filepath.Base(c.path), err, c.want)
 		}
 	}
-	if other.Step() != 0 || other.History() != nil || m.Params()[0].Float32s()[0] != before {
+	if other.Step() != 0 || other.History() != nil || m.Network().Params()[0].Float32s()[0] != before {
 		t.Error("a failed Resume changed the pretrainer")
 	}
 

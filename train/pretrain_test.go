@@ -212,7 +212,7 @@ func TestPretrainCosineLearns(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := layers.NewGraph(layers.Inference, 1)
-	e, err := m.Tower(g, 0, G.NodeFromAny(g.G, x, G.WithName("x")))
+	e, err := m.Network().Embeddings(g, 0, G.NodeFromAny(g.G, x, G.WithName("x")))
 	if err != nil {
 		t.Fatal(err)
 	}

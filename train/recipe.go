@@ -483,8 +483,8 @@ func frozenCopy(m *siamese.Model) (*siamese.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	src := m.Params()
-	dst := f.Params()
+	src := m.Network().Params()
+	dst := f.Network().Params()
 	if len(src) != len(dst) {
 		return nil, fmt.Errorf("train: recipe: frozen model has %d parameters, want %d", len(dst), len(src))
 	}

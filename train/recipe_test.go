@@ -53,7 +53,7 @@ func TestFit(t *testing.T) {
 		}
 		// The pair stage trains the head only: every encoder tensor is the
 		// pretrained one; the output layer has moved.
-		pp, mp := pre.Params(), m.Params()
+		pp, mp := pre.Network().Params(), m.Network().Params()
 		for i, p := range pp {
 			same := slices.Equal(p.Float32s(), mp[i].Float32s())
 			if enc := strings.HasPrefix(p.Name, "encoder."); enc != same {

@@ -39,7 +39,7 @@ func TestTrainerAppliesSchedule(t *testing.T) {
 	// snapshot copies every learnable weight.
 	snapshot := func() []float32 {
 		var w []float32
-		for _, p := range m.Params() {
+		for _, p := range m.Network().Params() {
 			if !p.State {
 				w = append(w, p.Float32s()...)
 			}

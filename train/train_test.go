@@ -115,7 +115,7 @@ func newValPairs(p *patterns, n int) *valPairs {
 func (v *valPairs) Logits(m *siamese.Model) ([]float64, []float64, error) {
 	emb := func(i int) (siamese.Embedding, error) {
 		x := tensor.New(tensor.WithShape(append([]int{1}, v.p.shape...)...), tensor.WithBacking(v.p.pixels[i]))
-		es, err := m.EmbedTensor(x)
+		es, err := m.Network().EmbedPreprocessed(x)
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +131,7 @@ func (v *valPairs) Logits(m *siamese.Model) ([]float64, []float64, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		z, err := m.Logit(a, b)
+		z, err := m.Network().Logit(a, b)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -267,8 +267,8 @@ func resumeAt(t *testing.T, stopAt uint64) {
 	if err := tr3.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want := full.Params()
-	for i, p := range resumed.Params() {
+	want := full.Network().Params()
+	for i, p := range resumed.Network().Params() {
 		a, b := p.Float32s(), want[i].Float32s()
 		for j := range a {
 			if a[j] != b[j] {
@@ -294,7 +294,7 @@ func TestNaNLossStops(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "step 2") {
 		t.Fatalf("got %v, want an error naming step 2", err)
 	}
-	for _, p := range m.Params() {
+	for _, p := range m.Network().Params() {
 		for _, v := range p.Float32s() {
 			if math.IsNaN(float64(v)) {
 				t.Fatalf("%s holds NaN after the failed step", p.Name)

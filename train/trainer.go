@@ -185,7 +185,7 @@ func New(m *siamese.Model, data Batches, val Validation, cfg Config) (*Trainer, 
 	}
 	t := &Trainer{m: m, cfg: cfg.WithDefaults(), data: data, val: val, names: map[*tensor.Dense]string{}}
 	t.st.PlateauMult = 1
-	for _, p := range m.Params() {
+	for _, p := range m.Network().Params() {
 		t.names[p.Value] = p.Name
 	}
 	return t, nil
@@ -244,14 +244,14 @@ func (t *Trainer) build() (*graph, error) {
 	var logits *G.Node
 	var err error
 	if fs, ok := t.frozenFastPath(); ok {
-		f := t.m.EncoderOutput()
+		f := t.m.Network().EncoderOutputSize()
 		fa := G.NewMatrix(g.G, tensor.Float32, G.WithShape(n, f), G.WithName("train.features_a"))
 		fb := G.NewMatrix(g.G, tensor.Float32, G.WithShape(n, f), G.WithName("train.features_b"))
-		ea, eb, err := t.m.Embed2Features(g, fa, fb)
+		ea, eb, err := t.m.Network().PairEmbeddingsOfFeatures(g, fa, fb)
 		if err != nil {
 			return nil, err
 		}
-		if logits, err = t.m.HeadLogits(g, ea, eb); err != nil {
+		if logits, err = t.m.Network().Logits(g, ea, eb); err != nil {
 			return nil, err
 		}
 		cache := newFeatureCache(t.m, fs)
@@ -273,7 +273,7 @@ func (t *Trainer) build() (*graph, error) {
 		shape := G.WithShape(n, in.Channels, in.Size, in.Size)
 		a := G.NewTensor(g.G, tensor.Float32, 4, shape, G.WithName("train.a"))
 		b := G.NewTensor(g.G, tensor.Float32, 4, shape, G.WithName("train.b"))
-		if logits, err = t.m.Forward(g, a, b); err != nil {
+		if logits, err = t.m.Network().PairLogits(g, a, b); err != nil {
 			return nil, err
 		}
 		gr.feed = func(step uint64) error {
@@ -322,7 +322,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 	// tensors (engine fields, BatchNorm statistics, weights): do both under
 	// the model's lock, so that concurrent scoring waits instead of racing.
 	var gr *graph
-	if err := t.m.Update(func() (err error) { gr, err = t.build(); return err }); err != nil {
+	if err := t.m.Network().ChangeParams(func() (err error) { gr, err = t.build(); return err }); err != nil {
 		return err
 	}
 	defer gr.vm.Close()
@@ -348,7 +348,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 	// BatchNorm's running statistics change during the forward pass; keep
 	// a copy to put back when a step turns out to be non-finite.
 	var stats []*layers.Param
-	for _, p := range t.m.Params() {
+	for _, p := range t.m.Network().Params() {
 		if p.State {
 			stats = append(stats, p)
 		}
@@ -358,7 +358,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 		saved[i] = make([]float32, len(p.Float32s()))
 	}
 	restore := func() {
-		_ = t.m.Update(func() error {
+		_ = t.m.Network().ChangeParams(func() error {
 			for i, p := range stats {
 				copy(p.Float32s(), saved[i])
 			}
@@ -381,7 +381,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 			copy(saved[i], p.Float32s())
 		}
 		gr.g.SetStep(step)
-		if err := t.m.Update(func() error { return layers.Run(gr.vm) }); err != nil {
+		if err := t.m.Network().ChangeParams(func() error { return layers.Run(gr.vm) }); err != nil {
 			return fmt.Errorf("train: step %d: %w", step, err)
 		}
 		l := float64(gr.loss.Data().(float32))
@@ -390,7 +390,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 			// Name a non-finite weight if one caused it (the inputs were
 			// checked by feed).
 			var where string
-			if w := nonFiniteParam(t.m.Params()); w != "" {
+			if w := nonFiniteParam(t.m.Network().Params()); w != "" {
 				where = " (" + w + ")"
 			}
 			return fmt.Errorf("train: step %d: loss is %v%s; the parameters are those before the step", step, l, where)
@@ -410,13 +410,13 @@ func (t *Trainer) Run(ctx context.Context) error {
 		}
 		lr := t.learningRate(step, spe, total)
 		finite := true
-		_ = t.m.Update(func() error { finite = t.opt.step(grads, lr); return nil })
+		_ = t.m.Network().ChangeParams(func() error { finite = t.opt.step(grads, lr); return nil })
 		// Finite gradients can still overflow a weight (a huge learning
 		// rate), and BatchNorm statistics do not enter the training loss:
 		// stop here, naming the step, rather than at an epoch's end when
 		// the model refuses to be saved.
 		if !finite || nonFiniteParam(stats) != "" {
-			return fmt.Errorf("train: step %d: after the update (learning rate %g), %s; training stopped, checkpoints on disk are from before", step, lr, nonFiniteParam(t.m.Params()))
+			return fmt.Errorf("train: step %d: after the update (learning rate %g), %s; training stopped, checkpoints on disk are from before", step, lr, nonFiniteParam(t.m.Network().Params()))
 		}
 		t.st.Step++
 		t.st.EpochLoss += l
@@ -562,7 +562,7 @@ func saveCheckpoint(m *siamese.Model, path string, extra []*layers.Param, meta m
 		}
 		md[k] = string(b)
 	}
-	if err := m.SaveWith(path, extra, md); err != nil {
+	if err := m.Network().SaveWith(path, extra, md); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	return nil

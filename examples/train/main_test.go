@@ -203,8 +203,8 @@ func sameModels(t *testing.T, uninterrupted, resumed string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pb := b.Params()
-	for i, p := range a.Params() {
+	pb := b.Network().Params()
+	for i, p := range a.Network().Params() {
 		if !slices.Equal(p.Float32s(), pb[i].Float32s()) {
 			t.Fatalf("%s differs between the uninterrupted and the resumed run", p.Name)
 		}
@@ -409,7 +409,7 @@ func TestTrainWeightsFrozen(t *testing.T) {
 		t.Errorf("frozen stages %d, want 5", m.Config().FrozenStages)
 	}
 	want := enc.Params()
-	for i, p := range m.Encoder(0).Params() {
+	for i, p := range m.Network().Encoder(0).Params() {
 		if p.Name != want[i].Name || !slices.Equal(p.Float32s(), want[i].Float32s()) {
 			t.Fatalf("encoder parameter %s differs from the -weights file's %s", p.Name, want[i].Name)
 		}
@@ -419,8 +419,8 @@ func TestTrainWeightsFrozen(t *testing.T) {
 		t.Fatal(err)
 	}
 	var moved bool
-	fp := fresh.Params()
-	for i, p := range m.Params() {
+	fp := fresh.Network().Params()
+	for i, p := range m.Network().Params() {
 		if strings.HasPrefix(p.Name, "head.") && !slices.Equal(p.Float32s(), fp[i].Float32s()) {
 			moved = true
 		}

@@ -1,11 +1,6 @@
 package preprocess
 
-import (
-	"fmt"
-	"strings"
-
-	"github.com/disintegration/imaging"
-)
+import "fmt"
 
 // Config describes the transform applied to every image.
 type Config struct {
@@ -16,9 +11,8 @@ type Config struct {
 	Channels int
 	// Norm is the normalisation; the zero value is ImageNet.
 	Norm Normalization
-	// Filter names the resampling filter: "linear" (the default when ""),
-	// "lanczos", "catmullrom", "box" or "nearest". Case-insensitive.
-	Filter string
+	// Filter is the resampling filter; the zero value is Linear.
+	Filter Filter
 	// NoCrop, when false (the default), resizes the shorter side to Size
 	// and then centre-crops Size x Size, like torchvision's
 	// Resize(Size)+CenterCrop(Size). When true the image is resized
@@ -36,25 +30,11 @@ type Config struct {
 // hostile size from overflowing the buffer length.
 const MaxSize = 8192
 
-// filters maps the accepted Config.Filter names to imaging filters.
-var filters = map[string]imaging.ResampleFilter{
-	"linear":     imaging.Linear,
-	"lanczos":    imaging.Lanczos,
-	"catmullrom": imaging.CatmullRom,
-	"box":        imaging.Box,
-	"nearest":    imaging.NearestNeighbor,
-}
-
 // WithDefaults returns a copy of c with the zero-valued optional fields
-// filled in: Channels 3 and Filter "linear". Filter is also lower-cased
-// and trimmed.
+// filled in: Channels 3.
 func (c Config) WithDefaults() Config {
 	if c.Channels == 0 {
 		c.Channels = 3
-	}
-	c.Filter = strings.ToLower(strings.TrimSpace(c.Filter))
-	if c.Filter == "" {
-		c.Filter = "linear"
 	}
 	return c
 }
@@ -75,8 +55,8 @@ func (c Config) Validate() error {
 	if !d.Norm.valid() {
 		return fmt.Errorf("preprocess: unknown normalization %v", c.Norm)
 	}
-	if _, ok := filters[d.Filter]; !ok {
-		return fmt.Errorf("preprocess: unknown filter %q (want linear, lanczos, catmullrom, box or nearest)", c.Filter)
+	if !d.Filter.valid() {
+		return fmt.Errorf("preprocess: unknown filter %v", c.Filter)
 	}
 	return nil
 }

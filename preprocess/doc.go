@@ -15,8 +15,8 @@
 //     round. With NoCrop the image is resized straight to Size x Size.
 //     An image whose shorter side already equals Size is not resampled at
 //     all (only cropped), and a Size x Size image passes through bit-exact.
-//     Resampling uses github.com/disintegration/imaging with the filter
-//     named by Config.Filter ("linear" by default). Before resampling the
+//     Resampling uses github.com/disintegration/imaging with
+//     Config.Filter (Linear by default). Before resampling the
 //     alpha channel is dropped (as in step 2) and the colour rounded to
 //     8 bits, the precision imaging resamples at; so the resampled image, like
 //     PIL's, is computed from the opaque RGB colour.

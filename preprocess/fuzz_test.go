@@ -77,7 +77,7 @@ func FuzzDecode(f *testing.F) {
 		if int64(b.Dx())*int64(b.Dy()) > fuzzLimit {
 			t.Fatalf("decoded %v, over the limit %d", b, fuzzLimit)
 		}
-		for _, c := range []Config{{Size: 4}, {Size: 3, Channels: 1, Norm: Caffe, Filter: "lanczos"}, {Size: 5, NoCrop: true, Norm: UnitRange}} {
+		for _, c := range []Config{{Size: 4}, {Size: 3, Channels: 1, Norm: Caffe, Filter: Lanczos}, {Size: 5, NoCrop: true, Norm: UnitRange}} {
 			x, err := Pixels(img, c)
 			if err != nil {
 				if !strings.HasPrefix(err.Error(), "preprocess: ") {

@@ -126,7 +126,7 @@ func pixelsInto(dst []float32, img image.Image, cfg Config) error {
 	}
 	src := img
 	if g.resize {
-		src = imaging.Resize(opaqueNRGBA(img), g.resW, g.resH, filters[cfg.Filter])
+		src = imaging.Resize(opaqueNRGBA(img), g.resW, g.resH, imagingFilters[cfg.Filter])
 		if src.Bounds().Dx() != g.resW || src.Bounds().Dy() != g.resH {
 			return fmt.Errorf("preprocess: resize to %dx%d failed", g.resW, g.resH)
 		}

@@ -1,6 +1,7 @@
 package preprocess
 
 import (
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -231,7 +232,7 @@ func TestPassThrough(t *testing.T) {
 	m := image.NewNRGBA(image.Rect(0, 0, 5, 5))
 	rng.Read(m.Pix)
 	for _, noCrop := range []bool{false, true} {
-		got, err := Pixels(m, Config{Size: 5, Norm: UnitRange, Filter: "lanczos", NoCrop: noCrop})
+		got, err := Pixels(m, Config{Size: 5, Norm: UnitRange, Filter: Lanczos, NoCrop: noCrop})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -331,11 +332,11 @@ func TestResizeUniform(t *testing.T) {
 	for i := 0; i < len(m.Pix); i += 4 {
 		m.Pix[i], m.Pix[i+1], m.Pix[i+2], m.Pix[i+3] = 200, 100, 50, 255
 	}
-	for _, f := range []string{"", "linear", "lanczos", "catmullrom", "box", "nearest", "Lanczos"} {
+	for _, f := range []Filter{Linear, Lanczos, CatmullRom, Box, Nearest} {
 		for _, noCrop := range []bool{false, true} {
 			got, err := Pixels(m, Config{Size: 4, Norm: UnitRange, Filter: f, NoCrop: noCrop})
 			if err != nil {
-				t.Fatalf("filter %q: %v", f, err)
+				t.Fatalf("filter %v: %v", f, err)
 			}
 			if len(got) != 48 {
 				t.Fatalf("len = %d", len(got))
@@ -394,7 +395,7 @@ func TestResizeIgnoresAlphaWeights(t *testing.T) {
 			m.SetNRGBA(x+1, y, color.NRGBA{0, 0, 0, 0})
 		}
 	}
-	got, err := Pixels(m, Config{Size: 3, Norm: UnitRange, Filter: "box"})
+	got, err := Pixels(m, Config{Size: 3, Norm: UnitRange, Filter: Box})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,7 +470,7 @@ func TestBadInput(t *testing.T) {
 		{"channels 2", good, Config{Size: 2, Channels: 2}},
 		{"channels 4", good, Config{Size: 2, Channels: 4}},
 		{"bad norm", good, Config{Size: 2, Norm: Normalization(7)}},
-		{"bad filter", good, Config{Size: 2, Filter: "bicubic"}},
+		{"bad filter", good, Config{Size: 2, Filter: Filter(9)}},
 	}
 	for _, c := range cases {
 		got, err := Pixels(c.img, c.cfg)
@@ -485,13 +486,13 @@ func TestBadInput(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	d := Config{Size: 3}.WithDefaults()
-	if d.Channels != 3 || d.Filter != "linear" || d.Norm != ImageNet || d.NoCrop {
+	if d.Channels != 3 || d.Filter != Linear || d.Norm != ImageNet || d.NoCrop {
 		t.Errorf("WithDefaults = %+v", d)
 	}
 	if err := (Config{Size: 3}).Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
 	}
-	if err := (Config{Size: 3, Channels: 1, Norm: Caffe, Filter: "nearest"}).Validate(); err != nil {
+	if err := (Config{Size: 3, Channels: 1, Norm: Caffe, Filter: Nearest}).Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
 	}
 	if err := (Config{Size: 0}).Validate(); err == nil || !strings.HasPrefix(err.Error(), "preprocess: ") {
@@ -577,5 +578,36 @@ func TestInvert(t *testing.T) {
 	}
 	if !slices.Equal(got, []float32{1, 0, 0, 0}) {
 		t.Errorf("black ink on white, inverted: %v, want [1 0 0 0]", got)
+	}
+}
+
+// TestFilterText: filters read and write their names, so a model file's
+// configuration, which stores them as strings, reads back the same.
+func TestFilterText(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Filter
+	}{{"", Linear}, {"linear", Linear}, {" Lanczos ", Lanczos}, {"catmullrom", CatmullRom}, {"BOX", Box}, {"nearest", Nearest}} {
+		f, err := ParseFilter(c.in)
+		if err != nil || f != c.want {
+			t.Errorf("ParseFilter(%q) = %v, %v; want %v", c.in, f, err, c.want)
+		}
+	}
+	if _, err := ParseFilter("bicubic"); err == nil || !strings.Contains(err.Error(), "bicubic") {
+		t.Errorf("ParseFilter(bicubic): %v", err)
+	}
+	b, err := json.Marshal(Config{Size: 4, Filter: CatmullRom})
+	if err != nil || !strings.Contains(string(b), `"Filter":"catmullrom"`) {
+		t.Fatalf("JSON %s, %v", b, err)
+	}
+	var c Config
+	if err := json.Unmarshal([]byte(`{"Size":4,"Filter":"box"}`), &c); err != nil || c.Filter != Box {
+		t.Errorf("read %+v, %v", c, err)
+	}
+	if _, err := json.Marshal(Config{Filter: Filter(9)}); err == nil {
+		t.Error("an unknown filter was written")
+	}
+	if Filter(9).String() != "Filter(9)" {
+		t.Errorf("String of an unknown filter: %s", Filter(9))
 	}
 }

@@ -6,13 +6,14 @@ import (
 	"math"
 
 	"github.com/chewxy/hm"
+	"github.com/gosiamese/gosiamese/internal/numeric"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
 // cosineEps keeps the norms away from zero: |a| is sqrt(sum a² + cosineEps),
 // so the distance and its gradient are finite for a zero vector.
-const cosineEps = 1e-12
+const cosineEps = numeric.Eps
 
 // cosineOp takes (a, b), both (N, D), and returns (N, 1) holding
 // 1 - a·b / (|a| |b|) per row.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/chewxy/hm"
 	"github.com/gosiamese/gosiamese/internal/graphop"
+	"github.com/gosiamese/gosiamese/internal/numeric"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -128,17 +129,8 @@ func (o *bceGradOp) Do(vs ...G.Value) (G.Value, error) {
 func bceGradKernel[T float](z, y []T, dy float64, dz []T) {
 	k := dy / float64(len(z))
 	for i := range z {
-		dz[i] = T((sigmoid(float64(z[i])) - float64(y[i])) * k)
+		dz[i] = T((numeric.Sigmoid(float64(z[i])) - float64(y[i])) * k)
 	}
-}
-
-// sigmoid is 1/(1+exp(-z)) without overflow for either sign of z.
-func sigmoid(z float64) float64 {
-	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
-	}
-	e := math.Exp(z)
-	return e / (1 + e)
 }
 
 func (o *bceGradOp) DiffWRT(int) []bool { return []bool{false, false, false} }

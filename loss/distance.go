@@ -7,6 +7,7 @@ import (
 
 	"github.com/chewxy/hm"
 	"github.com/gosiamese/gosiamese/internal/graphop"
+	"github.com/gosiamese/gosiamese/internal/numeric"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -20,7 +21,7 @@ import (
 // gradient is exactly 0 at a == b and its norm never exceeds 1, and the
 // distance is biased by at most sqrt(Eps) = 1e-6 (d(a, a) = 1e-6, not 0),
 // far below float32's resolution of typical distances.
-const Eps = 1e-12
+const Eps = numeric.Eps
 
 // EuclideanDistance returns the Euclidean distance of each row of a from
 // the same row of b: (N, D), (N, D) → (N), each sqrt(Σ_j (a-b)² + Eps)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/gosiamese/gosiamese/internal/numeric"
 	"github.com/gosiamese/gosiamese/layers"
 	"github.com/gosiamese/gosiamese/preprocess"
 	G "gorgonia.org/gorgonia"
@@ -212,15 +213,7 @@ func (m *Model) scoreLocked(a, b Embedding) (Score, error) {
 	if err != nil {
 		return 0, err
 	}
-	return Score(sigmoid(z)), nil
-}
-
-func sigmoid(z float64) float64 {
-	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
-	}
-	e := math.Exp(z)
-	return e / (1 + e)
+	return Score(numeric.Sigmoid(z)), nil
 }
 
 // logitLocked computes bias - Σ|u_i| d_i in float64, as Network.Logits
@@ -325,7 +318,7 @@ func (d Distance) Between(a, b Embedding) (float64, error) {
 			aa += float64(a[i]) * float64(a[i])
 			bb += float64(b[i]) * float64(b[i])
 		}
-		s = 1 - ab/(math.Sqrt(aa+1e-12)*math.Sqrt(bb+1e-12))
+		s = 1 - ab/(math.Sqrt(aa+numeric.Eps)*math.Sqrt(bb+numeric.Eps))
 	default:
 		return 0, fmt.Errorf("siamese: distance %v", d)
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/gosiamese/gosiamese/eval"
+	"github.com/gosiamese/gosiamese/internal/numeric"
 	"github.com/gosiamese/gosiamese/siamese"
 )
 
@@ -23,7 +24,7 @@ func validate(m *siamese.Model, val Validation, es *EpochStats) (scores, labels 
 	scores = make([]float64, len(logits))
 	var l float64
 	for i, z := range logits {
-		scores[i] = sigmoid(z)
+		scores[i] = numeric.Sigmoid(z)
 		// softplus(z) - y z, stably
 		l += math.Max(z, 0) - z*labels[i] + math.Log1p(math.Exp(-math.Abs(z)))
 	}
@@ -84,12 +85,4 @@ func plot(dir string, history []EpochStats, scores, labels []float64) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	return nil
-}
-
-func sigmoid(z float64) float64 {
-	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
-	}
-	e := math.Exp(z)
-	return e / (1 + e)
 }

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
 	"time"
 
 	"github.com/gosiamese/gosiamese/eval"
+	"github.com/gosiamese/gosiamese/internal/numeric"
 	"github.com/gosiamese/gosiamese/train"
 )
 
@@ -51,7 +51,7 @@ func runRecipe(ctx context.Context, name string, budget train.Budget, dir string
 	}
 	scores := make([]float64, len(logits))
 	for i, z := range logits {
-		scores[i] = sigmoid(z)
+		scores[i] = numeric.Sigmoid(z)
 	}
 	acc, err1 := eval.Accuracy(scores, labels, m.Threshold())
 	auc, err2 := eval.AUC(scores, labels)
@@ -84,5 +84,3 @@ func runRecipe(ctx context.Context, name string, budget train.Budget, dir string
 		100*acc, m.Threshold(), auc, ways, 100*oneShot, tasks.Tasks())
 	return showSamples(filepath.Join(out, "best.safetensors"), testSet, testList, stdout, stderr)
 }
-
-func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }

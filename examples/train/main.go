@@ -57,6 +57,7 @@ import (
 
 	"github.com/gosiamese/gosiamese/data"
 	"github.com/gosiamese/gosiamese/eval"
+	"github.com/gosiamese/gosiamese/internal/numeric"
 	"github.com/gosiamese/gosiamese/internal/shell"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
@@ -751,7 +752,7 @@ func report(stdout, stderr io.Writer, out string, h []train.EpochStats, val *tra
 	}
 	scores := make([]float64, len(logits))
 	for i, z := range logits {
-		scores[i] = 1 / (1 + math.Exp(-z))
+		scores[i] = numeric.Sigmoid(z)
 	}
 	acc, err := eval.Accuracy(scores, labels, m.Threshold())
 	if err != nil {

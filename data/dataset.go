@@ -54,13 +54,6 @@ type Report struct {
 	Ignored int
 }
 
-// imageExts are the file extensions (lower case) the loaders read, the
-// formats preprocess.Decode handles.
-var imageExts = map[string]bool{
-	".png": true, ".jpg": true, ".jpeg": true, ".gif": true, ".bmp": true,
-	".tif": true, ".tiff": true, ".webp": true,
-}
-
 // errIndex reports an image index out of range.
 func errIndex(i, n int) error {
 	return fmt.Errorf("data: image index %d out of range [0, %d)", i, n)

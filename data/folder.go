@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/gosiamese/gosiamese/preprocess"
 )
 
 // FolderOptions configures Folder. The zero value is the default.
@@ -63,7 +65,7 @@ func Folder(root string, opts FolderOptions) (*Images, Report, error) {
 		for _, f := range files {
 			fname := f.Name()
 			path := filepath.Join(dir, fname)
-			if hidden(fname) || !imageExts[strings.ToLower(filepath.Ext(fname))] {
+			if hidden(fname) || !preprocess.IsImageFile(fname) {
 				rep.Ignored++
 				continue
 			}

@@ -7,9 +7,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/gosiamese/gosiamese/preprocess"
 )
 
 // MaxArchiveBytes bounds the total uncompressed size of the images Omniglot
@@ -72,7 +73,7 @@ func omniglotClass(rel string) (class string, ok bool) {
 			return "", false
 		}
 	}
-	if len(parts) < 3 || !imageExts[strings.ToLower(path.Ext(rel))] {
+	if len(parts) < 3 || !preprocess.IsImageFile(rel) {
 		return "", false
 	}
 	n := len(parts)

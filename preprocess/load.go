@@ -10,6 +10,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 
 	// Decoders for Load and Decode. imaging registers these too; they
 	// are listed so the supported set is explicit.
@@ -200,4 +203,15 @@ func checkPixels(w, h int, maxPixels int64) error {
 		return fmt.Errorf("%dx%d pixels exceeds the limit of %d", w, h, maxPixels)
 	}
 	return nil
+}
+
+// imageExts are the file extensions, in lower case, of the formats Decode
+// reads.
+var imageExts = []string{".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
+
+// IsImageFile reports whether name ends in the extension, in any case, of
+// a format Decode reads: .png, .jpg, .jpeg, .gif, .bmp, .tif, .tiff or
+// .webp. Loaders use it to pick the images out of a folder.
+func IsImageFile(name string) bool {
+	return slices.Contains(imageExts, strings.ToLower(filepath.Ext(name)))
 }

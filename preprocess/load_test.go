@@ -162,3 +162,15 @@ func TestExifOrientation(t *testing.T) {
 		}
 	}
 }
+
+func TestIsImageFile(t *testing.T) {
+	for name, want := range map[string]bool{
+		"a.png": true, "dir/b.JPG": true, "c.jpeg": true, "d.gif": true, "e.bmp": true,
+		"f.tif": true, "g.TIFF": true, "h.webp": true, "notes.txt": false, "png": false,
+		"archive.zip": false, "x.png.bak": false, "dir.png/file": false,
+	} {
+		if got := IsImageFile(name); got != want {
+			t.Errorf("IsImageFile(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

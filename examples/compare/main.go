@@ -87,9 +87,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// imageExts are the file kinds read from a reference folder.
-var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".gif": true, ".bmp": true, ".tif": true, ".tiff": true, ".webp": true}
-
 func rank(m *siamese.Model, query image.Image, dir string, k int, stdout, stderr io.Writer) int {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -99,7 +96,7 @@ func rank(m *siamese.Model, query image.Image, dir string, k int, stdout, stderr
 	var ids []string
 	var imgs []image.Image
 	for _, e := range entries {
-		if e.IsDir() || strings.HasPrefix(e.Name(), ".") || !imageExts[strings.ToLower(filepath.Ext(e.Name()))] {
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") || !preprocess.IsImageFile(e.Name()) {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())

@@ -150,9 +150,9 @@ func checkDims(cfg image.Config) error {
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return fmt.Errorf("empty image (%dx%d)", cfg.Width, cfg.Height)
 	}
-	// The same bound as the decoder's (preprocess.MaxPixels), so that a
-	// file accepted at scan time also decodes.
-	if lim := preprocess.MaxPixels; lim > 0 && int64(cfg.Width)*int64(cfg.Height) > lim {
+	// The same bound as the decoder's, so that a file accepted at scan
+	// time also decodes.
+	if lim := preprocess.MaxPixels; int64(cfg.Width)*int64(cfg.Height) > lim {
 		return fmt.Errorf("%dx%d pixels exceeds the limit of %d", cfg.Width, cfg.Height, lim)
 	}
 	return nil

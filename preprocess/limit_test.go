@@ -141,15 +141,6 @@ func TestPixelLimit(t *testing.T) {
 	if _, err := DecodeLimit(nil, 10); err == nil {
 		t.Error("DecodeLimit(nil): no error")
 	}
-	// MaxPixels is the default of Load and Decode.
-	defer func(old int64) { MaxPixels = old }(MaxPixels)
-	MaxPixels = 64
-	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "exceeds the limit of 64") {
-		t.Errorf("Load with MaxPixels 64: %v", err)
-	}
-	if _, err := Decode(bytes.NewReader(buf.Bytes())); err == nil || !strings.Contains(err.Error(), "exceeds the limit of 64") {
-		t.Errorf("Decode with MaxPixels 64: %v", err)
-	}
 	// The side-by-side check cannot overflow.
 	if err := checkPixels(1<<62, 1<<62, 1<<26); err == nil {
 		t.Error("checkPixels(2^62, 2^62) passed")

@@ -27,16 +27,10 @@ import (
 )
 
 // MaxPixels is the largest image, in pixels (width x height), that Load
-// and Decode accept: 1<<26 = 67108864, for example 8192 x 8192. The
-// header is read first and a larger image is rejected before any pixel
-// is decoded, so a small hostile file (a "decompression bomb" claiming
-// 100000 x 100000 pixels) cannot make them allocate gigabytes. A decoded
-// image of MaxPixels pixels takes up to 8 bytes a pixel (512 MiB).
-//
-// MaxPixels is the default for the whole program; set it once, before
-// images are loaded concurrently, or pass a limit to LoadLimit or
-// DecodeLimit instead. A value <= 0 means no limit.
-var MaxPixels int64 = 1 << 26
+// and Decode accept, for example 8192 x 8192. The header is read first, so
+// a small hostile file claiming 100000 x 100000 pixels is rejected before
+// anything is allocated. LoadLimit and DecodeLimit take another limit.
+const MaxPixels int64 = 1 << 26
 
 // Load opens and decodes the image file at path in any registered format
 // (PNG, JPEG, GIF, BMP, TIFF, WebP; the format is sniffed from the

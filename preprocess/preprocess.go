@@ -94,7 +94,7 @@ func isNil(img image.Image) bool {
 //
 // Pixels returns an error, never panics, for a nil or empty image, for
 // an invalid Config and for an image so thin that resizing its shorter side
-// to Size would give more than MaxPixels pixels (when MaxPixels > 0).
+// to Size would give more than MaxPixels pixels.
 func Pixels(img image.Image, cfg Config) ([]float32, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -118,7 +118,7 @@ func pixelsInto(dst []float32, img image.Image, cfg Config) error {
 		return fmt.Errorf("preprocess: empty image (%dx%d)", b.Dx(), b.Dy())
 	}
 	g := plan(b.Dx(), b.Dy(), cfg)
-	if g.resize && MaxPixels > 0 && int64(g.resW)*int64(g.resH) > max(MaxPixels, int64(cfg.Size)*int64(cfg.Size)) {
+	if g.resize && int64(g.resW)*int64(g.resH) > max(MaxPixels, int64(cfg.Size)*int64(cfg.Size)) {
 		// Resizing the shorter side of a very thin image to Size would
 		// make the longer side enormous.
 		return fmt.Errorf("preprocess: a %dx%d image resized to %dx%d exceeds the limit of %d pixels (MaxPixels); its aspect ratio is too extreme",

@@ -12,13 +12,13 @@ import (
 // counts that are multiples of 16, and some that are not, so that a
 // backend's blocked layouts are padded), for the float32 kernels.
 var convCases32 = []convCase{
-	{2, 16, 9, 32, 3, 1, 1, 1},
-	{3, 32, 8, 16, 1, 2, 0, 1},
-	{2, 64, 7, 64, 1, 1, 0, 1},
-	{1, 64, 6, 32, 1, 1, 0, 1},
-	{1, 3, 17, 16, 7, 2, 3, 1},
-	{2, 20, 9, 24, 3, 2, 1, 1},
-	{2, 16, 10, 16, 3, 1, 2, 2},
+	{2, 16, 9, 32, 3, 1, 1, 1, 9, 10},
+	{3, 32, 8, 16, 1, 2, 0, 1, 4, 5},
+	{2, 64, 7, 64, 1, 1, 0, 1, 7, 8},
+	{1, 64, 6, 32, 1, 1, 0, 1, 6, 7},
+	{1, 3, 17, 16, 7, 2, 3, 1, 9, 9},
+	{2, 20, 9, 24, 3, 2, 1, 1, 5, 5},
+	{2, 16, 10, 16, 3, 1, 2, 2, 10, 11},
 }
 
 func (c convCase) geom() convGeom {
@@ -57,8 +57,10 @@ func TestConv32(t *testing.T) {
 			g := c.geom()
 			xd, wd := randDense(rng, c.n, c.c, c.h, c.h+1), randDense(rng, c.f, c.c, c.k, c.k)
 			xs := xd.Shape()
-			oh, ow := g.out(xs[2], xs[3])
-			ys := tensor.Shape{c.n, c.f, oh, ow}
+			ys := tensor.Shape{c.n, c.f, c.oh, c.ow}
+			if oh, ow := g.out(xs[2], xs[3]); oh != c.oh || ow != c.ow {
+				t.Fatalf("output %dx%d, want %dx%d", oh, ow, c.oh, c.ow)
+			}
 			// inputs rounded to float32, so that only the arithmetic differs
 			x, w := toF64(toF32(xd)), toF64(toF32(wd))
 			dy := toF64(toF32(randDense(rng, ys...)))
@@ -106,8 +108,7 @@ func TestConv32Repeats(t *testing.T) {
 		rng := rand.New(rand.NewPCG(63, 64))
 		g := c.geom()
 		xs := tensor.Shape{c.n, c.c, c.h, c.h + 1}
-		oh, ow := g.out(xs[2], xs[3])
-		ys := tensor.Shape{c.n, c.f, oh, ow}
+		ys := tensor.Shape{c.n, c.f, c.oh, c.ow}
 		x := f32s(randDense(rng, xs...).Data().([]float64))
 		w := f32s(randDense(rng, c.f, c.c, c.k, c.k).Data().([]float64))
 		dy := f32s(randDense(rng, ys...).Data().([]float64))

@@ -4,6 +4,9 @@ package layers
 
 import "gorgonia.org/tensor"
 
+// convOneDNN reports whether float32 convolutions run through oneDNN.
+const convOneDNN = false
+
 // Without the onednn build tag, float32 convolutions take the Go path
 // (im2col and gemm) as float64 ones do.
 

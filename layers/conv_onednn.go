@@ -20,6 +20,9 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// convOneDNN reports whether float32 convolutions run through oneDNN.
+const convOneDNN = true
+
 func dnnlShape(g convGeom, xs, ys tensor.Shape) onednn.Shape {
 	return onednn.Shape{
 		N: xs[0], C: xs[1], H: xs[2], W: xs[3], F: ys[1], OH: ys[2], OW: ys[3],
@@ -53,16 +56,4 @@ func convBackward32(g convGeom, which int, xs, ys tensor.Shape, x, w, dy, out []
 		return dnnlConv(onednn.BackwardData, g, xs, ys, w, dy, nil, nil, out)
 	}
 	return dnnlConv(onednn.BackwardWeights, g, xs, ys, x, dy, nil, nil, out)
-}
-
-// dnnlSgemm is gemm for float32 through dnnl_sgemm.
-func dnnlSgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if k == 0 {
-		gonumSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	if err := onednn.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc); err != nil {
-		// only arguments that gemm's callers never pass fail
-		panic("layers: " + err.Error())
-	}
 }

@@ -19,8 +19,15 @@ import (
 // GemmBackend names the float32 matrix-multiply backend in use:
 // "go-avx512" or "go-avx2" (the default build on amd64 CPUs with AVX-512F,
 // or AVX2 and FMA), "gonum" (pure Go: other CPUs, the purego build tag or
-// GOSIAMESE_GEMM=generic) or "openblas" (build tag openblas).
-func GemmBackend() string { return gemmBackend }
+// GOSIAMESE_GEMM=generic) or "openblas" (build tag openblas); "onednn"
+// with the onednn build tag, under which float32 convolutions run as
+// oneDNN primitives (conv_onednn.go) instead of products.
+func GemmBackend() string {
+	if convOneDNN {
+		return "onednn"
+	}
+	return gemmBackend
+}
 
 // gemm computes c = alpha*op(a)*op(b) + beta*c for row-major matrices, op
 // transposing when ta/tb: op(a) is m×k, op(b) is k×n, c is m×n.
@@ -104,6 +111,7 @@ func splitGemm[T float](f gemmFunc[T], rowPanel, colPanel int) gemmFunc[T] {
 // BatchInvariant reports whether a convolution's result for one image is
 // bit-identical whatever batch it runs in and at whatever position: true
 // for the Go backends, false for OpenBLAS, whose kernels treat the edges of
-// a matrix differently. Callers that promise the same result alone or in a
-// batch (siamese scoring) run one image at a time when it is false.
-func BatchInvariant() bool { return batchInvariant }
+// a matrix differently, and for oneDNN, whose convolutions block the batch
+// with sizes chosen per shape. Callers that promise the same result alone
+// or in a batch (siamese scoring) run one image at a time when it is false.
+func BatchInvariant() bool { return batchInvariant && !convOneDNN }

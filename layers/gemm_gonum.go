@@ -1,4 +1,4 @@
-//go:build !openblas && !onednn
+//go:build !openblas
 
 package layers
 

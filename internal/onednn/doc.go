@@ -1,10 +1,10 @@
-// Package onednn runs convolutions and matrix products through oneDNN's C
-// API (Debian's libdnnl-dev 2.6, cgo). It is built only with the onednn
-// build tag; the layers package uses it under that tag.
+// Package onednn runs convolutions through oneDNN's C API (Debian's
+// libdnnl-dev 2.6, cgo). It is built only with the onednn build tag; the
+// layers package uses it under that tag.
 //
 // Tensors cross the boundary in plain layouts: NCHW activations, OIHW
-// weights, row-major matrices. Each convolution primitive is created for
-// its shapes with format "any", so that oneDNN picks the layouts its
+// weights. Each convolution primitive is created for its shapes with
+// format "any", so that oneDNN picks the layouts its
 // kernels prefer (blocked ones on AVX-512 CPUs), and the reorders between
 // the plain and the chosen layouts run inside the call. Primitives are
 // created once per kind, shape, geometry and thread count, and cached.

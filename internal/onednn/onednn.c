@@ -329,9 +329,3 @@ int gd_conv_exec(gd_conv *c, int nthr, const float *a, const float *b, const flo
 	}
 	return dnnl_stream_wait(stream);
 }
-
-int gd_sgemm(int nthr, char ta, char tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
-	const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-	omp_set_num_threads(nthr);
-	return dnnl_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}

@@ -157,29 +157,3 @@ func Impl(kind Kind, s Shape) string {
 	})
 	return name
 }
-
-// Sgemm computes c = alpha*op(a)*op(b) + beta*c for row-major matrices
-// with dnnl_sgemm, op transposing when ta/tb: op(a) is m×k, op(b) is k×n.
-func Sgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) error {
-	if m == 0 || n == 0 {
-		return nil
-	}
-	if k == 0 || len(a) == 0 || len(b) == 0 {
-		return fmt.Errorf("onednn: sgemm %dx%dx%d: empty input", m, n, k)
-	}
-	tr := func(t bool) C.char {
-		if t {
-			return 'T'
-		}
-		return 'N'
-	}
-	var st C.int
-	run(func() {
-		st = C.gd_sgemm(C.int(runtime.GOMAXPROCS(0)), tr(ta), tr(tb), C.int64_t(m), C.int64_t(n), C.int64_t(k), C.float(alpha),
-			ptr(a), C.int64_t(lda), ptr(b), C.int64_t(ldb), C.float(beta), ptr(c), C.int64_t(ldc))
-	})
-	if st != 0 {
-		return fmt.Errorf("onednn: sgemm %dx%dx%d: status %d", m, n, k, st)
-	}
-	return nil
-}

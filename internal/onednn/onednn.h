@@ -35,7 +35,3 @@ const char *gd_conv_impl(const gd_conv *c);
 // forward x, w -> y (scale and shift for the inference kinds); backward
 // data w, dy -> dx; backward weights x, dy -> dw. Returns a oneDNN status.
 int gd_conv_exec(gd_conv *c, int nthr, const float *a, const float *b, const float *scale, const float *shift, float *out);
-
-// gd_sgemm is dnnl_sgemm (row-major) on nthr threads.
-int gd_sgemm(int nthr, char ta, char tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
-	const float *b, int64_t ldb, float beta, float *c, int64_t ldc);

@@ -101,34 +101,3 @@ func TestConvRejects(t *testing.T) {
 		t.Errorf("wrong output size: error %v", err)
 	}
 }
-
-func TestSgemm(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	m, n, k := 37, 70, 129
-	a, b := randSlice(rng, m*k), randSlice(rng, k*n)
-	c := make([]float32, m*n)
-	for i := range c {
-		c[i] = 1
-	}
-	// c = 2*a*bᵀᵀ + 0.5*c with a stored transposed (k×m)
-	at := make([]float32, k*m)
-	for i := range m {
-		for p := range k {
-			at[p*m+i] = a[i*k+p]
-		}
-	}
-	if err := Sgemm(true, false, m, n, k, 2, at, m, b, n, 0.5, c, n); err != nil {
-		t.Fatal(err)
-	}
-	for i := range m {
-		for j := range n {
-			var s float64
-			for p := range k {
-				s += float64(a[i*k+p]) * float64(b[p*n+j])
-			}
-			if want := 2*s + 0.5; math.Abs(float64(c[i*n+j])-want) > 1e-4*(1+math.Abs(want)) {
-				t.Fatalf("c[%d,%d] = %g, want %g", i, j, c[i*n+j], want)
-			}
-		}
-	}
-}

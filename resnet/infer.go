@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/gosiamese/gosiamese/internal/lru"
 	"github.com/gosiamese/gosiamese/layers"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -16,16 +17,21 @@ type inferGraph struct {
 	vm  G.VM
 }
 
-// inferCache holds one compiled inference graph per input shape.
+// MaxInferGraphs is the most compiled inference graphs Infer keeps, one per
+// input shape, dropping the least recently used one beyond that: each
+// holds the whole network's buffers.
+const MaxInferGraphs = 4
+
+// inferCache holds the compiled inference graphs of recent input shapes.
 type inferCache struct {
 	mu     sync.Mutex
-	graphs map[string]*inferGraph
+	graphs lru.Cache[string, *inferGraph]
 }
 
 // Infer runs the encoder in inference mode (BatchNorm on running
 // statistics) on x of shape (N, InChannels, H, W) and returns the output
 // with its shape: (N, Features) when pooled. Graphs are compiled once per
-// input shape and reused. Infer is safe for concurrent use; calls are
+// input shape and reused (MaxInferGraphs of them). Infer is safe for concurrent use; calls are
 // serialised.
 func (e *Encoder) Infer(x *tensor.Dense) ([]float32, tensor.Shape, error) {
 	if x == nil || x.Dtype() != tensor.Float32 || x.Dims() != 4 {
@@ -34,7 +40,7 @@ func (e *Encoder) Infer(x *tensor.Dense) ([]float32, tensor.Shape, error) {
 	e.infer.mu.Lock()
 	defer e.infer.mu.Unlock()
 	key := fmt.Sprint(x.Shape())
-	ig, ok := e.infer.graphs[key]
+	ig, ok := e.infer.graphs.Get(key)
 	if !ok {
 		g := layers.NewGraph(layers.Inference, 0)
 		xn := G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(x.Shape()...), G.WithName("input"))
@@ -45,10 +51,8 @@ func (e *Encoder) Infer(x *tensor.Dense) ([]float32, tensor.Shape, error) {
 		ig = &inferGraph{x: xn}
 		G.Read(y, &ig.out)
 		ig.vm = layers.NewTapeMachine(g)
-		if e.infer.graphs == nil {
-			e.infer.graphs = make(map[string]*inferGraph)
-		}
-		e.infer.graphs[key] = ig
+		e.infer.graphs.Max = MaxInferGraphs
+		e.infer.graphs.Put(key, ig)
 	}
 	if err := G.Let(ig.x, x); err != nil {
 		return nil, nil, fmt.Errorf("resnet: %w", err)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/gosiamese/gosiamese/internal/lru"
 	"github.com/gosiamese/gosiamese/internal/numeric"
 	"github.com/gosiamese/gosiamese/layers"
 	"github.com/gosiamese/gosiamese/preprocess"
@@ -36,17 +37,29 @@ type embedder struct {
 	vm  G.VM
 }
 
+// MaxGraphs is the most compiled inference graphs a model keeps. Each holds
+// a whole tower with its buffers; a batch runs in pieces whose sizes are
+// powers of two (which changes no embedding on a batch-invariant backend),
+// and towers that share weights share graphs, so a model that sees every
+// batch size from 1 to MaxBatch needs five graphs, and the least recently
+// used one is dropped beyond that.
+const MaxGraphs = 4
+
 type embedCache struct {
 	mu sync.Mutex
-	m  map[[2]int]*embedder // key: tower, batch size
+	c  lru.Cache[[2]int, *embedder] // key: tower, batch size
 }
 
+// embedder returns the compiled graph of tower t for batches of n images.
 func (m *Model) embedder(tower, n int) (*embedder, error) {
 	c := &m.embedders
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !m.cfg.SeparateTowers {
+		tower = 0
+	}
 	key := [2]int{tower, n}
-	if e, ok := c.m[key]; ok {
+	if e, ok := c.c.Get(key); ok {
 		return e, nil
 	}
 	in := m.cfg.Input
@@ -59,10 +72,8 @@ func (m *Model) embedder(tower, n int) (*embedder, error) {
 	e := &embedder{x: x}
 	G.Read(y, &e.out)
 	e.vm = layers.NewTapeMachine(g)
-	if c.m == nil {
-		c.m = make(map[[2]int]*embedder)
-	}
-	c.m[key] = e
+	c.c.Max = MaxGraphs
+	c.c.Put(key, e) // a dropped graph is freed once no call still runs it
 	return e, nil
 }
 
@@ -89,33 +100,34 @@ func (m *Model) embedImages(t int, imgs []image.Image) ([]Embedding, error) {
 	return out, nil
 }
 
-// embedTensor runs preprocessed images x (N, C, S, S) through tower t: as
-// one batch, or one image at a time when the backend is not batch
-// invariant. The caller holds m.mu for reading.
+// embedTensor runs preprocessed images x (N, C, S, S) through tower t: in
+// batches of powers of two up to MaxBatch, or one image at a time when the
+// backend is not batch invariant. The caller holds m.mu for reading.
 func (m *Model) embedTensor(t int, x *tensor.Dense) ([]Embedding, error) {
 	n := x.Shape()[0]
 	all := x.Data().([]float32)
 	per := len(all) / n
-	step := n
-	if !layers.BatchInvariant() {
-		step = 1
-	}
 	out := make([]Embedding, 0, n)
-	for lo := 0; lo < n; lo += step {
-		hi := min(lo+step, n)
-		e, err := m.embedder(t, hi-lo)
+	for lo := 0; lo < n; {
+		// the largest power of two that fits: few graph sizes, no padding
+		b := 1
+		for b*2 <= min(n-lo, MaxBatch) && layers.BatchInvariant() {
+			b *= 2
+		}
+		e, err := m.embedder(t, b)
 		if err != nil {
 			return nil, err
 		}
-		shape := append([]int{hi - lo}, x.Shape()[1:]...)
-		flat, err := e.run(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(all[lo*per:hi*per])))
+		shape := append([]int{b}, x.Shape()[1:]...)
+		flat, err := e.run(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(all[lo*per:(lo+b)*per])))
 		if err != nil {
 			return nil, fmt.Errorf("siamese: %w", err)
 		}
-		f := len(flat) / (hi - lo)
-		for i := range hi - lo {
+		f := len(flat) / b
+		for i := range b {
 			out = append(out, flat[i*f:(i+1)*f:(i+1)*f])
 		}
+		lo += b
 	}
 	return out, nil
 }

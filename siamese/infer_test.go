@@ -291,3 +291,64 @@ func TestConcurrentEncoderInfer(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestGraphCacheBounded: whatever batch sizes and towers a model is asked
+// for, it keeps at most MaxGraphs compiled graphs, towers that share
+// weights share them, and a graph dropped and compiled again gives the
+// same embeddings.
+func TestGraphCacheBounded(t *testing.T) {
+	for _, sep := range []bool{false, true} {
+		m := tinyModel(t, func(c *Config) { c.SeparateTowers = sep })
+		var imgs []image.Image
+		for i := range MaxBatch {
+			imgs = append(imgs, noise(uint64(200+i), 32, 32))
+		}
+		first, err := m.EmbedBatch(imgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 1; n <= MaxBatch; n++ {
+			if _, err := m.EmbedBatch(imgs[:n]); err != nil {
+				t.Fatal(err)
+			}
+			m.mu.RLock()
+			_, err := m.embedImages(1, imgs[:n]) // the second tower
+			m.mu.RUnlock()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.embedders.c.Len(); got > MaxGraphs {
+				t.Fatalf("separate %v: %d graphs after batches up to %d, want at most %d", sep, got, n, MaxGraphs)
+			}
+		}
+		if _, err := m.EmbedBatch(imgs[:15]); err != nil { // batches of 8, 4, 2 and 1
+			t.Fatal(err)
+		}
+		keys := 0
+		for _, tower := range []int{0, 1} {
+			for _, b := range []int{1, 2, 4, 8, 16} {
+				if _, ok := m.embedders.c.Get([2]int{tower, b}); ok {
+					keys++
+					if tower == 1 && !sep {
+						t.Fatalf("shared towers compiled a graph of their own for the second tower (batch %d)", b)
+					}
+				}
+			}
+		}
+		if keys != m.embedders.c.Len() {
+			t.Fatalf("separate %v: %d graphs under (tower, power-of-two batch) keys of %d", sep, keys, m.embedders.c.Len())
+		}
+		if _, ok := m.embedders.c.Get([2]int{0, 16}); ok {
+			t.Fatalf("separate %v: the batch-16 graph outlived four more recently used ones", sep)
+		}
+		again, err := m.EmbedBatch(imgs) // compiled again
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range first {
+			if !equal(first[i], again[i]) {
+				t.Fatalf("separate %v: image %d differs after its graph was compiled again", sep, i)
+			}
+		}
+	}
+}

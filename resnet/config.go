@@ -174,6 +174,19 @@ func (c Config) Features() int {
 	return 8 * c.Width
 }
 
+// OutputSize returns the number of values the encoder (without a top)
+// gives per size x size image, flattened: Features when pooled, and
+// Features times the final feature map's area with PoolNone, the map
+// being size/32 on a side, rounded up at each of its five stride-2 steps.
+func (c Config) OutputSize(size int) int {
+	f := c.Features()
+	if c.WithDefaults().Pooling == PoolNone {
+		s := (size + 31) / 32
+		f *= s * s
+	}
+	return f
+}
+
 // MarshalText writes the name returned by String ("avg", "max", "none").
 func (p Pooling) MarshalText() ([]byte, error) {
 	if p < PoolAvg || p > PoolNone {

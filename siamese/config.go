@@ -175,14 +175,7 @@ func (c Config) Validate() error {
 }
 
 // encoderOutput returns the length of the encoder's flattened output.
-func (c Config) encoderOutput() int {
-	f := c.Encoder.Features()
-	if c.Encoder.Pooling == resnet.PoolNone {
-		s := (c.Input.Size + 31) / 32 // each of the 5 stride-2 steps rounds up
-		f *= s * s
-	}
-	return f
-}
+func (c Config) encoderOutput() int { return c.Encoder.OutputSize(c.Input.Size) }
 
 // embeddingSize returns the length of one tower's embedding.
 func (c Config) embeddingSize() int {

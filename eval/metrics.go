@@ -113,16 +113,10 @@ func groups(scores, labels []float64) []group {
 }
 
 // ROC returns the receiver operating characteristic of the scores: one
-// point per distinct score, plus the starting point (0, 0) at threshold
-// +Inf.
-//
-// Ties: pairs with equal scores are accepted or rejected together (there
-// is no threshold that separates them), so a tie between positives and
-// negatives is one diagonal step of the curve, which the trapezoid rule
-// and AUC count as half right.
-//
-// Errors: empty input, length mismatch, labels other than 0 and 1, NaN
-// scores, and labels of only one class.
+// point per distinct score, after (0, 0) at threshold +Inf. Equal scores
+// are accepted or rejected together, so a tie between the classes is one
+// diagonal step, which AUC counts as half right. Errors: empty input,
+// unequal lengths, labels other than 0 and 1, NaN scores, one class only.
 func ROC(scores, labels []float64) (Curve, error) {
 	pos, neg, err := check(scores, labels, true)
 	if err != nil {
@@ -170,21 +164,12 @@ func AUC(scores, labels []float64) (float64, error) {
 	return wins / (float64(pos) * float64(neg)), nil
 }
 
-// EER returns the equal error rate, the rate at which the false-accept
-// rate (FPR) equals the false-reject rate (1 - TPR), and a threshold for
-// it.
-//
-// The rates are read on the ROC curve (see ROC) with linear interpolation:
-// between consecutive points i-1 and i where FPR + TPR - 1 changes sign
-// from negative to non-negative, the point at fraction a of the segment
-// where FPR = 1 - TPR gives the rate, and the threshold is interpolated at
-// the same fraction between Thresholds[i-1] and Thresholds[i] (or is
-// Thresholds[i] when Thresholds[i-1] is +Inf). When a curve point has
-// FPR = 1 - TPR exactly, its rate and threshold are returned as they are.
-// An interpolated rate may not be achievable by any single threshold on
-// the data: it is a summary of the curve.
-//
-// Errors are those of ROC.
+// EER returns the equal error rate, where the false-accept rate (FPR)
+// equals the false-reject rate (1 - TPR), and a threshold for it, both
+// interpolated linearly between the two ROC points where FPR + TPR - 1
+// turns non-negative (a point on the crossing is returned as it is). An
+// interpolated rate summarises the curve; no single threshold may reach
+// it on the data. Errors are those of ROC.
 func EER(scores, labels []float64) (rate, threshold float64, err error) {
 	c, err := ROC(scores, labels)
 	if err != nil {
@@ -241,16 +226,11 @@ func CalibrateF1(scores, labels []float64) (threshold, f1 float64, err error) {
 	return threshold, best, nil
 }
 
-// CalibrateFAR returns the smallest threshold, among the distinct scores,
-// at which the false-accept rate (the fraction of "different" pairs with
-// score >= threshold) is at most far. That is the operating point with the
-// highest true-accept rate subject to the limit; on this data any
-// threshold above the highest rejected "different" score behaves the same.
-// When even the highest score must be rejected (it belongs to a "different"
-// pair and far is below 1/#different), the threshold is the next float64
-// above the highest score: nothing is accepted.
-//
-// far must be in [0, 1]. Other errors are those of ROC.
+// CalibrateFAR returns the smallest distinct score whose threshold keeps
+// the false-accept rate (the fraction of "different" pairs scoring at or
+// above it) at most far: the most true accepts within the limit. When
+// nothing can be accepted, it is the next float64 above the highest
+// score. far must be in [0, 1]; other errors are those of ROC.
 func CalibrateFAR(scores, labels []float64, far float64) (threshold float64, err error) {
 	_, neg, err := check(scores, labels, true)
 	if err != nil {

@@ -34,20 +34,13 @@ type Run struct {
 // image for each test image.
 const labelsFile = "class_labels.txt"
 
-// LoadOmniglotRuns reads Omniglot's one-shot classification runs (Lake et
-// al. 2015) from path: the all_runs folder or all_runs.zip, each holding
-// folders runNN with test/itemNN.png, training/classNN.png and
-// class_labels.txt (the run folders may also sit one folder down, as in a
-// zip holding all_runs/runNN). Runs are returned sorted by name.
-//
-// Each line of class_labels.txt pairs a test image with its correct
-// training image, "run01/test/item01.png run01/training/class08.png"; paths
-// are relative to the folder holding the runs, or to the run folder
-// itself. As in Lake's script (demo_classification.py), a run's tasks are
-// its test images in sorted order, and the candidates of every task are
-// the distinct training images named in the file, in sorted order.
-// Images are decoded with preprocess.Decode. Errors name the file, and the
-// line for a malformed class_labels.txt.
+// LoadOmniglotRuns reads Omniglot's one-shot runs (Lake et al. 2015) from
+// the all_runs folder or all_runs.zip: folders runNN, possibly one level
+// down, each with test/, training/ and class_labels.txt, whose lines pair
+// a test image with its training image. As in Lake's
+// demo_classification.py, a run's tasks are its test images in sorted
+// order and the candidates its training images in sorted order. Runs come
+// sorted by name; errors name the file and, in class_labels.txt, the line.
 func LoadOmniglotRuns(path string) ([]Run, error) {
 	fi, err := os.Stat(path)
 	if err != nil {

@@ -12,19 +12,14 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// BCEWithLogits returns the mean binary cross-entropy of N logits z against
-// labels y in [0, 1] (1 = same, 0 = different):
+// BCEWithLogits returns the mean binary cross-entropy of N logits z
+// against labels y in [0, 1] (1 = same, 0 = different):
 //
-//	loss = 1/N Σ softplus(z) - y·z = 1/N Σ max(z, 0) - z·y + log1p(exp(-|z|))
+//	loss = 1/N Σ max(z, 0) - z·y + log1p(exp(-|z|))
 //
-// which is -y·log σ(z) - (1-y)·log(1-σ(z)) computed without forming σ(z),
-// so it stays finite and exact in float32 for any logit (Gorgonia's float32
-// Sigmoid is exactly 1 beyond z ≈ 15 and its BinaryXent adds no epsilon).
-// The gradient with respect to the logits is (σ(z) - y)/N, σ computed
-// stably; labels are not differentiated.
-//
-// logits and labels have shape (N) or (N, 1), the same N and one dtype. The
-// result is a scalar.
+// which never forms σ(z), so it stays finite and exact in float32 for any
+// logit. The gradient is (σ(z) - y)/N; labels are not differentiated.
+// logits and labels have shape (N) or (N, 1), the same N and one dtype.
 func BCEWithLogits(logits, labels *G.Node) (*G.Node, error) {
 	const fn = "BCEWithLogits"
 	if err := checkNodes(fn, []string{"logits", "labels"}, logits, labels); err != nil {

@@ -11,20 +11,13 @@ import (
 )
 
 // Contrastive returns the contrastive loss of Hadsell, Chopra & LeCun
-// (2006) on N pair distances d (from EuclideanDistance, say) and pair
-// labels y:
+// (2006) on N pair distances d and labels y:
 //
 //	loss = 1/N Σ y·½d² + (1-y)·½max(0, margin-d)²
 //
-// LABEL CONVENTION: y = 1 means "same" (a positive pair, pulled together)
-// and y = 0 means "different" (a negative pair, pushed apart until it is
-// margin away), as everywhere in this package. The paper writes the loss
-// with Y = 1 for dissimilar pairs: our y is the paper's 1 - Y. Labels in
-// between weigh both terms; they are not differentiated.
-//
-// dist and labels have shape (N) or (N, 1), the same N and one dtype;
-// margin must be positive and finite. The result is a scalar. The gradient
-// with respect to d is (y·d - (1-y)·max(0, margin-d))/N.
+// y = 1 means "same" (pulled together), as everywhere in this package: the
+// paper's 1 - Y. dist and labels have shape (N) or (N, 1), the same N and
+// one dtype; margin must be positive and finite.
 func Contrastive(dist, labels *G.Node, margin float64) (*G.Node, error) {
 	const fn = "Contrastive"
 	if err := checkNodes(fn, []string{"dist", "labels"}, dist, labels); err != nil {

@@ -80,21 +80,13 @@ func isNil(img image.Image) bool {
 	return false
 }
 
-// Pixels converts one image to model input: Channels planes of Size x Size
-// float32 values in CHW order, len = Channels*Size*Size.
-//
-// The geometry, colour handling and normalisation are described in the
-// package documentation. Arithmetic: a 16-bit non-premultiplied channel c
-// (8-bit values v are c = v*257) gives v = float32(c)/65535 for ImageNet and
-// UnitRange; ImageNet then computes (v - mean)/std in float32. Caffe uses
-// the exact [0,255] value float32(c)/257 minus the mean, so 8-bit input
-// gives integral values before the mean is subtracted. One-channel grey is
-// (299R + 587G + 114B)/1000 computed exactly from the 16-bit channels and
-// then scaled the same way, so a grey pixel keeps exactly its level.
-//
-// Pixels returns an error, never panics, for a nil or empty image, for
-// an invalid Config and for an image so thin that resizing its shorter side
-// to Size would give more than MaxPixels pixels.
+// Pixels converts one image to model input: Channels planes of Size x
+// Size float32 values in CHW order, as the package documentation
+// describes. Colour is read at 16 bits a channel and grey is (299R + 587G
+// + 114B)/1000 computed exactly, so an 8-bit or grey pixel keeps exactly
+// its level through UnitRange and Caffe. It returns an error, never
+// panics, for a nil or empty image, an invalid Config, or an image so
+// thin that resizing its shorter side to Size exceeds MaxPixels.
 func Pixels(img image.Image, cfg Config) ([]float32, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {

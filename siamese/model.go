@@ -9,19 +9,13 @@ import (
 	"github.com/gosiamese/gosiamese/resnet"
 )
 
-// Model is a Siamese network: two towers (one shared encoder and head by
-// default) embed two images, a distance compares the embeddings, and a
-// one-unit Dense layer with a sigmoid turns the distance features into a
-// Score, the probability that the images show the same thing.
-//
-// The output layer's weights on the distance features are kept
-// non-positive (it computes bias - Σ|u_i| d_i), so the score can only fall
-// as the embeddings part: an image compared with itself gets the highest
-// score the model can give, whatever it learned.
-//
-// Scoring and embedding use inference graphs (no Dropout, BatchNorm on
-// running statistics), so the same pair gets the same score every time.
-// All methods are safe for concurrent use.
+// Model is a Siamese network that scores how alike two images are: two
+// towers (one shared encoder and head by default) embed them, and a
+// one-unit layer turns their distance into a Score, the probability of
+// "same". The output weights are kept non-positive, so an image compared
+// with itself gets the highest score the model can give. Scores come from
+// inference graphs and repeat exactly. All methods are safe for concurrent
+// use.
 type Model struct {
 	cfg   Config
 	enc   [2]*resnet.Encoder // enc[1] == enc[0] unless SeparateTowers

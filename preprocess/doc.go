@@ -32,7 +32,7 @@
 //
 // The result is laid out channel-major (CHW): all of channel 0, then all of
 // channel 1, and so on, each plane row by row. Batch stacks several images
-// into an (N, C, Size, Size) gorgonia.org/tensor Dense tensor.
+// in (N, C, Size, Size) order.
 //
 // # Loading
 //

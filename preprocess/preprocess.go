@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/disintegration/imaging"
-	"gorgonia.org/tensor"
 )
 
 // geometry is the resize-then-crop plan for one source image.
@@ -129,11 +128,12 @@ func pixelsInto(dst []float32, img image.Image, cfg Config) error {
 	return nil
 }
 
-// Batch converts each image with Pixels and stacks the results into an
-// (N, C, Size, Size) float32 tensor, N = len(imgs). Images are processed in
-// parallel. An empty slice, a nil or empty image, or an invalid Config is an
-// error; errors about a particular image name its index.
-func Batch(imgs []image.Image, cfg Config) (*tensor.Dense, error) {
+// Batch converts each image with Pixels, in parallel, and concatenates
+// the results: N = len(imgs) images in (N, C, Size, Size) order, a plain
+// slice so that this package needs no tensor library (wrap it with
+// tensor.WithBacking). An empty slice, a nil or empty image, or an
+// invalid Config is an error; errors about one image name its index.
+func Batch(imgs []image.Image, cfg Config) ([]float32, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -172,7 +172,7 @@ func Batch(imgs []image.Image, cfg Config) (*tensor.Dense, error) {
 			return nil, fmt.Errorf("preprocess: image %d: %w", i, unprefix(err))
 		}
 	}
-	return tensor.New(tensor.WithShape(n, cfg.Channels, cfg.Size, cfg.Size), tensor.WithBacking(data)), nil
+	return data, nil
 }
 
 // prefixedError keeps the wrapped error's chain while dropping the

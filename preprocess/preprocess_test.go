@@ -413,17 +413,12 @@ func TestBatch(t *testing.T) {
 		imgs = append(imgs, m)
 	}
 	cfg := Config{Size: 3, Norm: ImageNet}
-	d, err := Batch(imgs, cfg)
+	data, err := Batch(imgs, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	shape := d.Shape()
-	if len(shape) != 4 || shape[0] != len(imgs) || shape[1] != 3 || shape[2] != 3 || shape[3] != 3 {
-		t.Fatalf("shape = %v, want (%d, 3, 3, 3)", shape, len(imgs))
-	}
-	data, ok := d.Data().([]float32)
-	if !ok {
-		t.Fatalf("data is %T, want []float32", d.Data())
+	if len(data) != len(imgs)*27 {
+		t.Fatalf("%d values, want %d images of 3x3x3", len(data), len(imgs))
 	}
 	for i, img := range imgs {
 		want, err := Pixels(img, cfg)
@@ -433,12 +428,12 @@ func TestBatch(t *testing.T) {
 		checkExact(t, "batch", data[i*27:(i+1)*27], want)
 	}
 
-	d, err = Batch(imgs[:1], Config{Size: 2, Channels: 1})
+	grey, err := Batch(imgs[:1], Config{Size: 2, Channels: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := d.Shape(); len(s) != 4 || s[0] != 1 || s[1] != 1 || s[2] != 2 || s[3] != 2 {
-		t.Fatalf("grey shape = %v", s)
+	if len(grey) != 4 {
+		t.Fatalf("grey: %d values, want 1x2x2", len(grey))
 	}
 
 	if _, err := Batch(nil, cfg); err == nil {

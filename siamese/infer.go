@@ -87,10 +87,12 @@ func (m *Model) embedImages(t int, imgs []image.Image) ([]Embedding, error) {
 	out := make([]Embedding, 0, len(imgs))
 	for start := 0; start < len(imgs); start += MaxBatch {
 		chunk := imgs[start:min(start+MaxBatch, len(imgs))]
-		x, err := preprocess.Batch(chunk, m.cfg.Input)
+		pix, err := preprocess.Batch(chunk, m.cfg.Input)
 		if err != nil {
 			return nil, fmt.Errorf("siamese: %w", err)
 		}
+		in := m.cfg.Input
+		x := tensor.New(tensor.WithShape(len(chunk), in.Channels, in.Size, in.Size), tensor.WithBacking(pix))
 		es, err := m.embedTensor(t, x)
 		if err != nil {
 			return nil, err

@@ -21,12 +21,11 @@ func TestLabelConvention(t *testing.T) {
 	}
 	m := tinyModel(t, func(c *Config) { c.Dropout = -1 })
 	imgs := []image.Image{noise(1, 32, 32), noise(2, 32, 32), noise(3, 32, 32), noise(4, 32, 32)}
-	x, err := preprocess.Batch(imgs, m.Config().Input)
+	all, err := preprocess.Batch(imgs, m.Config().Input)
 	if err != nil {
 		t.Fatal(err)
 	}
 	per := 3 * 32 * 32
-	all := x.Data().([]float32)
 	var av, bv, labels []float32
 	for i := range 4 {
 		// (i, i) is the same image, (i, i+1) a different one.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
+	"gorgonia.org/tensor"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -84,7 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintln(stderr, "embed: no -weights given: using random weights, the embeddings mean nothing")
 	}
-	pre := preprocess.Config{Size: *size, Norm: preprocess.ImageNet}
+	pre := preprocess.Config{Size: *size, Norm: preprocess.ImageNet}.WithDefaults()
 	enc2 := json.NewEncoder(stdout)
 	paths := fs.Args()
 	for start := 0; start < len(paths); start += *batch {
@@ -96,11 +97,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 				return 1
 			}
 		}
-		x, err := preprocess.Batch(imgs, pre)
+		pix, err := preprocess.Batch(imgs, pre)
 		if err != nil {
 			fmt.Fprintln(stderr, "embed:", err)
 			return 1
 		}
+		x := tensor.New(tensor.WithShape(len(imgs), pre.Channels, pre.Size, pre.Size), tensor.WithBacking(pix))
 		out, shape, err := enc.Infer(x)
 		if err != nil {
 			fmt.Fprintln(stderr, "embed:", err)

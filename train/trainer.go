@@ -60,9 +60,8 @@ type Config struct {
 	// improvement; default 0, off.
 	EarlyStopping int
 	// Metric is the validation metric watched by Plateau, EarlyStopping
-	// and the best checkpoint: "auc" (default, higher is better) or
-	// "loss" (lower is better).
-	Metric string
+	// and the best checkpoint; default MetricAUC.
+	Metric Metric
 	// Seed drives Dropout masks; the Batches carry their own seed.
 	Seed uint64
 	// Dir receives best.safetensors (the model with the best validation
@@ -71,11 +70,9 @@ type Config struct {
 	// metrics per epoch). Empty: nothing is written.
 	Dir string
 	// Calibration is how the model's verdict threshold is set from the
-	// validation scores whenever the validation metric improves: "f1"
-	// (default, the F1-optimal threshold) or "none" (keep the model's).
-	// With TargetFAR > 0 the threshold is instead the lowest one whose
-	// false-accept rate is at most TargetFAR.
-	Calibration string
+	// validation scores whenever the validation metric improves; default
+	// CalibrateF1, which TargetFAR > 0 turns into a false-accept limit.
+	Calibration Calibration
 	TargetFAR   float64
 	// NoFeatureCache turns off the frozen-encoder fast path: by default,
 	// when the whole encoder is frozen and the data are not augmented, each
@@ -96,7 +93,7 @@ func (c Config) WithDefaults() Config {
 		c.BatchSize = 32
 	}
 	if c.Metric == "" {
-		c.Metric = "auc"
+		c.Metric = MetricAUC
 	}
 	c.Optimizer = c.Optimizer.WithDefaults()
 	if c.Plateau.Factor == 0 {
@@ -115,13 +112,13 @@ func (c Config) Validate() error {
 	if d.Epochs < 0 || d.StepsPerEpoch <= 0 || d.BatchSize <= 0 {
 		errs = append(errs, fmt.Errorf("train: epochs %d, steps per epoch %d, batch size %d (all must be positive)", c.Epochs, c.StepsPerEpoch, c.BatchSize))
 	}
-	if d.Calibration != "" && d.Calibration != "f1" && d.Calibration != "none" {
+	if d.Calibration != "" && d.Calibration != CalibrateF1 && d.Calibration != CalibrateNone {
 		errs = append(errs, fmt.Errorf("train: calibration %q (want f1 or none)", c.Calibration))
 	}
 	if d.TargetFAR < 0 || d.TargetFAR >= 1 {
 		errs = append(errs, fmt.Errorf("train: target false-accept rate %g outside [0, 1)", c.TargetFAR))
 	}
-	if d.Metric != "auc" && d.Metric != "loss" {
+	if d.Metric != MetricAUC && d.Metric != MetricLoss {
 		errs = append(errs, fmt.Errorf("train: metric %q (want auc or loss)", c.Metric))
 	}
 	if d.EarlyStopping < 0 || d.Plateau.Patience < 0 || d.Plateau.Factor <= 0 || d.Plateau.Factor >= 1 {
@@ -497,7 +494,7 @@ func (t *Trainer) endEpoch(seconds, lr float64) error {
 			return err
 		}
 		metric := es.ValAUC
-		if t.cfg.Metric == "loss" {
+		if t.cfg.Metric == MetricLoss {
 			metric = -es.ValLoss
 		}
 		if !t.st.HasBest || metric > t.st.Best {
@@ -515,7 +512,7 @@ func (t *Trainer) endEpoch(seconds, lr float64) error {
 			t.st.Stopped = true
 		}
 	}
-	if improved && t.cfg.Calibration != "none" {
+	if improved && t.cfg.Calibration != CalibrateNone {
 		thr, err := calibrate(t.m, scores, labels, t.cfg.TargetFAR)
 		if err != nil {
 			return err

@@ -18,26 +18,14 @@ type FolderOptions struct {
 	Strict bool
 }
 
-// Folder loads a labelled image folder laid out one sub-folder per class:
-//
-//	root/cat/001.jpg
-//	root/cat/002.png
-//	root/dog/a.webp
-//
-// Classes are the sub-folders of root sorted by name (byte order); images
-// are the files directly inside each class folder, sorted by name.
-// Hidden entries (names starting with "."), files with an extension other
-// than .png, .jpg, .jpeg, .gif, .bmp, .tif, .tiff or .webp (any case),
-// nested folders and files directly in root are ignored and counted in
-// Report.Ignored. Symbolic links are followed.
-//
-// Each image file's header is checked at scan time with image.DecodeConfig
-// (cheap: no pixels are decoded). A file that cannot be read, whose header
-// does not decode, or that claims an empty or huge (over 2^28 pixels) image
-// is skipped and listed in Report.Skipped, or, with opts.Strict, is an
-// error naming it. Pixels are decoded lazily by Image, whose errors name
-// the file. Class folders left without images are dropped, so every class
-// has at least one image. A root without any image is an error.
+// Folder loads a labelled image folder, root/<class>/<image>, with classes
+// and images sorted by name. Files that preprocess.IsImageFile rejects,
+// hidden entries, nested folders and files directly in root are ignored
+// (counted in Report.Ignored). Each image's header is checked when the
+// folder is scanned, so that a file that cannot be read, does not decode
+// or claims an empty image or one over preprocess.MaxPixels is skipped
+// (listed in Report.Skipped) or, with opts.Strict, an error; pixels are
+// decoded later, by Image. A root without images is an error.
 func Folder(root string, opts FolderOptions) (*Images, Report, error) {
 	var rep Report
 	entries, err := os.ReadDir(root)

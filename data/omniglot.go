@@ -18,28 +18,14 @@ import (
 // images_background.zip holds about 10 MB of PNGs.
 const MaxArchiveBytes = 1 << 30
 
-// Omniglot loads images laid out as alphabet/character/image, the layout
-// of the Omniglot data set (Lake et al. 2015), from a folder or straight
-// from a .zip archive such as images_background.zip.
-//
-// Every image file (by extension, as for Folder) whose path has at least
-// three components takes its class from the two folders above it, so a
-// top folder (images_background/Latin/character01/0708_01.png, as inside
-// the official zips) is allowed and ignored. The class name is
-// "Alphabet/characterNN", for example "Latin/character01"; classes are
-// sorted by name and the images of a class by path. Hidden entries and
-// __MACOSX folders are ignored.
-//
-// From a zip, the images' encoded bytes (the PNGs themselves, a few MB for
-// the official archives) are read into memory once, with their CRC
-// checked, and decoded lazily by Image; archives holding more than
-// MaxArchiveBytes of images are refused before anything is read. Image
-// names are "archive.zip:entry/path.png".
-//
-// Each image's header is checked at load time with image.DecodeConfig;
-// corrupt files are skipped and listed in the Report. Omniglot images are
-// black ink (0) on white; Image returns them as decoded (1-bit PNGs decode
-// to *image.Paletted or *image.Gray).
+// Omniglot loads the Omniglot data set (Lake et al. 2015), laid out as
+// alphabet/character/image, from a folder or straight from a .zip such as
+// images_background.zip. A file's class is the two folders above it, such
+// as "Latin/character01", so a top folder is ignored; classes and images
+// are sorted by name. From a zip, the encoded images are read into memory
+// once (CRC checked; at most MaxArchiveBytes) and named
+// "archive.zip:entry". Headers are checked at load time and corrupt files
+// skipped and reported, as in Folder.
 func Omniglot(path string) (*Images, Report, error) {
 	st, err := os.Stat(path)
 	if err != nil {

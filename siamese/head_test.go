@@ -13,7 +13,7 @@ import (
 )
 
 // TestHeadGraphMatchesLogit checks that the head exists once: the logits
-// training computes on a graph (HeadLogits) equal the ones scoring
+// training computes on a graph (Network.Logits) equal the ones scoring
 // computes in Go (Logit), for every distance, for output weights as
 // initialised and for weights of both signs and of size, as training may
 // leave them.

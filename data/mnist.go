@@ -46,20 +46,11 @@ func FashionMNISTClasses() []string {
 }
 
 // MNIST reads an IDX3 image file and an IDX1 label file, as distributed
-// for MNIST (train-images-idx3-ubyte, train-labels-idx1-ubyte) and
-// Fashion-MNIST, gzipped or not (detected by the gzip magic 0x1f 0x8b, not
-// the file name).
-//
-// The headers are validated before anything large is allocated: the magic
-// numbers (0x00000803 and 0x00000801), rows and columns in [1, 4096], the
-// counts equal, and the data length equal to what the header claims (for a
-// plain file, its size; for a gzip file, the size recorded in its trailer,
-// and no more than DEFLATE could expand the file to). Data that ends early
-// or runs past the header's count is an error.
-//
-// Classes are named by classNames when given (every label must then be
-// below len(classNames); see FashionMNISTClasses), otherwise "0", "1", ...
-// up to the largest label, and at least "0".."9".
+// for MNIST and Fashion-MNIST, gzipped or not (told by the content). The
+// headers and the data length they claim are checked before anything
+// large is allocated, so a damaged or hostile file is an error, not an
+// allocation of gigabytes. Classes are named by classNames when given
+// (see FashionMNISTClasses), otherwise "0", "1", ..., at least to "9".
 func MNIST(imagesPath, labelsPath string, classNames ...string) (*MNISTData, error) {
 	pix, dims, err := readIDX(imagesPath, idxImagesMagic, 3)
 	if err != nil {

@@ -20,17 +20,12 @@ type Pair struct {
 type LabeledPair = Pair
 
 // SplitClasses splits the images of ds into training and validation sets
-// with disjoint classes, so validation measures how the model does on
-// classes it never saw (the one-shot setting). Classes are shuffled with a
-// generator keyed by seed alone, and round(valFraction * classes) of them
-// (at least one, and at least one left for training, when ds has two or
-// more classes and 0 < valFraction < 1) go to validation. Only classes
-// that have images count. Both index lists are sorted ascending. The
-// split depends only on ds's classes and seed: the same every run, on
-// every machine.
-//
-// valFraction is clamped to [0, 1]; NaN counts as 0. With 0 every image
-// is in train, with 1 every image is in val.
+// with disjoint classes, so that validation measures the model on classes
+// it never saw (the one-shot setting). round(valFraction * classes) of
+// the classes that have images, shuffled by seed alone, go to validation:
+// at least one, and at least one left for training, when 0 < valFraction
+// < 1 and there are two classes or more. valFraction is clamped to [0, 1]
+// (NaN is 0). Both index lists are sorted.
 func SplitClasses(ds Dataset, valFraction float64, seed uint64) (train, val []int) {
 	if ds == nil {
 		return nil, nil

@@ -29,9 +29,6 @@ type Network struct{ m *Model }
 // Network returns the model's network, for training.
 func (m *Model) Network() *Network { return &Network{m} }
 
-// Config returns the model's configuration, defaults filled in.
-func (n *Network) Config() Config { return n.m.Config() }
-
 // Encoder returns the encoder of tower t (one encoder unless the towers
 // are separate).
 func (n *Network) Encoder(t Tower) *resnet.Encoder { return n.m.enc[t&1] }

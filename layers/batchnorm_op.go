@@ -65,7 +65,7 @@ func (o *bnOp) Do(vs ...G.Value) (G.Value, error) {
 	if o.train && n*sp < 2 {
 		return nil, fmt.Errorf("layers: %s: training needs more than one value per channel, input is %v", o.Name, x.Shape())
 	}
-	out := newDense(x.Dtype(), x.Shape())
+	out := o.NewOutput(x.Dtype(), x.Shape())
 	switch x.Dtype() {
 	case tensor.Float32:
 		err = bnForward(o, n, c, sp, data[float32](x), data[float32](in[1]), data[float32](in[2]), data[float32](o.mean), data[float32](o.vari), data[float32](out))
@@ -174,6 +174,7 @@ func (o *bnOp) batchStats(id [2]uintptr) []float64 {
 func (o *bnOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 
 func (o *bnOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	o.Keep()
 	// sums = (Σ dy, Σ dy·xhat) per channel, computed once; dgamma and dbeta
 	// are its rows, dx uses it. After a fused ReLU, dy counts only where
 	// the output is positive.
@@ -181,12 +182,12 @@ func (o *bnOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	if o.relu {
 		args = G.Nodes{in[0], out, grad}
 	}
-	sums, err := G.ApplyOp(&bnGradOp{opBase: opBase{Name: o.Name + "GradSums", N: len(args)}, fwd: o, which: bnSums}, args...)
+	sums, err := G.ApplyOp(&bnGradOp{opBase: opBase{Name: o.Name + "GradSums", N: len(args), Out: &kept{}}, fwd: o, which: bnSums}, args...)
 	if err != nil {
 		return nil, err
 	}
 	dxArgs := append(G.Nodes{in[1], sums}, args...)
-	dx, err := G.ApplyOp(&bnGradOp{opBase: opBase{Name: o.Name + "GradX", N: len(dxArgs)}, fwd: o, which: bnGradX}, dxArgs...)
+	dx, err := G.ApplyOp(&bnGradOp{opBase: opBase{Name: o.Name + "GradX", N: len(dxArgs), Out: &kept{}}, fwd: o, which: bnGradX}, dxArgs...)
 	if err != nil {
 		return nil, err
 	}
@@ -289,9 +290,9 @@ func (o *bnGradOp) Do(vs ...G.Value) (G.Value, error) {
 	n, c, sp := bnGeom(x.Shape())
 	var out *tensor.Dense
 	if o.which == bnGradX {
-		out = newDense(x.Dtype(), x.Shape())
+		out = o.NewOutput(x.Dtype(), x.Shape())
 	} else {
-		out = newDense(x.Dtype(), tensor.Shape{2, c})
+		out = o.NewOutput(x.Dtype(), tensor.Shape{2, c})
 	}
 	switch x.Dtype() {
 	case tensor.Float32:

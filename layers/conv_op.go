@@ -112,7 +112,7 @@ func (o *convOp) Do(vs ...G.Value) (G.Value, error) {
 			}
 		}
 	}
-	out := newDense(in[0].Dtype(), s)
+	out := o.NewOutput(in[0].Dtype(), s)
 	switch out.Dtype() {
 	case tensor.Float32:
 		if err := convForward32(o.convGeom, in[0].Shape(), s, data[float32](in[0]), data[float32](in[1]), data[float32](out), o.epilogue32(in)); err != nil {
@@ -176,6 +176,7 @@ func (o *convOp) DiffWRT(int) []bool {
 }
 
 func (o *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	o.Keep()
 	if o.bn != nil {
 		// The unfused ops' gradients: the convolution is recomputed (the
 		// BatchNorm gradient needs its output); out is what the BatchNorm
@@ -196,11 +197,11 @@ func (o *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 		}
 		return G.Nodes{gconv[0], gconv[1], gbn[1], gbn[2]}, nil
 	}
-	dx, err := G.ApplyOp(&convGradOp{opBase: opBase{Name: o.Name + "GradX", N: 3}, convGeom: o.convGeom, which: 0}, in[0], in[1], grad)
+	dx, err := G.ApplyOp(&convGradOp{opBase: opBase{Name: o.Name + "GradX", N: 3, Out: &kept{}}, convGeom: o.convGeom, which: 0}, in[0], in[1], grad)
 	if err != nil {
 		return nil, err
 	}
-	dw, err := G.ApplyOp(&convGradOp{opBase: opBase{Name: o.Name + "GradW", N: 3}, convGeom: o.convGeom, which: 1}, in[0], in[1], grad)
+	dw, err := G.ApplyOp(&convGradOp{opBase: opBase{Name: o.Name + "GradW", N: 3, Out: &kept{}}, convGeom: o.convGeom, which: 1}, in[0], in[1], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +232,7 @@ func (o *convGradOp) Do(vs ...G.Value) (G.Value, error) {
 	if want, err := newConvOp(o.convGeom).outShape(xs, ws); err != nil || !want.Eq(ys) {
 		return nil, fmt.Errorf("layers: %s: gradient %v does not match input %v and weight %v", o.Name, ys, xs, ws)
 	}
-	out := newDense(in[0].Dtype(), in[o.which].Shape())
+	out := o.NewOutput(in[0].Dtype(), in[o.which].Shape())
 	switch out.Dtype() {
 	case tensor.Float32:
 		if err := convBackward32(o.convGeom, o.which, xs, ys, data[float32](in[0]), data[float32](in[1]), data[float32](in[2]), data[float32](out)); err != nil {
@@ -247,42 +248,6 @@ func (o *convGradOp) DiffWRT(int) []bool { return []bool{false, false, false} }
 
 func (o *convGradOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
 	return nil, errors.New("layers: Conv2D has no second derivative")
-}
-
-// Scratch buffers, pooled by element type.
-var (
-	scratch32 sync.Pool
-	scratch64 sync.Pool
-)
-
-// getScratch returns a buffer of n elements (contents undefined); give it
-// back with putScratch.
-func getScratch[T float](n int) *[]T {
-	var p *sync.Pool
-	var zero T
-	if _, ok := any(zero).(float32); ok {
-		p = &scratch32
-	} else {
-		p = &scratch64
-	}
-	if b, _ := p.Get().(*[]T); b != nil {
-		if cap(*b) >= n {
-			*b = (*b)[:n]
-			return b
-		}
-		// too small: drop it, a bigger one replaces it
-	}
-	b := make([]T, n)
-	return &b
-}
-
-func putScratch[T float](b *[]T) {
-	var zero T
-	if _, ok := any(zero).(float32); ok {
-		scratch32.Put(b)
-	} else {
-		scratch64.Put(b)
-	}
 }
 
 // parallelFor runs f(lo, hi) over [0, n) split across GOMAXPROCS

@@ -51,7 +51,7 @@ func (o *maxPoolOp) Do(vs ...G.Value) (G.Value, error) {
 	}
 	s := in[0].Shape()
 	oh, ow := o.out(s[2], s[3])
-	out := newDense(in[0].Dtype(), tensor.Shape{s[0], s[1], oh, ow})
+	out := o.NewOutput(in[0].Dtype(), tensor.Shape{s[0], s[1], oh, ow})
 	switch in[0].Dtype() {
 	case tensor.Float32:
 		maxPool(o, s, data[float32](in[0]), data[float32](out), nil, nil)
@@ -101,7 +101,8 @@ func maxPool[T float](o *maxPoolOp, s tensor.Shape, x, y, dy, dx []T) {
 func (o *maxPoolOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (o *maxPoolOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(&maxPoolGradOp{opBase{Name: o.Name + "Grad", N: 2}, o}, in[0], grad)
+	o.Keep()
+	dx, err := G.ApplyOp(&maxPoolGradOp{opBase{Name: o.Name + "Grad", N: 2, Out: &kept{}}, o}, in[0], grad)
 	return G.Nodes{dx}, err
 }
 
@@ -125,11 +126,13 @@ func (o *maxPoolGradOp) Do(vs ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	s := in[0].Shape()
-	out := newDense(in[0].Dtype(), s)
+	out := o.NewOutput(in[0].Dtype(), s) // kept from the last run: cleared, as maxPool adds to it
 	switch in[0].Dtype() {
 	case tensor.Float32:
+		clear(data[float32](out))
 		maxPool(o.fwd, s, data[float32](in[0]), nil, data[float32](in[1]), data[float32](out))
 	default:
+		clear(data[float64](out))
 		maxPool(o.fwd, s, data[float64](in[0]), nil, data[float64](in[1]), data[float64](out))
 	}
 	return out, nil

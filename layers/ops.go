@@ -12,6 +12,7 @@ import (
 type (
 	float  = graphop.Float
 	opBase = graphop.Base
+	kept   = graphop.Kept
 )
 
 var (

@@ -33,7 +33,7 @@ func (o *reluOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newDense(in[0].Dtype(), in[0].Shape())
+	out := o.NewOutput(in[0].Dtype(), in[0].Shape())
 	switch in[0].Dtype() {
 	case tensor.Float32:
 		reluKernel(data[float32](in[0]), data[float32](out))
@@ -53,7 +53,8 @@ func reluKernel[T float](x, y []T) {
 func (o *reluOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (o *reluOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(&reluGradOp{opBase{Name: "ReLUGrad", N: 2}, o.dims}, out, grad)
+	o.Keep()
+	dx, err := G.ApplyOp(&reluGradOp{opBase{Name: "ReLUGrad", N: 2, Out: &kept{}}, o.dims}, out, grad)
 	return G.Nodes{dx}, err
 }
 
@@ -75,7 +76,7 @@ func (o *reluGradOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newDense(in[0].Dtype(), in[0].Shape())
+	out := o.NewOutput(in[0].Dtype(), in[0].Shape())
 	switch in[0].Dtype() {
 	case tensor.Float32:
 		reluGradKernel(data[float32](in[0]), data[float32](in[1]), data[float32](out))
@@ -121,7 +122,7 @@ func (o *addReLUOp) Do(vs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newDense(in[0].Dtype(), in[0].Shape())
+	out := o.NewOutput(in[0].Dtype(), in[0].Shape())
 	switch in[0].Dtype() {
 	case tensor.Float32:
 		addReLUKernel(data[float32](in[0]), data[float32](in[1]), data[float32](out))
@@ -144,7 +145,8 @@ func addReLUKernel[T float](a, b, y []T) {
 func (o *addReLUOp) DiffWRT(int) []bool { return []bool{true, true} }
 
 func (o *addReLUOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	d, err := G.ApplyOp(&reluGradOp{opBase{Name: "ReLUGrad", N: 2}, o.dims}, out, grad)
+	o.Keep()
+	d, err := G.ApplyOp(&reluGradOp{opBase{Name: "ReLUGrad", N: 2, Out: &kept{}}, o.dims}, out, grad)
 	return G.Nodes{d, d}, err
 }
 

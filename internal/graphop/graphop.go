@@ -24,6 +24,44 @@ type Float interface{ ~float32 | ~float64 }
 type Base struct {
 	Name string
 	N    int // arity
+	// Out, when set, keeps the op's output from one run to the next (see
+	// Kept).
+	Out *Kept
+}
+
+// NewOutput returns the tensor the op writes its result into: a new one,
+// or the one it returned the run before when it keeps its output.
+func (o Base) NewOutput(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense {
+	return o.Out.Dense(dt, shape)
+}
+
+// Kept is an op's output tensor kept for the next run. A tape machine drops
+// every value when it is reset, so an op that allocates afresh leaves a
+// whole step's activations and gradients to the garbage collector each
+// step, and the heap grows to about twice what a step needs. Ops of a graph
+// that is differentiated (a training graph) keep their outputs instead:
+// nothing outside a step holds its activations or gradients, while a value
+// read from an inference graph may be kept by the caller.
+type Kept struct{ d *tensor.Dense }
+
+// Dense returns a tensor of dt and shape: k's tensor when it has that type
+// and shape (its contents are the last run's), a new zeroed one otherwise,
+// which k keeps. A nil k always returns a new one.
+func (k *Kept) Dense(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense {
+	if k == nil {
+		return NewDense(dt, shape)
+	}
+	if k.d == nil || k.d.Dtype() != dt || !k.d.Shape().Eq(shape) {
+		k.d = NewDense(dt, shape)
+	}
+	return k.d
+}
+
+// Keep makes the op keep its output from run to run, from now on.
+func (o *Base) Keep() {
+	if o.Out == nil {
+		o.Out = new(Kept)
+	}
 }
 
 func (o Base) Arity() int            { return o.N }

@@ -1,3 +1,5 @@
+//go:build !onednn
+
 package resnet
 
 import (

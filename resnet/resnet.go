@@ -21,6 +21,7 @@ type Encoder struct {
 	params []*layers.Param
 	byName map[string]*layers.Param
 	infer  inferCache
+	dnnl   dnnlNets // Infer's oneDNN nets (build tag onednn)
 	frozen int
 }
 

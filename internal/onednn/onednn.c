@@ -10,8 +10,8 @@
 
 // One engine and one stream, used from one thread only (the Go side runs
 // every call on one locked goroutine).
-static dnnl_engine_t engine;
-static dnnl_stream_t stream;
+dnnl_engine_t gd_engine;
+dnnl_stream_t gd_stream;
 
 // Buffers for tensors in oneDNN's own layouts, grown as needed and shared
 // by every handle: calls never overlap.
@@ -29,19 +29,19 @@ static void *slot(int i, size_t size) {
 	return slot_buf[i];
 }
 
-static dnnl_status_t init_engine(void) {
-	if (engine) {
+dnnl_status_t gd_init_engine(void) {
+	if (gd_engine) {
 		return dnnl_success;
 	}
-	dnnl_status_t st = dnnl_engine_create(&engine, dnnl_cpu, 0);
+	dnnl_status_t st = dnnl_engine_create(&gd_engine, dnnl_cpu, 0);
 	if (st != dnnl_success) {
-		engine = NULL;
+		gd_engine = NULL;
 		return st;
 	}
-	st = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
+	st = dnnl_stream_create(&gd_stream, gd_engine, dnnl_stream_default_flags);
 	if (st != dnnl_success) {
-		dnnl_engine_destroy(engine);
-		engine = NULL;
+		dnnl_engine_destroy(gd_engine);
+		gd_engine = NULL;
 	}
 	return st;
 }
@@ -74,10 +74,10 @@ static dnnl_status_t arg_init(gd_arg *a, const dnnl_memory_desc_t *user, const d
 	a->inner = *inner;
 	a->input = input;
 	a->slot = slot;
-	if ((st = dnnl_memory_create(&a->umem, &a->user, engine, DNNL_MEMORY_NONE)) != dnnl_success) {
+	if ((st = dnnl_memory_create(&a->umem, &a->user, gd_engine, DNNL_MEMORY_NONE)) != dnnl_success) {
 		return st;
 	}
-	if ((st = dnnl_memory_create(&a->imem, &a->inner, engine, DNNL_MEMORY_NONE)) != dnnl_success) {
+	if ((st = dnnl_memory_create(&a->imem, &a->inner, gd_engine, DNNL_MEMORY_NONE)) != dnnl_success) {
 		return st;
 	}
 	if (!force && dnnl_memory_desc_equal(&a->user, &a->inner)) {
@@ -85,9 +85,9 @@ static dnnl_status_t arg_init(gd_arg *a, const dnnl_memory_desc_t *user, const d
 	}
 	dnnl_primitive_desc_t pd;
 	if (input) {
-		st = dnnl_reorder_primitive_desc_create(&pd, &a->user, engine, &a->inner, engine, attr);
+		st = dnnl_reorder_primitive_desc_create(&pd, &a->user, gd_engine, &a->inner, gd_engine, attr);
 	} else {
-		st = dnnl_reorder_primitive_desc_create(&pd, &a->inner, engine, &a->user, engine, attr);
+		st = dnnl_reorder_primitive_desc_create(&pd, &a->inner, gd_engine, &a->user, gd_engine, attr);
 	}
 	if (st != dnnl_success) {
 		return st;
@@ -154,7 +154,7 @@ gd_conv *gd_conv_create(int kind, const gd_shape *s, int nthr, int *status, int 
 		goto fail;
 	}
 	c->kind = kind;
-	TRY(init_engine());
+	TRY(gd_init_engine());
 
 	dnnl_dims_t xd = {s->n, s->c, s->h, s->w}, wd = {s->f, s->c, s->kh, s->kw}, yd = {s->n, s->f, s->oh, s->ow}, bd = {s->f};
 	dnnl_dims_t strides = {s->sh, s->sw}, dil = {s->dh - 1, s->dw - 1}, pad = {s->ph, s->pw};
@@ -177,7 +177,7 @@ gd_conv *gd_conv_create(int kind, const gd_shape *s, int nthr, int *status, int 
 		TRY(dnnl_primitive_attr_create(&attr));
 		TRY(dnnl_primitive_attr_set_post_ops(attr, po));
 	}
-	TRY(dnnl_primitive_desc_create(&pd, &cd, attr, engine, NULL));
+	TRY(dnnl_primitive_desc_create(&pd, &cd, attr, gd_engine, NULL));
 	if (kind == GD_BWD_DATA || kind == GD_BWD_WEIGHTS) {
 		hint = pd;
 		pd = NULL;
@@ -186,7 +186,7 @@ gd_conv *gd_conv_create(int kind, const gd_shape *s, int nthr, int *status, int 
 		} else {
 			TRY(dnnl_dilated_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &xa, &wa, NULL, &ya, strides, dil, pad, pad));
 		}
-		TRY(dnnl_primitive_desc_create(&pd, &cd, NULL, engine, hint));
+		TRY(dnnl_primitive_desc_create(&pd, &cd, NULL, gd_engine, hint));
 	}
 	const char *impl = NULL;
 	TRY(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl));
@@ -221,8 +221,8 @@ gd_conv *gd_conv_create(int kind, const gd_shape *s, int nthr, int *status, int 
 			TRY(dnnl_primitive_attr_create(&wattr));
 			TRY(dnnl_primitive_attr_set_output_scales(wattr, 1, 1 << 0, &DNNL_RUNTIME_F32_VAL));
 			TRY(arg_init(&c->b, &wu, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), 1, 1, wattr, 1));
-			TRY(dnnl_memory_create(&c->bias, &bu, engine, DNNL_MEMORY_NONE));
-			TRY(dnnl_memory_create(&c->scales, &bu, engine, DNNL_MEMORY_NONE));
+			TRY(dnnl_memory_create(&c->bias, &bu, gd_engine, DNNL_MEMORY_NONE));
+			TRY(dnnl_memory_create(&c->scales, &bu, gd_engine, DNNL_MEMORY_NONE));
 		} else {
 			TRY(arg_init(&c->b, &wu, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), 1, 1, NULL, 0));
 		}
@@ -284,7 +284,7 @@ static dnnl_status_t arg_in(gd_arg *a, const float *p, dnnl_memory_t scales, dnn
 		return st;
 	}
 	dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, a->umem}, {DNNL_ARG_TO, a->imem}, {DNNL_ARG_ATTR_OUTPUT_SCALES, scales}};
-	return dnnl_primitive_execute(a->reorder, stream, scales ? 3 : 2, args);
+	return dnnl_primitive_execute(a->reorder, gd_stream, scales ? 3 : 2, args);
 }
 
 int gd_conv_exec(gd_conv *c, int nthr, const float *a, const float *b, const float *scale, const float *shift, float *out) {
@@ -315,7 +315,7 @@ int gd_conv_exec(gd_conv *c, int nthr, const float *a, const float *b, const flo
 		}
 		nargs = 4;
 	}
-	if ((st = dnnl_primitive_execute(c->prim, stream, nargs, args)) != dnnl_success) {
+	if ((st = dnnl_primitive_execute(c->prim, gd_stream, nargs, args)) != dnnl_success) {
 		return st;
 	}
 	if (c->out.reorder) {
@@ -323,9 +323,9 @@ int gd_conv_exec(gd_conv *c, int nthr, const float *a, const float *b, const flo
 			return st;
 		}
 		dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, c->out.imem}, {DNNL_ARG_TO, c->out.umem}};
-		if ((st = dnnl_primitive_execute(c->out.reorder, stream, 2, r)) != dnnl_success) {
+		if ((st = dnnl_primitive_execute(c->out.reorder, gd_stream, 2, r)) != dnnl_success) {
 			return st;
 		}
 	}
-	return dnnl_stream_wait(stream);
+	return dnnl_stream_wait(gd_stream);
 }

@@ -16,7 +16,11 @@
 // An Encoder owns its parameters. Forward attaches it to a layers.Graph;
 // attached to several graphs, or twice to one, it shares one set of
 // parameters (see package layers). Infer runs it in inference mode on a
-// tensor.
+// tensor. Built with the onednn tag, Infer runs the encoder (without a
+// classifier top) as one oneDNN net instead of a graph: BatchNorm folded
+// into the convolutions, ReLU and the residual addition fused into them,
+// and the activations kept in oneDNN's layouts from the stem to the
+// pooling.
 //
 // Numerical parity with torchvision 0.14 is tested in this package against
 // reference values produced by testdata/torchvision_reference.py.

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gosiamese/gosiamese/internal/detrand"
+	"github.com/gosiamese/gosiamese/internal/gcpace"
 	"github.com/gosiamese/gosiamese/layers"
 	"github.com/gosiamese/gosiamese/resnet"
 	G "gorgonia.org/gorgonia"
@@ -31,6 +32,7 @@ import (
 )
 
 func main() {
+	gcpace.Set()
 	depth := flag.Int("depth", 50, "ResNet depth (18, 34, 50, 101, 152)")
 	size := flag.Int("size", 64, "image side")
 	batch := flag.Int("batch", 32, "inference batch size (0 skips inference)")

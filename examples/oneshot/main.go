@@ -39,13 +39,17 @@ import (
 
 	"github.com/gosiamese/gosiamese/data"
 	"github.com/gosiamese/gosiamese/eval"
+	"github.com/gosiamese/gosiamese/internal/gcpace"
 	"github.com/gosiamese/gosiamese/internal/shell"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/siamese"
 	"github.com/gosiamese/gosiamese/train"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	gcpace.Set()
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 // defaultRuns is where the runs are looked for without -runs, relative to
 // the working directory: the shared folder beside the repository's root.

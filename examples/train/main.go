@@ -57,6 +57,7 @@ import (
 
 	"github.com/gosiamese/gosiamese/data"
 	"github.com/gosiamese/gosiamese/eval"
+	"github.com/gosiamese/gosiamese/internal/gcpace"
 	"github.com/gosiamese/gosiamese/internal/numeric"
 	"github.com/gosiamese/gosiamese/internal/shell"
 	"github.com/gosiamese/gosiamese/preprocess"
@@ -65,7 +66,10 @@ import (
 	"github.com/gosiamese/gosiamese/train"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	gcpace.Set()
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 // interruptContext returns the context whose cancellation stops training:
 // Ctrl-C or SIGTERM. Tests replace it.

@@ -7,11 +7,9 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/gosiamese/gosiamese/data"
 	"github.com/gosiamese/gosiamese/eval"
@@ -189,21 +187,19 @@ func (p *Pretrainer) Step() uint64 { return p.st.Step }
 // validation). A cancelled run keeps the best model of the epochs it
 // finished (and pretrain.safetensors on disk) and returns ctx's error.
 // With a Dir it writes PretrainCheckpoint after every epoch and when
-// cancelled; Resume continues from it.
-// A NaN or infinite loss or input stops it with an error naming the step.
+// cancelled; Resume continues from it. A non-finite input, loss, gradient
+// or update stops it as it stops Trainer.Run.
 func (p *Pretrainer) Run(ctx context.Context) error {
 	n, k := p.cfg.BatchSize, p.data.NumClasses()
 	in := p.m.Config().Input
 	var (
-		g       *layers.Graph
+		gr      stepGraph
 		x, y    *G.Node
-		lossV   G.Value
 		logitsV G.Value
-		nodes   G.Nodes
-		vm      G.VM
 	)
 	err := p.m.Network().ChangeParams(func() error {
-		g = layers.NewGraph(layers.Training, p.cfg.Seed)
+		g := layers.NewGraph(layers.Training, p.cfg.Seed)
+		gr.g = g
 		x = G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(n, in.Channels, in.Size, in.Size), G.WithName("pretrain.x"))
 		y = G.NewMatrix(g.G, tensor.Float32, G.WithShape(n, k), G.WithName("pretrain.targets"))
 		e, err := p.m.Network().Embeddings(g, 0, x)
@@ -218,21 +214,20 @@ func (p *Pretrainer) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		nodes, _ = g.Learnables()
-		if _, err := G.Grad(cost, nodes...); err != nil {
+		gr.nodes, gr.params = g.Learnables()
+		if _, err := G.Grad(cost, gr.nodes...); err != nil {
 			return fmt.Errorf("train: pretraining: gradients: %w", err)
 		}
-		G.Read(cost, &lossV)
+		G.Read(cost, &gr.loss)
 		G.Read(logits, &logitsV)
-		vm = layers.NewTapeMachine(g, G.BindDualValues(nodes...))
+		gr.vm = layers.NewTapeMachine(g, G.BindDualValues(gr.nodes...))
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	defer vm.Close()
-	_, params := g.Learnables()
-	opt := newOptimizer(p.cfg.Optimizer, params)
+	defer gr.vm.Close()
+	opt := newOptimizer(p.cfg.Optimizer, gr.params)
 	if p.resumed != nil {
 		var missing []string
 		for _, s := range opt.state() {
@@ -250,84 +245,58 @@ func (p *Pretrainer) Run(ctx context.Context) error {
 		p.resumed = nil
 	}
 	p.opt = opt
-	if p.cfg.Dir != "" {
-		if err := os.MkdirAll(p.cfg.Dir, 0o755); err != nil {
-			return fmt.Errorf("train: %w", err)
-		}
-	}
 	spe := uint64(p.cfg.StepsPerEpoch)
 	total := spe * uint64(p.cfg.Epochs)
-	prog := newProgressOf(p.cfg.Progress, total, p.st.Step, n, "images")
-	defer prog.finish()
-	grads := make([][]float32, len(nodes))
-	epochStart := time.Now()
-	for step := p.st.Step; step < total; step++ {
-		if err := ctx.Err(); err != nil {
-			cerr := p.checkpoint()
-			p.restoreBest()
-			return errors.Join(err, cerr)
-		}
-		xt, classes, err := p.data.Batch(step, n)
-		if err != nil {
-			return fmt.Errorf("train: pretraining: step %d: %w", step, err)
-		}
-		if i := firstNonFinite(xt.Data().([]float32)); i >= 0 {
-			return fmt.Errorf("train: pretraining: step %d: image %d holds a non-finite value", step, i/max(xt.Shape().TotalSize()/n, 1))
-		}
-		targets, err := loss.OneHot(classes, k, p.cfg.LabelSmoothing)
-		if err != nil {
-			return fmt.Errorf("train: pretraining: step %d: %w", step, err)
-		}
-		if err := errors.Join(G.Let(x, xt), G.Let(y, tensor.New(tensor.WithShape(n, k), tensor.WithBacking(targets)))); err != nil {
-			return fmt.Errorf("train: pretraining: step %d: %w", step, err)
-		}
-		g.SetStep(step)
-		if err := p.m.Network().ChangeParams(func() error { return layers.Run(vm) }); err != nil {
-			return fmt.Errorf("train: pretraining: step %d: %w", step, err)
-		}
-		l := float64(lossV.Data().(float32))
-		if math.IsNaN(l) || math.IsInf(l, 0) {
-			return fmt.Errorf("train: pretraining: step %d: loss is %v", step, l)
-		}
-		p.st.EpochRight += correct(logitsV.Data().([]float32), classes, k)
-		for i, nd := range nodes {
-			gv, err := nd.Grad()
-			if err != nil {
-				return fmt.Errorf("train: pretraining: step %d: %w", step, err)
-			}
-			grads[i] = gv.Data().([]float32)
-		}
-		lr := p.cfg.Optimizer.LearningRate * p.cfg.Schedule.factor(step, spe, total)
-		finite := true
-		_ = p.m.Network().ChangeParams(func() error { finite = opt.step(grads, lr); return nil })
-		if !finite {
-			return fmt.Errorf("train: pretraining: step %d: after the update (learning rate %g), %s", step, lr, nonFiniteParam(params))
-		}
-		p.st.EpochLoss += l
-		p.st.Step = step + 1
-		prog.step(l)
-		if (step+1)%spe == 0 {
-			ep := PretrainEpoch{
-				Epoch: len(p.st.History) + 1, Step: step + 1, Images: (step + 1) * uint64(n),
-				TrainLoss: p.st.EpochLoss / float64(spe), TrainAcc: float64(p.st.EpochRight) / float64(spe*uint64(n)),
-				ValOneShot: math.NaN(), LearningRate: lr, Seconds: time.Since(epochStart).Seconds(),
-			}
-			p.st.EpochLoss, p.st.EpochRight = 0, 0
-			if err := p.endEpoch(&ep); err != nil {
-				return err
-			}
-			if p.cfg.Progress != nil {
-				if prog.bar != nil {
-					_ = prog.bar.Clear()
+	var classes []int // the current step's
+	l := &loop{
+		prefix: "train: pretraining", m: p.m, gr: &gr, opt: opt, step: &p.st.Step,
+		stepsPerEpoch: spe, epochs: p.cfg.Epochs, batch: n, unit: "images",
+		dir: p.cfg.Dir, progress: p.cfg.Progress,
+		watch: slices.Concat(p.m.Network().Params(), []*layers.Param{p.fc.Weight, p.fc.Bias}),
+		hooks: hooks{
+			feed: func(step uint64) error {
+				xt, cs, err := p.data.Batch(step, n)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(p.cfg.Progress, "pretraining epoch %d  step %d  loss %.4f  train acc %.4f  val one-shot %.4f  lr %.3g  %.1fs\n",
-					ep.Epoch, ep.Step, ep.TrainLoss, ep.TrainAcc, ep.ValOneShot, ep.LearningRate, ep.Seconds)
-			}
-			epochStart = time.Now()
-		}
+				if i := firstNonFinite(xt.Data().([]float32)); i >= 0 {
+					return fmt.Errorf("image %d holds a non-finite value; the step was not run", i/max(xt.Shape().TotalSize()/n, 1))
+				}
+				targets, err := loss.OneHot(cs, k, p.cfg.LabelSmoothing)
+				if err != nil {
+					return err
+				}
+				classes = cs
+				return errors.Join(G.Let(x, xt), G.Let(y, tensor.New(tensor.WithShape(n, k), tensor.WithBacking(targets))))
+			},
+			learningRate: func(step uint64) float64 {
+				return p.cfg.Optimizer.LearningRate * p.cfg.Schedule.factor(step, spe, total)
+			},
+			afterStep: func(_ uint64, l float64) {
+				p.st.EpochRight += correct(logitsV.Data().([]float32), classes, k)
+				p.st.EpochLoss += l
+			},
+			endEpoch: func(seconds, lr float64) (string, error) {
+				ep := PretrainEpoch{
+					Epoch: len(p.st.History) + 1, Step: p.st.Step, Images: p.st.Step * uint64(n),
+					TrainLoss: p.st.EpochLoss / float64(spe), TrainAcc: float64(p.st.EpochRight) / float64(spe*uint64(n)),
+					ValOneShot: math.NaN(), LearningRate: lr, Seconds: seconds,
+				}
+				p.st.EpochLoss, p.st.EpochRight = 0, 0
+				if err := p.endEpoch(&ep); err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("pretraining epoch %d  step %d  loss %.4f  train acc %.4f  val one-shot %.4f  lr %.3g  %.1fs",
+					ep.Epoch, ep.Step, ep.TrainLoss, ep.TrainAcc, ep.ValOneShot, ep.LearningRate, ep.Seconds), nil
+			},
+			interrupted: p.checkpoint,
+		},
 	}
-	p.restoreBest()
-	return nil
+	err = l.run(ctx)
+	if err == nil || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		p.restoreBest()
+	}
+	return err
 }
 
 // classify attaches the classifier to the embeddings e (n, d) and returns

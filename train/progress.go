@@ -75,14 +75,20 @@ func (p *progress) step(loss float64) {
 	}
 }
 
-func (p *progress) epoch(es EpochStats) {
-	if p.w == nil {
+// line prints an epoch's line, clearing the bar first.
+func (p *progress) line(s string) {
+	if p.w == nil || s == "" {
 		return
 	}
 	if p.bar != nil {
 		_ = p.bar.Clear()
 	}
-	fmt.Fprintf(p.w, "epoch %d  step %d  train loss %.4f  val loss %.4f  acc %.4f  AUC %.4f  EER %.4f  lr %.3g  %.1fs\n",
+	fmt.Fprintln(p.w, s)
+}
+
+// epochLine is the progress line of a pair-stage epoch.
+func epochLine(es EpochStats) string {
+	return fmt.Sprintf("epoch %d  step %d  train loss %.4f  val loss %.4f  acc %.4f  AUC %.4f  EER %.4f  lr %.3g  %.1fs",
 		es.Epoch, es.Step, es.TrainLoss, es.ValLoss, es.ValAccuracy, es.ValAUC, es.ValEER, es.LearningRate, es.Seconds)
 }
 

@@ -12,8 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/gosiamese/gosiamese/data"
 	"github.com/gosiamese/gosiamese/layers"
@@ -194,13 +192,9 @@ func (t *Trainer) History() []EpochStats { return append([]EpochStats(nil), t.st
 // Step returns the number of training steps done.
 func (t *Trainer) Step() uint64 { return t.st.Step }
 
-// graph is the compiled training graph.
+// graph is the compiled training graph of the pair stage.
 type graph struct {
-	g      *layers.Graph
-	nodes  G.Nodes
-	params []*layers.Param // model names
-	loss   G.Value
-	vm     G.VM
+	stepGraph
 	// feed sets the graph's inputs for a step.
 	feed func(step uint64) error
 }
@@ -233,7 +227,7 @@ func (t *Trainer) build() (*graph, error) {
 	in := t.m.Config().Input
 	n := t.cfg.BatchSize
 	g := layers.NewGraph(layers.Training, t.cfg.Seed)
-	gr := &graph{g: g}
+	gr := &graph{stepGraph: stepGraph{g: g}}
 	y := G.NewMatrix(g.G, tensor.Float32, G.WithShape(n, 1), G.WithName("train.labels"))
 	setLabels := func(labels []float32) error {
 		return G.Let(y, tensor.New(tensor.WithShape(len(labels), 1), tensor.WithBacking(labels)))
@@ -326,108 +320,30 @@ func (t *Trainer) Run(ctx context.Context) error {
 	if t.opt == nil {
 		t.opt = newOptimizer(t.cfg.Optimizer, gr.params)
 	}
-	if t.cfg.Dir != "" {
-		if err := os.MkdirAll(t.cfg.Dir, 0o755); err != nil {
-			return fmt.Errorf("train: %w", err)
-		}
-		// A run killed while writing leaves the temporary file of its atomic
-		// write behind (the complete file it was replacing is intact).
-		stale, _ := filepath.Glob(filepath.Join(t.cfg.Dir, ".*.tmp-*"))
-		for _, f := range stale {
-			_ = os.Remove(f)
-		}
-	}
 	spe := uint64(t.cfg.StepsPerEpoch)
 	total := spe * uint64(t.cfg.Epochs)
-	prog := newProgress(t.cfg.Progress, total, t.st.Step, t.cfg.BatchSize)
-	defer prog.finish()
-	grads := make([][]float32, len(gr.nodes))
-	// BatchNorm's running statistics change during the forward pass; keep
-	// a copy to put back when a step turns out to be non-finite.
-	var stats []*layers.Param
-	for _, p := range t.m.Network().Params() {
-		if p.State {
-			stats = append(stats, p)
-		}
-	}
-	saved := make([][]float32, len(stats))
-	for i, p := range stats {
-		saved[i] = make([]float32, len(p.Float32s()))
-	}
-	restore := func() {
-		_ = t.m.Network().ChangeParams(func() error {
-			for i, p := range stats {
-				copy(p.Float32s(), saved[i])
-			}
-			return nil
-		})
-	}
-	epochStart := time.Now()
-	for t.st.Step < total && !t.st.Stopped {
-		if err := ctx.Err(); err != nil {
-			if cerr := t.checkpoint(); cerr != nil {
-				return errors.Join(err, cerr)
-			}
-			return err
-		}
-		step := t.st.Step
-		if err := gr.feed(step); err != nil {
-			return fmt.Errorf("train: step %d: %w", step, err)
-		}
-		for i, p := range stats {
-			copy(saved[i], p.Float32s())
-		}
-		gr.g.SetStep(step)
-		if err := t.m.Network().ChangeParams(func() error { return layers.Run(gr.vm) }); err != nil {
-			return fmt.Errorf("train: step %d: %w", step, err)
-		}
-		l := float64(gr.loss.Data().(float32))
-		if math.IsNaN(l) || math.IsInf(l, 0) {
-			restore()
-			// Name a non-finite weight if one caused it (the inputs were
-			// checked by feed).
-			var where string
-			if w := nonFiniteParam(t.m.Network().Params()); w != "" {
-				where = " (" + w + ")"
-			}
-			return fmt.Errorf("train: step %d: loss is %v%s; the parameters are those before the step", step, l, where)
-		}
-		for i, n := range gr.nodes {
-			gv, err := n.Grad()
-			if err != nil {
-				return fmt.Errorf("train: step %d: %s: %w", step, gr.params[i].Name, err)
-			}
-			grads[i] = gv.Data().([]float32)
-			for _, v := range grads[i] {
-				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-					restore()
-					return fmt.Errorf("train: step %d: gradient of %s is not finite; the parameters are those before the step", step, gr.params[i].Name)
+	l := &loop{
+		prefix: "train", m: t.m, gr: &gr.stepGraph, opt: t.opt, step: &t.st.Step,
+		stepsPerEpoch: spe, epochs: t.cfg.Epochs, batch: t.cfg.BatchSize, unit: "pairs",
+		dir: t.cfg.Dir, progress: t.cfg.Progress, watch: t.m.Network().Params(),
+		hooks: hooks{
+			feed:         gr.feed,
+			learningRate: func(step uint64) float64 { return t.learningRate(step, spe, total) },
+			afterStep: func(_ uint64, loss float64) {
+				t.st.EpochLoss += loss
+				t.st.EpochSteps++
+			},
+			endEpoch: func(seconds, lr float64) (string, error) {
+				if err := t.endEpoch(seconds, lr); err != nil {
+					return "", err
 				}
-			}
-		}
-		lr := t.learningRate(step, spe, total)
-		finite := true
-		_ = t.m.Network().ChangeParams(func() error { finite = t.opt.step(grads, lr); return nil })
-		// Finite gradients can still overflow a weight (a huge learning
-		// rate), and BatchNorm statistics do not enter the training loss:
-		// stop here, naming the step, rather than at an epoch's end when
-		// the model refuses to be saved.
-		if !finite || nonFiniteParam(stats) != "" {
-			return fmt.Errorf("train: step %d: after the update (learning rate %g), %s; training stopped, checkpoints on disk are from before", step, lr, nonFiniteParam(t.m.Network().Params()))
-		}
-		t.st.Step++
-		t.st.EpochLoss += l
-		t.st.EpochSteps++
-		prog.step(l)
-		if t.st.Step%spe == 0 {
-			if err := t.endEpoch(time.Since(epochStart).Seconds(), lr); err != nil {
-				return err
-			}
-			prog.epoch(t.st.History[len(t.st.History)-1])
-			epochStart = time.Now()
-		}
+				return epochLine(t.st.History[len(t.st.History)-1]), nil
+			},
+			stopped:     func() bool { return t.st.Stopped },
+			interrupted: t.checkpoint,
+		},
 	}
-	return nil
+	return l.run(ctx)
 }
 
 // finiteInputs reports the first NaN or infinite value of a step's inputs
@@ -601,11 +517,10 @@ func writeCSV(path string, header []string, rows [][]string) error {
 }
 
 // writeAtomic replaces the file at path atomically: a temporary file in
-// the same folder, synced, then renamed over it.
+// the same folder (named as removeStaleTemps expects), synced, then
+// renamed over it.
 func writeAtomic(path string, b []byte) error {
-	ext := filepath.Ext(path)
-	base := strings.TrimSuffix(filepath.Base(path), ext)
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+base+"-*"+ext)
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}

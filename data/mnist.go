@@ -309,15 +309,79 @@ func splitVersion(v string) ([3]int, string) {
 	return n, pre
 }
 
+// MNISTSet is one of the two sets of an MNIST-format folder.
+type MNISTSet int
+
+const (
+	MNISTTrain MNISTSet = iota // train-images-idx3-ubyte, train-labels-idx1-ubyte
+	MNISTTest                  // t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte
+)
+
+// GoMNISTFolder, given to MNISTFiles as the folder, stands for the data
+// folder FindGoMNIST returns.
+const GoMNISTFolder = "gomnist"
+
+// MNISTFiles returns the image and label files of set in dir, each
+// gzipped (".gz") or not; with both present the gzipped one. The files
+// are named as MNIST and Fashion-MNIST distribute them
+// (train-images-idx3-ubyte) or as some copies rename them
+// (train-images.idx3-ubyte). dir GoMNISTFolder is FindGoMNIST's folder.
+func MNISTFiles(dir string, set MNISTSet) (images, labels string, err error) {
+	if dir == GoMNISTFolder {
+		if dir, err = FindGoMNIST(); err != nil {
+			return "", "", err
+		}
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", "", fmt.Errorf("data: %s: %v", dir, err)
+	}
+	prefix := "train"
+	if set == MNISTTest {
+		prefix = "t10k"
+	}
+	if !st.IsDir() {
+		return "", "", fmt.Errorf("data: %s is not a folder (want the folder holding %s-images-idx3-ubyte[.gz])", dir, prefix)
+	}
+	find := func(kind, idx string) string {
+		for _, name := range []string{prefix + "-" + kind + "-" + idx + "-ubyte", prefix + "-" + kind + "." + idx + "-ubyte"} {
+			for _, ext := range []string{".gz", ""} {
+				p := filepath.Join(dir, name+ext)
+				if st, err := os.Stat(p); err == nil && !st.IsDir() {
+					return p
+				}
+			}
+		}
+		return ""
+	}
+	images, labels = find("images", "idx3"), find("labels", "idx1")
+	if images == "" || labels == "" {
+		return "", "", fmt.Errorf("data: %s: no %s-images-idx3-ubyte[.gz] and %s-labels-idx1-ubyte[.gz]", dir, prefix, prefix)
+	}
+	return images, labels, nil
+}
+
+// MNISTFolder reads set from dir, whose files MNISTFiles finds; classNames
+// are as for MNIST.
+func MNISTFolder(dir string, set MNISTSet, classNames ...string) (*MNISTData, error) {
+	images, labels, err := MNISTFiles(dir, set)
+	if err != nil {
+		return nil, err
+	}
+	return MNIST(images, labels, classNames...)
+}
+
 // GoMNIST loads the MNIST training (60,000 images) and test (10,000)
 // sets from dir, the folder FindGoMNIST returns.
 func GoMNIST(dir string) (train, test *MNISTData, err error) {
-	train, err = MNIST(filepath.Join(dir, "train-images-idx3-ubyte.gz"), filepath.Join(dir, "train-labels-idx1-ubyte.gz"))
-	if err != nil {
+	if train, err = MNISTFolder(dir, MNISTTrain); err != nil {
 		return nil, nil, err
 	}
-	test, err = MNIST(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"))
-	if err != nil {
+	if test, err = MNISTFolder(dir, MNISTTest); err != nil {
 		return nil, nil, err
 	}
 	return train, test, nil

@@ -185,3 +185,30 @@ func TestVersionOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestMNISTFiles finds each set's files by either naming, gzipped or not,
+// preferring the gzipped file, and says what is missing.
+func TestMNISTFiles(t *testing.T) {
+	dir := t.TempDir()
+	imgs, labs := mnistFixture(12)
+	writeFile(t, filepath.Join(dir, "train-images-idx3-ubyte"), imgs)
+	writeFile(t, filepath.Join(dir, "train-images-idx3-ubyte.gz"), gz(t, imgs))
+	writeFile(t, filepath.Join(dir, "train-labels.idx1-ubyte"), labs)
+	i, l, err := MNISTFiles(dir, MNISTTrain)
+	if err != nil || i != filepath.Join(dir, "train-images-idx3-ubyte.gz") || l != filepath.Join(dir, "train-labels.idx1-ubyte") {
+		t.Errorf("train: %q, %q, %v", i, l, err)
+	}
+	d, err := MNISTFolder(dir, MNISTTrain)
+	if err != nil || d.Len() != 12 {
+		t.Fatalf("MNISTFolder: %v", err)
+	}
+	if _, _, err := MNISTFiles(dir, MNISTTest); err == nil || !strings.Contains(err.Error(), "t10k-images-idx3-ubyte") {
+		t.Errorf("no test set: %v", err)
+	}
+	if _, _, err := MNISTFiles(filepath.Join(dir, "none"), MNISTTrain); err == nil || !strings.Contains(err.Error(), "none") {
+		t.Errorf("missing folder: %v", err)
+	}
+	if _, _, err := MNISTFiles(filepath.Join(dir, "train-labels.idx1-ubyte"), MNISTTrain); err == nil || !strings.Contains(err.Error(), "not a folder") {
+		t.Errorf("a file as the folder: %v", err)
+	}
+}

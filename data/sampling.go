@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
 )
 
@@ -231,4 +232,53 @@ func FixedPairs(ds Dataset, indices []int, n int, seed uint64) ([]Pair, error) {
 		out[k] = s.pair(domainFixed, uint64(k))
 	}
 	return out, nil
+}
+
+// SplitPairs splits a list of labelled pairs into training and validation
+// pairs: the fraction val of the positive and of the negative pairs (at
+// least one of each, and at least one of each left for training), chosen
+// by a generator keyed by seed, are held out. Both lists keep the order of
+// pairs. It fails when either label has fewer than two pairs.
+func SplitPairs(pairs []Pair, val float64, seed uint64) (train, held []Pair, err error) {
+	rng := rand.New(rand.NewPCG(seed, 0x7061697273)) // "pairs"
+	isHeld := make([]bool, len(pairs))
+	for _, label := range []float32{1, 0} {
+		var idx []int
+		for i, p := range pairs {
+			if p.Label == label {
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) < 2 {
+			return nil, nil, fmt.Errorf("data: %d pairs labelled %g: validation needs one and training another", len(idx), label)
+		}
+		rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
+		n := min(max(int(math.Round(val*float64(len(idx)))), 1), len(idx)-1)
+		for _, i := range idx[:n] {
+			isHeld[i] = true
+		}
+	}
+	for i, p := range pairs {
+		if isHeld[i] {
+			held = append(held, p)
+		} else {
+			train = append(train, p)
+		}
+	}
+	return train, held, nil
+}
+
+// CountClasses returns the number of distinct classes among the images of
+// ds listed in indices (nil: all).
+func CountClasses(ds Dataset, indices []int) int {
+	seen := map[int]bool{}
+	if indices == nil {
+		for i := range ds.Len() {
+			seen[ds.Class(i)] = true
+		}
+	}
+	for _, i := range indices {
+		seen[ds.Class(i)] = true
+	}
+	return len(seen)
 }

@@ -3,6 +3,7 @@ package data
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -185,5 +186,53 @@ func TestFixedPairs(t *testing.T) {
 	s, _ := NewPairSampler(ds, nil, 3)
 	if reflect.DeepEqual(s.Next(64), a) {
 		t.Error("FixedPairs repeats the training stream of the same seed")
+	}
+}
+
+// TestSplitPairs: the split is stratified by label, seeded and a
+// partition that keeps the pairs' order.
+func TestSplitPairs(t *testing.T) {
+	var pairs []Pair
+	for i := range 20 {
+		pairs = append(pairs, Pair{A: i, B: i + 1, Label: float32(i % 4 / 3)}) // 5 positives, 15 negatives
+	}
+	tr, va, err := SplitPairs(pairs, 0.2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr2, va2, _ := SplitPairs(pairs, 0.2, 3)
+	_, va3, _ := SplitPairs(pairs, 0.2, 4)
+	pos := 0
+	for _, p := range va {
+		pos += int(p.Label)
+	}
+	if len(tr) != 16 || len(va) != 4 || pos != 1 || !slices.Equal(va, va2) || !slices.Equal(tr, tr2) || slices.Equal(va, va3) {
+		t.Errorf("split: %d train, %d val (%d positive), same seed same split %v, other seed other split %v",
+			len(tr), len(va), pos, slices.Equal(va, va2), !slices.Equal(va, va3))
+	}
+	seen := map[int]bool{}
+	for _, s := range [][]Pair{tr, va} {
+		for k, p := range s {
+			if seen[p.A] || k > 0 && p.A < s[k-1].A {
+				t.Fatalf("pair %d twice or out of order", p.A)
+			}
+			seen[p.A] = true
+		}
+	}
+	if len(seen) != len(pairs) {
+		t.Errorf("%d of %d pairs in the split", len(seen), len(pairs))
+	}
+	if _, _, err := SplitPairs(pairs[:4], 0.2, 1); err == nil {
+		t.Error("one positive pair: no error")
+	}
+}
+
+func TestCountClasses(t *testing.T) {
+	ds := memoryDataset(t, 4, 2, 0, 3, 1)
+	if n := CountClasses(ds, nil); n != 3 {
+		t.Errorf("all: %d classes, want 3 (one class has no images)", n)
+	}
+	if n := CountClasses(ds, []int{0, 1, 5}); n != 2 {
+		t.Errorf("images 0, 1, 5: %d classes, want 2", n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/gosiamese/gosiamese/data"
+	"github.com/gosiamese/gosiamese/internal/numeric"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/siamese"
 	"gorgonia.org/tensor"
@@ -164,6 +165,20 @@ func (v *PairValidation) Logits(m *siamese.Model) (logits, labels []float64, err
 		labels = append(labels, float64(p.Label))
 	}
 	return logits, labels, nil
+}
+
+// Scores returns the model's score (the probability that a pair is the
+// same, as Compare gives it) and the label of every pair.
+func (v *PairValidation) Scores(m *siamese.Model) (scores, labels []float64, err error) {
+	logits, labels, err := v.Logits(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	scores = make([]float64, len(logits))
+	for i, z := range logits {
+		scores[i] = numeric.Sigmoid(z)
+	}
+	return scores, labels, nil
 }
 
 // Batcher returns the batcher, to set its image cache.

@@ -75,7 +75,7 @@ func ExampleFit() {
 	p.Epochs, p.StepsPerEpoch, p.BatchSize = 1, 3, 8
 	r.Pretrain = &p
 	r.Pairs.Epochs, r.Pairs.StepsPerEpoch = 1, 5
-	m, rep, err := train.Fit(context.Background(), r, ds, train.FitOptions{Seed: 1})
+	m, rep, err := train.Fit(context.Background(), r, train.Data{Images: ds}, train.FitOptions{Seed: 1})
 	if err != nil {
 		panic(err)
 	}

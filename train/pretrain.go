@@ -59,11 +59,8 @@ type PretrainConfig struct {
 	// Seed drives the classifier's initialisation and Dropout masks; the
 	// ClassBatches carry their own seed.
 	Seed uint64
-	// Dir receives pretrain.safetensors (the model at its best validation
-	// one-shot accuracy, or the last model without validation),
-	// pretrain-log.csv (one row per epoch), pretrain.png (the accuracy
-	// curves) and PretrainCheckpoint (for Resume). Empty: nothing is
-	// written.
+	// Dir receives PretrainModel, PretrainCheckpoint, PretrainLog and
+	// PretrainPlot. Empty: nothing is written.
 	Dir string
 	// Progress receives a progress bar or plain lines, as Config.Progress.
 	Progress io.Writer
@@ -135,12 +132,6 @@ type pretrainState struct {
 	BestAcc    float64
 	History    []PretrainEpoch
 }
-
-// PretrainCheckpoint is the name of the checkpoint a Pretrainer with a Dir
-// writes after every epoch and when cancelled: the model, the classifier,
-// the optimizer's moments, the best epoch's parameters and the progress,
-// in one atomic file that Resume reads.
-const PretrainCheckpoint = "pretrain-last.safetensors"
 
 // checkpointPrefix starts the names of every tensor and metadata key a
 // checkpoint adds to the model file; siamese.Load ignores them.
@@ -361,7 +352,7 @@ func (p *Pretrainer) endEpoch(ep *PretrainEpoch) error {
 	if p.cfg.Dir == "" {
 		return nil
 	}
-	if err := writePretrainLog(filepath.Join(p.cfg.Dir, "pretrain-log.csv"), p.st.History); err != nil {
+	if err := writePretrainLog(filepath.Join(p.cfg.Dir, PretrainLog), p.st.History); err != nil {
 		return err
 	}
 	series := map[string][]float64{"train accuracy": nil}
@@ -371,11 +362,11 @@ func (p *Pretrainer) endEpoch(ep *PretrainEpoch) error {
 			series["held-out one-shot accuracy"] = append(series["held-out one-shot accuracy"], e.ValOneShot)
 		}
 	}
-	if err := eval.PlotCurves(filepath.Join(p.cfg.Dir, "pretrain.png"), "pretraining", series); err != nil {
+	if err := eval.PlotCurves(filepath.Join(p.cfg.Dir, PretrainPlot), "pretraining", series); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 	if improved {
-		if err := p.m.Save(filepath.Join(p.cfg.Dir, "pretrain.safetensors")); err != nil {
+		if err := p.m.Save(filepath.Join(p.cfg.Dir, PretrainModel)); err != nil {
 			return fmt.Errorf("train: %w", err)
 		}
 	}

@@ -84,7 +84,7 @@ func TestPretrainLearns(t *testing.T) {
 	if len(h) != 4 {
 		t.Fatalf("%d epochs logged, want 4", len(h))
 	}
-	classes := 4 * countClasses(ds, trainIdx)
+	classes := 4 * data.CountClasses(ds, trainIdx)
 	if first, last := h[0], h[3]; !(last.TrainLoss < first.TrainLoss-0.3) || !(last.TrainAcc > 3.0/float64(classes)) {
 		t.Errorf("loss %.3f -> %.3f, accuracy %.3f -> %.3f (chance %.3f): not learning", first.TrainLoss, last.TrainLoss, first.TrainAcc, last.TrainAcc, 1/float64(classes))
 	}
@@ -196,7 +196,7 @@ func TestPretrainCosineLearns(t *testing.T) {
 	bias := slices.Clone(fresh.fc.Bias.Float32s())
 	m, p := pretrainRun(t, ds, trainIdx, valIdx, cfg)
 	h := p.History()
-	classes := 4 * countClasses(ds, trainIdx)
+	classes := 4 * data.CountClasses(ds, trainIdx)
 	if first, last := h[0], h[3]; !(last.TrainLoss < first.TrainLoss-0.3) || !(last.TrainAcc > 3.0/float64(classes)) {
 		t.Errorf("loss %.3f -> %.3f, accuracy %.3f -> %.3f (chance %.3f): not learning", first.TrainLoss, last.TrainLoss, first.TrainAcc, last.TrainAcc, 1/float64(classes))
 	}

@@ -235,47 +235,76 @@ type FitOptions struct {
 	// continues from its checkpoint, last.safetensors, when it had begun.
 	// A resumed run ends where an uninterrupted one would, bit for bit.
 	Resume bool
+	// Info are notes to keep in the model's files (siamese.Model.SetInfo),
+	// such as where the data came from.
+	Info map[string]string
 }
 
-// RunRecord is the file in FitOptions.Dir that records what a run was
-// started with (the recipe, the seed and the split of the data), so that a
-// resumed run can be checked against it.
-const RunRecord = "recipe.json"
+// Data is what Fit trains on: labelled images, and optionally labelled
+// pairs of them.
+type Data struct {
+	// Images are the images, each with a class.
+	Images data.Dataset
+	// Pairs, when not nil, are the pairs to train on: the recipe's
+	// ValFraction of the positive and of the negative pairs are held out
+	// for validation (data.SplitPairs), and the classes are not used.
+	// Without Pairs, the classes are split (class-disjoint) and pairs are
+	// drawn from them. A recipe that pretrains needs classes.
+	Pairs []data.Pair
+}
 
 // FitReport says what Fit did.
 type FitReport struct {
-	TrainClasses, ValClasses int
+	TrainClasses, ValClasses int             // 0 when trained on Data.Pairs
+	TrainImages, ValImages   int             // 0 when trained on Data.Pairs
+	TrainPairs, ValPairs     int             // Data.Pairs split; 0 without
 	Pretrain                 []PretrainEpoch // nil without pretraining
 	Pairs                    []EpochStats
 	// Validation holds the pair stage's held-out pairs.
 	Validation *PairValidation
 }
 
-// Fit trains a model on ds by recipe r: it holds out r.ValFraction of the
-// classes, pretrains when r.Pretrain is set, then runs the pair stage, and
-// returns the model with the best pair-stage validation AUC. Cancelling
-// ctx stops it after saving what the current stage has (see Pretrainer.Run
-// and Trainer.Run) and returns ctx's error.
-func Fit(ctx context.Context, r Recipe, ds data.Dataset, opts FitOptions) (*siamese.Model, FitReport, error) {
+// Fit trains a model on d by recipe r: it holds out r.ValFraction of the
+// classes (or of d.Pairs), pretrains when r.Pretrain is set, then runs the
+// pair stage, and returns the model with the best pair-stage validation
+// metric. Cancelling ctx stops it after saving what the current stage has
+// (see Pretrainer.Run and Trainer.Run) and returns ctx's error.
+func Fit(ctx context.Context, r Recipe, d Data, opts FitOptions) (*siamese.Model, FitReport, error) {
 	var rep FitReport
 	if err := r.Validate(); err != nil {
 		return nil, rep, err
 	}
+	ds := d.Images
 	if ds == nil {
-		return nil, rep, errors.New("train: recipe: nil dataset")
+		return nil, rep, errors.New("train: recipe: no images")
 	}
-	trainIdx, valIdx := data.SplitClasses(ds, r.ValFraction, opts.Seed)
-	if nv := countClasses(ds, valIdx); nv < 2 && nv+countClasses(ds, trainIdx) >= 4 {
-		n := nv + countClasses(ds, trainIdx)
-		// Hold out two classes at least (MNIST's ten at 10%), so that
-		// validation has negatives and one-shot tasks have a choice.
-		trainIdx, valIdx = data.SplitClasses(ds, 2/float64(n), opts.Seed)
+	var trainIdx, valIdx []int
+	var trainPairs, valPairs []data.Pair
+	if d.Pairs != nil {
+		if r.Pretrain != nil {
+			return nil, rep, fmt.Errorf("train: recipe %q pretrains a classifier: it needs classes, not a list of pairs", r.Name)
+		}
+		var err error
+		if trainPairs, valPairs, err = data.SplitPairs(d.Pairs, r.ValFraction, opts.Seed); err != nil {
+			return nil, rep, fmt.Errorf("train: recipe: %w", err)
+		}
+		rep.TrainPairs, rep.ValPairs = len(trainPairs), len(valPairs)
+		progressf(opts.Progress, "split: %d training pairs, %d validation pairs\n", len(trainPairs), len(valPairs))
+	} else {
+		trainIdx, valIdx = data.SplitClasses(ds, r.ValFraction, opts.Seed)
+		if nv := data.CountClasses(ds, valIdx); nv < 2 && nv+data.CountClasses(ds, trainIdx) >= 4 {
+			n := nv + data.CountClasses(ds, trainIdx)
+			// Hold out two classes at least (MNIST's ten at 10%), so that
+			// validation has negatives and one-shot tasks have a choice.
+			trainIdx, valIdx = data.SplitClasses(ds, 2/float64(n), opts.Seed)
+		}
+		rep.TrainClasses, rep.ValClasses = data.CountClasses(ds, trainIdx), data.CountClasses(ds, valIdx)
+		rep.TrainImages, rep.ValImages = len(trainIdx), len(valIdx)
+		if rep.TrainClasses < 2 || rep.ValClasses < 2 {
+			return nil, rep, fmt.Errorf("train: recipe: %d training and %d validation classes, want at least 2 of each", rep.TrainClasses, rep.ValClasses)
+		}
 	}
-	rep.TrainClasses, rep.ValClasses = countClasses(ds, trainIdx), countClasses(ds, valIdx)
-	if rep.TrainClasses < 2 || rep.ValClasses < 2 {
-		return nil, rep, fmt.Errorf("train: recipe: %d training and %d validation classes, want at least 2 of each", rep.TrainClasses, rep.ValClasses)
-	}
-	if err := recordRun(r, opts, len(trainIdx), len(valIdx), rep); err != nil {
+	if err := recordRun(r, opts, rep); err != nil {
 		return nil, rep, err
 	}
 	mcfg := r.Model
@@ -285,6 +314,9 @@ func Fit(ctx context.Context, r Recipe, ds data.Dataset, opts FitOptions) (*siam
 		return nil, rep, err
 	}
 	m.SetInfo("recipe", r.Name)
+	for _, k := range slices.Sorted(maps.Keys(opts.Info)) {
+		m.SetInfo(k, opts.Info[k])
+	}
 	input := m.Config().Input
 	if r.Pretrain != nil {
 		ways := min(20, rep.ValClasses)
@@ -314,9 +346,7 @@ func Fit(ctx context.Context, r Recipe, ds data.Dataset, opts FitOptions) (*siam
 			if err := pt.Resume(ckpt); err != nil {
 				return nil, rep, err
 			}
-			if opts.Progress != nil {
-				fmt.Fprintf(opts.Progress, "resuming pretraining from %s at step %d\n", ckpt, pt.Step())
-			}
+			progressf(opts.Progress, "resuming pretraining from %s at step %d\n", ckpt, pt.Step())
 		}
 		err = pt.Run(ctx)
 		rep.Pretrain = pt.History()
@@ -333,38 +363,52 @@ func Fit(ctx context.Context, r Recipe, ds data.Dataset, opts FitOptions) (*siam
 	if r.FreezeEncoder {
 		aug = data.Augment{} // the encoder's outputs are cached instead
 	}
-	batches, err := NewSampledBatches(ds, trainIdx, input, aug, opts.Workers, opts.Seed)
-	if err != nil {
-		return nil, rep, err
-	}
-	batches.Batcher().SetCacheImages(len(trainIdx))
-	vp := r.ValPairs
-	if vp == 0 {
-		vp = 1000
-	}
-	pairs, err := data.FixedPairs(ds, valIdx, vp, opts.Seed)
-	if err != nil {
-		return nil, rep, fmt.Errorf("train: recipe: %w", err)
-	}
-	val, err := NewPairValidation(ds, pairs)
-	if err != nil {
-		return nil, rep, err
+	var batches Batches
+	var val *PairValidation
+	epochItems := len(trainIdx) // one epoch by default: as many pairs
+	if d.Pairs != nil {
+		lb, err := NewListBatches(ds, trainPairs, input, aug, opts.Workers, opts.Seed)
+		if err != nil {
+			return nil, rep, err
+		}
+		batches, epochItems = lb, len(trainPairs)
+		if val, err = NewPairValidation(ds, valPairs); err != nil {
+			return nil, rep, err
+		}
+	} else {
+		sb, err := NewSampledBatches(ds, trainIdx, input, aug, opts.Workers, opts.Seed)
+		if err != nil {
+			return nil, rep, err
+		}
+		sb.Batcher().SetCacheImages(len(trainIdx))
+		batches = sb
+		vp := r.ValPairs
+		if vp == 0 {
+			vp = 1000
+		}
+		pairs, err := data.FixedPairs(ds, valIdx, vp, opts.Seed)
+		if err != nil {
+			return nil, rep, fmt.Errorf("train: recipe: %w", err)
+		}
+		if val, err = NewPairValidation(ds, pairs); err != nil {
+			return nil, rep, err
+		}
+		progressf(opts.Progress, "split: %d training images in %d classes; %d validation pairs from %d images in %d held-out classes\n",
+			rep.TrainImages, rep.TrainClasses, len(pairs), rep.ValImages, rep.ValClasses)
 	}
 	rep.Validation = val
 	tc := r.Pairs
 	tc.Seed, tc.Dir, tc.Progress = opts.Seed, opts.Dir, opts.Progress
 	if tc.StepsPerEpoch == 0 {
 		bs := tc.WithDefaults().BatchSize
-		tc.StepsPerEpoch = max(1, (len(trainIdx)+bs-1)/bs)
+		tc.StepsPerEpoch = max(1, (epochItems+bs-1)/bs)
 	}
 	var tr *Trainer
-	if ckpt := filepath.Join(opts.Dir, "last.safetensors"); opts.Resume && exists(ckpt) {
+	if ckpt := filepath.Join(opts.Dir, Checkpoint); opts.Resume && exists(ckpt) {
 		if m, tr, err = Resume(ckpt, batches, val, opts.Progress); err != nil {
 			return nil, rep, err
 		}
-		if opts.Progress != nil {
-			fmt.Fprintf(opts.Progress, "resuming the pair stage from %s at step %d\n", ckpt, tr.Step())
-		}
+		progressf(opts.Progress, "resuming the pair stage from %s at step %d\n", ckpt, tr.Step())
 	} else if tr, err = New(m, batches, val, tc); err != nil {
 		return nil, rep, err
 	}
@@ -374,7 +418,7 @@ func Fit(ctx context.Context, r Recipe, ds data.Dataset, opts FitOptions) (*siam
 		return nil, rep, err
 	}
 	if opts.Dir != "" {
-		best, err := siamese.Load(filepath.Join(opts.Dir, "best.safetensors"))
+		best, err := siamese.Load(filepath.Join(opts.Dir, BestModel))
 		if err != nil {
 			return nil, rep, fmt.Errorf("train: recipe: %w", err)
 		}
@@ -383,18 +427,26 @@ func Fit(ctx context.Context, r Recipe, ds data.Dataset, opts FitOptions) (*siam
 	return m, rep, nil
 }
 
+// progressf writes a line of progress to w, if not nil.
+func progressf(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, format, args...)
+	}
+}
+
 // runRecord is what RunRecord holds.
 type runRecord struct {
 	Recipe                   Recipe
 	Seed                     uint64
 	TrainClasses, ValClasses int
 	TrainImages, ValImages   int
+	TrainPairs, ValPairs     int `json:",omitempty"`
 }
 
 // recordRun writes RunRecord in opts.Dir for a new run, or, resuming,
 // checks that the run was started as this one: it refuses to start a run
 // over another one's files.
-func recordRun(r Recipe, opts FitOptions, trainImages, valImages int, rep FitReport) error {
+func recordRun(r Recipe, opts FitOptions, rep FitReport) error {
 	if opts.Dir == "" {
 		if opts.Resume {
 			return errors.New("train: recipe: resume needs the run's folder (FitOptions.Dir)")
@@ -407,7 +459,7 @@ func recordRun(r Recipe, opts FitOptions, trainImages, valImages int, rep FitRep
 	}
 	r.Pairs = r.Pairs.withoutIO()
 	r.Pairs.Dir = ""
-	b, err := json.MarshalIndent(runRecord{r, opts.Seed, rep.TrainClasses, rep.ValClasses, trainImages, valImages}, "", "  ")
+	b, err := json.MarshalIndent(runRecord{r, opts.Seed, rep.TrainClasses, rep.ValClasses, rep.TrainImages, rep.ValImages, rep.TrainPairs, rep.ValPairs}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("train: recipe: %w", err)
 	}
@@ -500,15 +552,6 @@ func frozenCopy(m *siamese.Model) (*siamese.Model, error) {
 	return f, nil
 }
 
-// countClasses returns the number of distinct classes among indices.
-func countClasses(ds data.Dataset, indices []int) int {
-	seen := map[int]bool{}
-	for _, i := range indices {
-		seen[ds.Class(i)] = true
-	}
-	return len(seen)
-}
-
 // Budget shortens or lengthens a recipe; zero fields keep the recipe's.
 type Budget struct {
 	PretrainEpochs, PretrainSteps int // pretraining epochs and steps per epoch
@@ -532,4 +575,85 @@ func (r Recipe) WithBudget(b Budget) Recipe {
 		r.Pairs.Epochs = b.PairEpochs
 	}
 	return r
+}
+
+// Overrides change a recipe as a command line would; zero fields keep the
+// recipe's.
+type Overrides struct {
+	Budget
+	// Size and Channels of the model's input.
+	Size, Channels int
+	// Invert reads images inverted (it never turns the recipe's off).
+	Invert bool
+	// Norm, when not nil, is the input normalisation.
+	Norm *preprocess.Normalization
+	// NoAugment and NoRotations turn the distortions and the quarter turns
+	// off.
+	NoAugment, NoRotations bool
+	// LearningRate of the first stage: pretraining when the recipe
+	// pretrains, else the pair stage.
+	LearningRate float64
+	// LabelSmoothing (when not nil) and CosineScale of pretraining.
+	LabelSmoothing *float64
+	CosineScale    float64
+	// ValFraction of the classes held out, and ValPairs drawn from them.
+	ValFraction float64
+	ValPairs    int
+}
+
+// With returns r with o applied. r's own PretrainConfig is not modified.
+func (r Recipe) With(o Overrides) Recipe {
+	r = r.WithBudget(o.Budget) // r.Pretrain is now r's own copy
+	if o.Size > 0 {
+		r.Model.Input.Size = o.Size
+	}
+	if o.Channels > 0 {
+		r.Model.Input.Channels = o.Channels
+	}
+	r.Model.Input.Invert = r.Model.Input.Invert || o.Invert
+	if o.Norm != nil {
+		r.Model.Input.Norm = *o.Norm
+	}
+	if o.NoAugment {
+		r.Augment = data.Augment{}
+	}
+	if o.NoRotations {
+		r.Rotations = false
+	}
+	if o.ValFraction > 0 {
+		r.ValFraction = o.ValFraction
+	}
+	if o.ValPairs > 0 {
+		r.ValPairs = o.ValPairs
+	}
+	if r.Pretrain == nil {
+		if o.LearningRate > 0 {
+			r.Pairs.Optimizer.LearningRate = o.LearningRate
+		}
+		return r
+	}
+	if o.LearningRate > 0 {
+		r.Pretrain.Optimizer.LearningRate = o.LearningRate
+	}
+	if o.LabelSmoothing != nil {
+		r.Pretrain.LabelSmoothing = *o.LabelSmoothing
+	}
+	if o.CosineScale != 0 {
+		r.Pretrain.CosineScale = o.CosineScale
+	}
+	return r
+}
+
+// RecordedRecipe returns the name of the recipe of the run in dir, from
+// its RunRecord.
+func RecordedRecipe(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, RunRecord))
+	if err != nil {
+		return "", fmt.Errorf("train: %w", err)
+	}
+	var rec struct{ Recipe struct{ Name string } }
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return "", fmt.Errorf("train: %s: %w", filepath.Join(dir, RunRecord), err)
+	}
+	return rec.Recipe.Name, nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gosiamese/gosiamese/data"
+	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/siamese"
 )
@@ -37,7 +41,7 @@ func TestFit(t *testing.T) {
 	var models []*siamese.Model
 	for range 2 {
 		dir := t.TempDir()
-		m, rep, err := Fit(context.Background(), tinyRecipe(), ds, FitOptions{Dir: dir, Seed: 4, Workers: 2})
+		m, rep, err := Fit(context.Background(), tinyRecipe(), Data{Images: ds}, FitOptions{Dir: dir, Seed: 4, Workers: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,24 +113,24 @@ func TestPresets(t *testing.T) {
 // trained over, and a resumed run must be the one started there.
 func TestFitResume(t *testing.T) {
 	ds := memoryPatterns(t, 10, 4, 3)
-	want, wantRep, err := Fit(context.Background(), tinyRecipe(), ds, FitOptions{Dir: t.TempDir(), Seed: 4, Workers: 2})
+	want, wantRep, err := Fit(context.Background(), tinyRecipe(), Data{Images: ds}, FitOptions{Dir: t.TempDir(), Seed: 4, Workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	opts := FitOptions{Dir: dir, Seed: 4, Workers: 2}
 	// Pretraining is 8 steps: stop after 5 of them.
-	if _, _, err := Fit(newStopAfter(5), tinyRecipe(), ds, opts); !errors.Is(err, context.Canceled) {
+	if _, _, err := Fit(newStopAfter(5), tinyRecipe(), Data{Images: ds}, opts); !errors.Is(err, context.Canceled) {
 		t.Fatalf("first stop: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "last.safetensors")); err == nil {
 		t.Fatal("the pair stage began before pretraining ended")
 	}
-	if _, _, err := Fit(context.Background(), tinyRecipe(), ds, opts); err == nil || !strings.Contains(err.Error(), "holds a run") {
+	if _, _, err := Fit(context.Background(), tinyRecipe(), Data{Images: ds}, opts); err == nil || !strings.Contains(err.Error(), "holds a run") {
 		t.Errorf("a new run over a stopped one: %v", err)
 	}
 	opts.Resume = true
-	if _, _, err := Fit(newStopAfter(6), tinyRecipe(), ds, opts); !errors.Is(err, context.Canceled) {
+	if _, _, err := Fit(newStopAfter(6), tinyRecipe(), Data{Images: ds}, opts); !errors.Is(err, context.Canceled) {
 		t.Fatalf("second stop: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "last.safetensors")); err != nil {
@@ -134,12 +138,12 @@ func TestFitResume(t *testing.T) {
 	}
 	other := opts
 	other.Seed = 5
-	if _, _, err := Fit(context.Background(), tinyRecipe(), ds, other); err == nil || !strings.Contains(err.Error(), "Seed") {
+	if _, _, err := Fit(context.Background(), tinyRecipe(), Data{Images: ds}, other); err == nil || !strings.Contains(err.Error(), "Seed") {
 		t.Errorf("resuming with another seed: %v", err)
 	}
 	var progress bytes.Buffer
 	opts.Progress = &progress
-	m, rep, err := Fit(context.Background(), tinyRecipe(), ds, opts)
+	m, rep, err := Fit(context.Background(), tinyRecipe(), Data{Images: ds}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +160,123 @@ func TestFitResume(t *testing.T) {
 			t.Errorf("pair epoch %d: %+v, want %+v", i+1, e, wantRep.Pairs[i])
 		}
 	}
-	if _, _, err := Fit(context.Background(), tinyRecipe(), ds, FitOptions{Dir: t.TempDir(), Resume: true}); err == nil || !strings.Contains(err.Error(), "no run to continue") {
+	if _, _, err := Fit(context.Background(), tinyRecipe(), Data{Images: ds}, FitOptions{Dir: t.TempDir(), Resume: true}); err == nil || !strings.Contains(err.Error(), "no run to continue") {
 		t.Errorf("resuming an empty folder: %v", err)
+	}
+}
+
+// TestFitPairs trains the original recipe on a list of labelled pairs: the
+// pairs are split by label, an epoch is one pass over the training pairs,
+// the model returned is BestEpoch's with the notes given, and a recipe
+// that pretrains refuses pairs.
+func TestFitPairs(t *testing.T) {
+	ds := memoryPatterns(t, 4, 4, 3)
+	var pairs []data.Pair
+	for i := range ds.Len() {
+		for j := i + 1; j < ds.Len(); j += 5 {
+			pairs = append(pairs, data.Pair{A: i, B: j, Label: map[bool]float32{true: 1}[ds.Class(i) == ds.Class(j)]})
+		}
+	}
+	wantTrain, wantVal, err := data.SplitPairs(pairs, 0.25, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := OriginalRecipe()
+	r.Model.Encoder = resnet.Config{Depth: 18, Width: 8}
+	r.Model.Input.Size = 32
+	r.Model.Hidden = []int{16}
+	r.ValFraction = 0.25
+	r.Pairs.Epochs, r.Pairs.BatchSize = 2, 4
+	dir := t.TempDir()
+	m, rep, err := Fit(context.Background(), r, Data{Images: ds, Pairs: pairs}, FitOptions{Dir: dir, Seed: 4, Workers: 2, Info: map[string]string{"data": "patterns"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := uint64((len(wantTrain) + 3) / 4)
+	if rep.TrainPairs != len(wantTrain) || rep.ValPairs != len(wantVal) || rep.TrainClasses != 0 || len(rep.Pairs) != 2 || rep.Pairs[0].Step != steps {
+		t.Fatalf("report %+v; want %d training pairs, %d validation pairs, epochs of %d steps", rep, len(wantTrain), len(wantVal), steps)
+	}
+	if !slices.Equal(rep.Validation.Pairs(), wantVal) {
+		t.Errorf("validation pairs %v, want %v", rep.Validation.Pairs(), wantVal)
+	}
+	best, ok := BestEpoch(rep.Pairs, "")
+	if !ok || m.Threshold() != best.Threshold || m.Info()["data"] != "patterns" || m.Info()["recipe"] != "original" {
+		t.Errorf("model threshold %v, info %v; best epoch %+v", m.Threshold(), m.Info(), best)
+	}
+	if name, err := RecordedRecipe(dir); name != "original" || err != nil {
+		t.Errorf("recorded recipe %q, %v", name, err)
+	}
+	scores, labels, err := rep.Validation.Scores(m)
+	if err != nil || len(scores) != len(wantVal) {
+		t.Fatalf("scores %v: %v", scores, err)
+	}
+	for i, p := range wantVal {
+		s, err := m.Compare(mustImage(t, ds, p.A), mustImage(t, ds, p.B))
+		if err != nil || math.Abs(float64(s)-scores[i]) > 1e-6 || labels[i] != float64(p.Label) {
+			t.Errorf("pair %d: score %v, Compare %v (%v); label %v, want %v", i, scores[i], s, err, labels[i], p.Label)
+		}
+	}
+	if _, _, err := Fit(context.Background(), tinyRecipe(), Data{Images: ds, Pairs: pairs}, FitOptions{}); err == nil || !strings.Contains(err.Error(), "needs classes") {
+		t.Errorf("pretraining on pairs: %v", err)
+	}
+}
+
+func mustImage(t *testing.T, ds data.Dataset, i int) image.Image {
+	t.Helper()
+	img, err := ds.Image(i)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// TestBestEpoch picks the first best epoch by AUC or by loss, skipping
+// epochs without validation.
+func TestBestEpoch(t *testing.T) {
+	h := []EpochStats{
+		{Epoch: 1, ValAUC: math.NaN(), ValLoss: math.NaN()},
+		{Epoch: 2, ValAUC: 0.7, ValLoss: 0.5},
+		{Epoch: 3, ValAUC: 0.8, ValLoss: 0.6},
+		{Epoch: 4, ValAUC: 0.8, ValLoss: 0.4},
+	}
+	for _, c := range []struct {
+		metric Metric
+		want   int
+	}{{"", 3}, {MetricAUC, 3}, {MetricLoss, 4}} {
+		if e, ok := BestEpoch(h, c.metric); !ok || e.Epoch != c.want {
+			t.Errorf("%q: epoch %d (%v), want %d", c.metric, e.Epoch, ok, c.want)
+		}
+	}
+	if _, ok := BestEpoch(h[:1], ""); ok {
+		t.Error("no validated epoch: ok")
+	}
+}
+
+// TestRecipeWith: each override changes its field only, zero fields keep
+// the recipe's, and the preset's own pretraining settings are untouched.
+func TestRecipeWith(t *testing.T) {
+	r := OneShotRecipe()
+	if got := r.With(Overrides{}); !reflect.DeepEqual(got, r) {
+		t.Errorf("no overrides changed the recipe:\n%+v\n%+v", got, r)
+	}
+	unit, smooth := preprocess.UnitRange, 0.0
+	got := r.With(Overrides{Budget: Budget{PretrainEpochs: 1, PretrainSteps: 2, PairEpochs: 3}, Size: 40, Channels: 3, Invert: true, Norm: &unit,
+		NoAugment: true, NoRotations: true, LearningRate: 0.1, LabelSmoothing: &smooth, CosineScale: 8, ValFraction: 0.3, ValPairs: 20})
+	want := OneShotRecipe()
+	p := *want.Pretrain
+	p.Epochs, p.StepsPerEpoch, p.Optimizer.LearningRate, p.LabelSmoothing, p.CosineScale = 1, 2, 0.1, 0, 8
+	want.Pretrain = &p
+	want.Pairs.Epochs = 3
+	want.Model.Input = preprocess.Config{Size: 40, Channels: 3, Invert: true, Norm: unit}
+	want.Augment, want.Rotations, want.ValFraction, want.ValPairs = data.Augment{}, false, 0.3, 20
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("overridden:\n%+v\n%+v\nwant\n%+v\n%+v", got, *got.Pretrain, want, *want.Pretrain)
+	}
+	if !reflect.DeepEqual(r, OneShotRecipe()) {
+		t.Error("With changed the recipe it was called on")
+	}
+	// Without pretraining the learning rate is the pair stage's.
+	if o := OriginalRecipe().With(Overrides{LearningRate: 0.5}); o.Pairs.Optimizer.LearningRate != 0.5 || o.Pretrain != nil {
+		t.Errorf("original recipe: %+v", o)
 	}
 }

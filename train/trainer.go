@@ -62,10 +62,8 @@ type Config struct {
 	Metric Metric
 	// Seed drives Dropout masks; the Batches carry their own seed.
 	Seed uint64
-	// Dir receives best.safetensors (the model with the best validation
-	// metric), last.safetensors (a checkpoint: the model plus the
-	// optimizer and progress, which Resume reads) and log.csv (one row of
-	// metrics per epoch). Empty: nothing is written.
+	// Dir receives BestModel, Checkpoint, Log, CurvesPlot and ROCPlot.
+	// Empty: nothing is written.
 	Dir string
 	// Calibration is how the model's verdict threshold is set from the
 	// validation scores whenever the validation metric improves; default
@@ -409,10 +407,7 @@ func (t *Trainer) endEpoch(seconds, lr float64) error {
 		if scores, labels, err = validate(t.m, t.val, &es); err != nil {
 			return err
 		}
-		metric := es.ValAUC
-		if t.cfg.Metric == MetricLoss {
-			metric = -es.ValLoss
-		}
+		metric := score(es, t.cfg.Metric)
 		if !t.st.HasBest || metric > t.st.Best {
 			t.st.Best, t.st.HasBest, improved = metric, true, true
 			t.st.BadEpochs, t.st.StaleEpochs = 0, 0
@@ -446,7 +441,7 @@ func (t *Trainer) endEpoch(seconds, lr float64) error {
 		return err
 	}
 	if improved || t.val == nil {
-		if err := t.m.Save(filepath.Join(t.cfg.Dir, "best.safetensors")); err != nil {
+		if err := t.m.Save(filepath.Join(t.cfg.Dir, BestModel)); err != nil {
 			return fmt.Errorf("train: %w", err)
 		}
 	}
@@ -460,7 +455,7 @@ func (t *Trainer) checkpoint() error {
 		return nil
 	}
 	t.st.OptSteps = t.opt.t
-	return saveCheckpoint(t.m, filepath.Join(t.cfg.Dir, "last.safetensors"), t.opt.state(),
+	return saveCheckpoint(t.m, filepath.Join(t.cfg.Dir, Checkpoint), t.opt.state(),
 		map[string]any{"train.state": t.st, "train.config": t.cfg.withoutIO()})
 }
 
@@ -498,7 +493,7 @@ func (t *Trainer) writeLog() error {
 			formatFloat(es.TrainLoss), formatFloat(es.ValLoss), formatFloat(es.ValAccuracy), formatFloat(es.ValAUC),
 			formatFloat(es.ValEER), formatFloat(es.Threshold), formatFloat(es.LearningRate), formatFloat(es.Seconds)}
 	}
-	return writeCSV(filepath.Join(t.cfg.Dir, "log.csv"), logHeader, rows)
+	return writeCSV(filepath.Join(t.cfg.Dir, Log), logHeader, rows)
 }
 
 // formatFloat writes a logged value with 8 significant digits.

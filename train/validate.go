@@ -41,6 +41,32 @@ func validate(m *siamese.Model, val Validation, es *EpochStats) (scores, labels 
 	return scores, labels, nil
 }
 
+// score is es's validation metric as the trainer compares epochs: higher
+// is better.
+func score(es EpochStats, metric Metric) float64 {
+	if metric == MetricLoss {
+		return -es.ValLoss
+	}
+	return es.ValAUC
+}
+
+// BestEpoch returns the epoch of history whose validation metric (as
+// Config.Metric; "" is MetricAUC) is best, the first of equals:
+// the epoch whose model the trainer saved as BestModel. ok is false when
+// history has no validated epoch.
+func BestEpoch(history []EpochStats, metric Metric) (best EpochStats, ok bool) {
+	for _, e := range history {
+		v := score(e, metric)
+		if math.IsNaN(v) {
+			continue
+		}
+		if !ok || v > score(best, metric) {
+			best, ok = e, true
+		}
+	}
+	return best, ok
+}
+
 // calibrate sets the model's verdict threshold from validation scores: the
 // F1-optimal threshold, or the one meeting a target false-accept rate.
 func calibrate(m *siamese.Model, scores, labels []float64, targetFAR float64) (float64, error) {
@@ -71,7 +97,7 @@ func plot(dir string, history []EpochStats, scores, labels []float64) error {
 			series["validation AUC"] = append(series["validation AUC"], e.ValAUC)
 		}
 	}
-	if err := eval.PlotCurves(filepath.Join(dir, "curves.png"), "training", series); err != nil {
+	if err := eval.PlotCurves(filepath.Join(dir, CurvesPlot), "training", series); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 	if scores == nil {
@@ -81,7 +107,7 @@ func plot(dir string, history []EpochStats, scores, labels []float64) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	if err := eval.PlotROC(filepath.Join(dir, "roc.png"), map[string]eval.Curve{"validation": roc}); err != nil {
+	if err := eval.PlotROC(filepath.Join(dir, ROCPlot), map[string]eval.Curve{"validation": roc}); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 	return nil

@@ -34,7 +34,7 @@ func runRecipe(ctx context.Context, name string, budget train.Budget, dir string
 	}
 	fmt.Fprintf(stdout, "recipe %s: %s\n", r.Name, train.PresetDoc(r.Name))
 	start := time.Now()
-	m, rep, err := train.Fit(ctx, r, trainSet, train.FitOptions{Dir: out, Progress: stderr, Workers: workers, Seed: seed, Resume: resume})
+	m, rep, err := train.Fit(ctx, r, train.Data{Images: trainSet}, train.FitOptions{Dir: out, Progress: stderr, Workers: workers, Seed: seed, Resume: resume})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintf(stderr, "mnist: interrupted; checkpoint written to %s; continue with the same command and -resume\n", out)

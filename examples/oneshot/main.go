@@ -300,7 +300,7 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	m, rep, err := train.Fit(ctx, r, ds, train.FitOptions{Dir: o.out, Progress: stderr, Seed: o.seed, Resume: o.resume})
+	m, rep, err := train.Fit(ctx, r, train.Data{Images: ds}, train.FitOptions{Dir: o.out, Progress: stderr, Seed: o.seed, Resume: o.resume})
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			fmt.Fprintf(stderr, "oneshot: interrupted; checkpoint written to %s; continue with: %s\n", o.out, o.resumeCommand())

@@ -45,12 +45,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -58,7 +58,6 @@ import (
 	"github.com/gosiamese/gosiamese/data"
 	"github.com/gosiamese/gosiamese/eval"
 	"github.com/gosiamese/gosiamese/internal/gcpace"
-	"github.com/gosiamese/gosiamese/internal/numeric"
 	"github.com/gosiamese/gosiamese/internal/shell"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
@@ -220,17 +219,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	recipeGiven := false
 	fs.Visit(func(f *flag.Flag) { recipeGiven = recipeGiven || f.Name == "recipe" })
-	// -resume without -recipe continues whichever kind of run -out holds:
-	// a recipe's (with its record) or a -recipe original one.
-	_, err := os.Stat(filepath.Join(o.out, train.RunRecord))
-	if o.recipe != "original" && (recipeGiven || !o.resume || err == nil) {
+	if o.resume && !recipeGiven {
+		// Continue whichever kind of run -out holds; a run without a
+		// record is taken for an original one, whose flags its
+		// checkpoint keeps.
+		o.recipe = "original"
+		if name, err := train.RecordedRecipe(o.out); err == nil {
+			o.recipe = name
+		}
+	}
+	if o.recipe != "original" {
 		return runRecipe(fs, &o, stdout, stderr)
 	}
-	ckpt := filepath.Join(o.out, "last.safetensors")
-	var header siamese.Header
 	if o.resume {
-		var rc int
-		if header, rc = restoreFlags(fs, ckpt, stderr); rc != exitOK {
+		if rc := restoreFlags(fs, o.out, stderr); rc != exitOK {
 			return rc
 		}
 	}
@@ -242,124 +244,105 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if rc != exitOK {
 		return rc
 	}
-	if !o.resume {
-		if _, err := os.Stat(ckpt); err == nil {
-			fmt.Fprintf(stderr, "train: %s exists: continue that run with -resume, or choose another -out\n", ckpt)
-			return exitFail
-		}
+	if _, err := os.Stat(filepath.Join(o.out, train.RunRecord)); err == nil && !o.resume {
+		fmt.Fprintf(stderr, "train: %s holds a run: continue it with -resume, or choose another -out\n", o.out)
+		return exitFail
 	}
+	ld, err := o.load(stderr)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	r := train.Recipe{Name: "original", Model: mcfg, ValFraction: o.val, Pairs: tcfg, ValPairs: o.valPairs}
+	if o.augment {
+		r.Augment = data.KochAugment()
+	}
+	flags := map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) {
+		if !resumeFree[f.Name] {
+			flags[f.Name] = f.Value.String()
+		}
+	})
+	fj, _ := json.Marshal(flags)
+	describe(stderr, r, ld.desc, o.out)
+	info := map[string]string{infoFlags: string(fj), "data": ld.desc}
+	return fit(r, ld, &o, info, shell.Join("train", "-out", o.out, "-resume"), stdout, stderr)
+}
 
+// fit trains by r and reports; resume is the command that continues the
+// run when it is interrupted.
+func fit(r train.Recipe, ld loaded, o *options, info map[string]string, resume string, stdout, stderr io.Writer) int {
 	ctx, stop := interruptContext()
 	defer stop()
 	go func() {
 		<-ctx.Done()
 		stop() // a second Ctrl-C ends the program at once
 	}()
-
-	ds, err := o.load(stderr)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	input := mcfg.WithDefaults().Input
-	if o.resume {
-		input = header.Config.Input
-	}
-	src, err := o.prepare(ds, input, stderr)
-	if err != nil {
-		return fail(stderr, err)
-	}
-
-	var m *siamese.Model
-	var tr *train.Trainer
-	if o.resume {
-		if m, tr, err = train.Resume(ckpt, src.batches, src.val, stderr); err != nil {
-			return fail(stderr, err)
-		}
-		fmt.Fprintf(stderr, "resuming %s at step %d\n", ckpt, tr.Step())
-	} else {
-		if tcfg.StepsPerEpoch == 0 {
-			tcfg.StepsPerEpoch = max(1, (src.count+tcfg.BatchSize-1)/tcfg.BatchSize)
-		}
-		if m, err = siamese.New(mcfg); err != nil {
-			return fail(stderr, err)
-		}
-		flags := map[string]string{}
-		fs.VisitAll(func(f *flag.Flag) {
-			if !resumeFree[f.Name] {
-				flags[f.Name] = f.Value.String()
-			}
-		})
-		fj, _ := json.Marshal(flags)
-		m.SetInfo(infoFlags, string(fj))
-		m.SetInfo("data", ds.desc)
-		if tr, err = train.New(m, src.batches, src.val, tcfg); err != nil {
-			return fail(stderr, err)
-		}
-		describe(stderr, m.Config(), tcfg, o.out)
-	}
-
-	err = tr.Run(ctx)
+	m, rep, err := train.Fit(ctx, r, train.Data{Images: ld.ds, Pairs: ld.pairs},
+		train.FitOptions{Dir: o.out, Progress: stderr, Workers: o.workers, Seed: o.seed, Resume: o.resume, Info: info})
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		if err != context.Canceled { // the checkpoint failed too
 			return fail(stderr, err)
 		}
-		fmt.Fprintf(stderr, "train: interrupted at step %d; checkpoint written to %s\nresume with: train -out %s -resume\n", tr.Step(), ckpt, shell.Quote(o.out))
+		fmt.Fprintf(stderr, "train: interrupted; checkpoint written to %s\nresume with: %s\n", o.out, resume)
 		return exitInterrupted
 	}
 	if err != nil {
 		return fail(stderr, err)
 	}
-	return report(stdout, stderr, o.out, tr.History(), src.val)
+	if n := len(rep.Pretrain); n > 0 {
+		bestAcc := 0.0
+		for _, e := range rep.Pretrain {
+			bestAcc = max(bestAcc, e.ValOneShot)
+		}
+		fmt.Fprintf(stdout, "pretraining: %d images; best %d-way one-shot accuracy on the %d held-out classes %.4f\n", rep.Pretrain[n-1].Images, min(20, rep.ValClasses), rep.ValClasses, bestAcc)
+	}
+	return report(stdout, stderr, o.out, m, r.Pairs.Metric, rep)
 }
 
-// restoreFlags reads the checkpoint's header and sets every flag not given
-// on the command line to the value the run was started with. A flag given
-// with another value is an error: a resumed run keeps its settings.
-func restoreFlags(fs *flag.FlagSet, ckpt string, stderr io.Writer) (siamese.Header, int) {
+// restoreFlags reads the flags the run in out was started with from its
+// checkpoint and sets every flag not given on the command line to them. A
+// flag given with another value is an error: a resumed run keeps its
+// settings.
+func restoreFlags(fs *flag.FlagSet, out string, stderr io.Writer) int {
+	ckpt := filepath.Join(out, train.Checkpoint)
 	if _, err := os.Stat(ckpt); err != nil {
+		if _, rerr := os.Stat(filepath.Join(out, train.RunRecord)); rerr == nil {
+			return exitOK // killed before its first checkpoint: Fit checks the flags against the record
+		}
 		fmt.Fprintf(stderr, "train: -resume: no checkpoint %s (%v); start the run without -resume\n", ckpt, unwrapPath(err))
-		return siamese.Header{}, exitFail
+		return exitFail
 	}
 	h, err := siamese.ReadHeader(ckpt)
 	if err != nil {
-		return h, fail(stderr, err)
+		return fail(stderr, err)
 	}
 	js, ok := h.Info[infoFlags]
 	if !ok {
-		// A checkpoint written by other code: trust the command line.
 		fmt.Fprintf(stderr, "train: %s does not record its flags; using the command line's\n", ckpt)
-		return h, exitOK
+		return exitOK
 	}
 	var saved map[string]string
 	if err := json.Unmarshal([]byte(js), &saved); err != nil {
 		fmt.Fprintf(stderr, "train: %s: recorded flags: %v\n", ckpt, err)
-		return h, exitFail
+		return exitFail
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	names := make([]string, 0, len(saved))
-	for name := range saved {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(saved)) {
 		f := fs.Lookup(name)
-		if f == nil || resumeFree[name] {
-			continue
-		}
-		if given[name] {
-			if v := f.Value.String(); v != saved[name] {
-				fmt.Fprintf(stderr, "train: -resume: -%s %s differs from the run's -%s %s; a resumed run keeps the settings it was started with\n", name, v, name, saved[name])
-				return h, exitUsage
+		switch {
+		case f == nil || resumeFree[name]:
+		case given[name] && f.Value.String() != saved[name]:
+			fmt.Fprintf(stderr, "train: -resume: -%s %s differs from the run's -%s %s; a resumed run keeps the settings it was started with\n", name, f.Value.String(), name, saved[name])
+			return exitUsage
+		case !given[name]:
+			if err := fs.Set(name, saved[name]); err != nil {
+				fmt.Fprintf(stderr, "train: %s: recorded flag -%s %q: %v\n", ckpt, name, saved[name], err)
+				return exitFail
 			}
-			continue
-		}
-		if err := fs.Set(name, saved[name]); err != nil {
-			fmt.Fprintf(stderr, "train: %s: recorded flag -%s %q: %v\n", ckpt, name, saved[name], err)
-			return h, exitFail
 		}
 	}
-	return h, exitOK
+	return exitOK
 }
 
 // modelConfig checks the model flags and returns the configuration.
@@ -507,6 +490,9 @@ func (o *options) load(stderr io.Writer) (loaded, error) {
 		fmt.Fprintf(stderr, "train: warning: %s: skipped %d unreadable images (first: %s: %v); -strict makes this an error\n", name, len(rep.Skipped), first.Name, first.Err)
 		return nil
 	}
+	described := func(ds data.Dataset, format string, a ...any) (loaded, error) {
+		return loaded{ds: ds, desc: fmt.Sprintf(format+": %d images in %d classes", append(a, ds.Len(), data.CountClasses(ds, nil))...)}, nil
+	}
 	switch {
 	case o.folder != "":
 		ds, rep, err := data.Folder(o.folder, data.FolderOptions{Strict: o.strict})
@@ -516,7 +502,7 @@ func (o *options) load(stderr io.Writer) (loaded, error) {
 		if err := skipped(o.folder, rep); err != nil {
 			return loaded{}, err
 		}
-		return loaded{ds: ds, desc: fmt.Sprintf("folder %s: %d images in %d classes", o.folder, ds.Len(), ds.NumClasses())}, nil
+		return described(ds, "folder %s", o.folder)
 
 	case len(o.omniglot) > 0:
 		var parts []data.Dataset
@@ -531,25 +517,17 @@ func (o *options) load(stderr io.Writer) (loaded, error) {
 			parts = append(parts, ds)
 		}
 		if len(parts) == 1 {
-			ds := parts[0]
-			return loaded{ds: ds, desc: fmt.Sprintf("omniglot %s: %d images in %d classes", o.omniglot[0], ds.Len(), ds.NumClasses())}, nil
+			return described(parts[0], "omniglot %s", o.omniglot[0])
 		}
 		u := data.NewUnion(parts...)
-		desc := fmt.Sprintf("omniglot %s: %d images in %d classes", strings.Join(o.omniglot, " + "), u.Len(), u.NumClasses())
+		ld, _ := described(u, "omniglot %s", strings.Join(o.omniglot, " + "))
 		if u.Dropped() > 0 {
-			desc += fmt.Sprintf(" (%d images present in more than one source kept once)", u.Dropped())
+			ld.desc += fmt.Sprintf(" (%d images present in more than one source kept once)", u.Dropped())
 		}
-		return loaded{ds: u, desc: desc}, nil
+		return ld, nil
 
 	case o.mnist != "":
-		dir := o.mnist
-		if dir == "gomnist" {
-			var err error
-			if dir, err = data.FindGoMNIST(); err != nil {
-				return loaded{}, err
-			}
-		}
-		images, labels, err := mnistFiles(dir)
+		images, labels, err := data.MNISTFiles(o.mnist, data.MNISTTrain)
 		if err != nil {
 			return loaded{}, err
 		}
@@ -557,7 +535,7 @@ func (o *options) load(stderr io.Writer) (loaded, error) {
 		if err != nil {
 			return loaded{}, err
 		}
-		return loaded{ds: ds, desc: fmt.Sprintf("mnist %s: %d images in %d classes", images, ds.Len(), classesWithImages(ds))}, nil
+		return described(ds, "mnist %s", images)
 
 	default:
 		ds, pairs, err := data.PairsCSV(o.pairs, data.PairsCSVOptions{})
@@ -571,138 +549,10 @@ func (o *options) load(stderr io.Writer) (loaded, error) {
 	}
 }
 
-// mnistFiles finds the training set's IDX files in dir.
-func mnistFiles(dir string) (images, labels string, err error) {
-	st, err := os.Stat(dir)
-	if err != nil {
-		return "", "", fmt.Errorf("data: %s: %v", dir, unwrapPath(err))
-	}
-	if !st.IsDir() {
-		return "", "", fmt.Errorf("data: %s is not a folder (want the folder holding train-images-idx3-ubyte[.gz])", dir)
-	}
-	find := func(stems ...string) string {
-		for _, s := range stems {
-			for _, ext := range []string{"", ".gz"} {
-				p := filepath.Join(dir, s+ext)
-				if st, err := os.Stat(p); err == nil && !st.IsDir() {
-					return p
-				}
-			}
-		}
-		return ""
-	}
-	images = find("train-images-idx3-ubyte", "train-images.idx3-ubyte")
-	labels = find("train-labels-idx1-ubyte", "train-labels.idx1-ubyte")
-	if images == "" || labels == "" {
-		return "", "", fmt.Errorf("data: %s: no train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]", dir)
-	}
-	return images, labels, nil
-}
-
-// classesWithImages counts the classes that have images.
-func classesWithImages(ds data.Dataset) int {
-	seen := map[int]bool{}
-	for i := range ds.Len() {
-		seen[ds.Class(i)] = true
-	}
-	return len(seen)
-}
-
-// source is the training data and validation of a run.
-type source struct {
-	batches train.Batches
-	val     *train.PairValidation
-	count   int // training images, or pairs with -pairs: one epoch by default
-}
-
-// prepare splits the data into training and validation and builds the
-// batches.
-func (o *options) prepare(ld loaded, input preprocess.Config, stderr io.Writer) (source, error) {
-	aug := data.Augment{}
-	if o.augment {
-		aug = data.KochAugment()
-	}
-	fmt.Fprintln(stderr, "data:", ld.desc)
-	if ld.pairs != nil {
-		trainPairs, valPairs, err := splitPairs(ld.pairs, o.val, o.seed)
-		if err != nil {
-			return source{}, fmt.Errorf("data: %s: %w", o.pairs, err)
-		}
-		b, err := train.NewListBatches(ld.ds, trainPairs, input, aug, o.workers, o.seed)
-		if err != nil {
-			return source{}, err
-		}
-		src := source{batches: b, count: len(trainPairs)}
-		if src.val, err = train.NewPairValidation(ld.ds, valPairs); err != nil {
-			return source{}, err
-		}
-		fmt.Fprintf(stderr, "split: %d training pairs, %d validation pairs\n", len(trainPairs), len(valPairs))
-		return src, nil
-	}
-	trainIdx, valIdx := data.SplitClasses(ld.ds, o.val, o.seed)
-	if n := classesIn(ld.ds, valIdx); n < 2 {
-		return source{}, fmt.Errorf("data: -val %g holds out %d of %d classes; validation needs at least 2 (raise -val)", o.val, n, classesWithImages(ld.ds))
-	}
-	b, err := train.NewSampledBatches(ld.ds, trainIdx, input, aug, o.workers, o.seed)
-	if err != nil {
-		return source{}, err
-	}
-	src := source{batches: b, count: len(trainIdx)}
-	pairs, err := data.FixedPairs(ld.ds, valIdx, o.valPairs, o.seed)
-	if err != nil {
-		return source{}, fmt.Errorf("validation: %w", err)
-	}
-	if src.val, err = train.NewPairValidation(ld.ds, pairs); err != nil {
-		return source{}, err
-	}
-	fmt.Fprintf(stderr, "split: %d training images in %d classes; %d validation pairs from %d images in %d held-out classes\n",
-		len(trainIdx), classesIn(ld.ds, trainIdx), len(pairs), len(valIdx), classesIn(ld.ds, valIdx))
-	return src, nil
-}
-
-// classesIn counts the distinct classes of the images idx.
-func classesIn(ds data.Dataset, idx []int) int {
-	seen := map[int]bool{}
-	for _, i := range idx {
-		seen[ds.Class(i)] = true
-	}
-	return len(seen)
-}
-
-// splitPairs holds out the fraction val of the positive and of the
-// negative pairs (at least one of each), chosen by a generator keyed by
-// seed; the rest are for training, in their order.
-func splitPairs(pairs []data.Pair, val float64, seed uint64) (trainPairs, valPairs []data.Pair, err error) {
-	rng := rand.New(rand.NewPCG(seed, 0x7061697273)) // "pairs"
-	held := make([]bool, len(pairs))
-	for _, label := range []float32{1, 0} {
-		var idx []int
-		for i, p := range pairs {
-			if p.Label == label {
-				idx = append(idx, i)
-			}
-		}
-		if len(idx) < 2 {
-			return nil, nil, fmt.Errorf("%d pairs labelled %g: validation needs one and training another", len(idx), label)
-		}
-		rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
-		n := min(max(int(math.Round(val*float64(len(idx)))), 1), len(idx)-1)
-		for _, i := range idx[:n] {
-			held[i] = true
-		}
-	}
-	for i, p := range pairs {
-		if held[i] {
-			valPairs = append(valPairs, p)
-		} else {
-			trainPairs = append(trainPairs, p)
-		}
-	}
-	return trainPairs, valPairs, nil
-}
-
-// describe prints the run's configuration.
-func describe(w io.Writer, c siamese.Config, t train.Config, out string) {
+// describe prints the run's data, model and training.
+func describe(w io.Writer, r train.Recipe, data, out string) {
+	fmt.Fprintln(w, "data:", data)
+	c := r.Model.WithDefaults()
 	hidden := "none"
 	if len(c.Hidden) > 0 {
 		hidden = strings.Trim(strings.Join(strings.Fields(fmt.Sprint(c.Hidden)), ","), "[]")
@@ -722,53 +572,40 @@ func describe(w io.Writer, c siamese.Config, t train.Config, out string) {
 	fmt.Fprintf(w, "model: resnet%d width %d (%s pooling, %d frozen stages, %s) on %dx%dx%d %s input; head %s, %s; %v distance\n",
 		c.Encoder.Depth, c.Encoder.Width, c.Encoder.Pooling, c.FrozenStages, weights,
 		c.Input.Size, c.Input.Size, c.Input.Channels, norm, hidden, dropout, c.Distance)
-	opt := t.Optimizer.WithDefaults()
-	sched := t.Schedule.Kind
-	if sched == "" {
-		sched = "constant"
+	t := r.Pairs.WithDefaults()
+	steps := "one pass over the training data in"
+	if t.StepsPerEpoch > 0 {
+		steps = strconv.Itoa(t.StepsPerEpoch)
 	}
-	fmt.Fprintf(w, "training: %d epochs x %d steps x %d pairs; %s, learning rate %g, %s schedule, %d warm-up steps; output in %s\n",
-		t.Epochs, t.StepsPerEpoch, t.BatchSize, opt.Kind, opt.LearningRate, sched, t.Schedule.WarmupSteps, out)
+	fmt.Fprintf(w, "training: %d epochs x %s steps x %d pairs; %s, learning rate %g, %s schedule, %d warm-up steps; output in %s\n",
+		t.Epochs, steps, t.BatchSize, t.Optimizer.Kind, t.Optimizer.LearningRate, t.Schedule.Kind, t.Schedule.WarmupSteps, out)
 }
 
 // report prints the outcome: the best epoch's validation metrics, the
 // calibrated threshold and the files written.
-func report(stdout, stderr io.Writer, out string, h []train.EpochStats, val *train.PairValidation) int {
-	if len(h) == 0 {
+func report(stdout, stderr io.Writer, out string, m *siamese.Model, metric train.Metric, rep train.FitReport) int {
+	best, ok := train.BestEpoch(rep.Pairs, metric)
+	if !ok {
 		fmt.Fprintln(stderr, "train: no epoch completed")
 		return exitFail
 	}
-	last := h[len(h)-1]
-	best := h[0]
-	for _, e := range h[1:] {
-		if e.ValAUC > best.ValAUC { // the trainer's choice: the first best AUC
-			best = e
-		}
-	}
-	bestPath := filepath.Join(out, "best.safetensors")
-	m, err := siamese.Load(bestPath)
+	last := rep.Pairs[len(rep.Pairs)-1]
+	scores, labels, err := rep.Validation.Scores(m)
 	if err != nil {
 		return fail(stderr, err)
-	}
-	logits, labels, err := val.Logits(m)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	scores := make([]float64, len(logits))
-	for i, z := range logits {
-		scores[i] = numeric.Sigmoid(z)
 	}
 	acc, err := eval.Accuracy(scores, labels, m.Threshold())
 	if err != nil {
 		return fail(stderr, err)
 	}
+	path := func(name string) string { return filepath.Join(out, name) }
 	fmt.Fprintf(stdout, "trained %d epochs: %d steps, %d pairs\n", last.Epoch, last.Step, last.Pairs)
 	fmt.Fprintf(stdout, "best epoch %d: validation accuracy %.4f (at threshold 0.5), AUC %.4f, EER %.4f, loss %.4f\n",
 		best.Epoch, best.ValAccuracy, best.ValAUC, best.ValEER, best.ValLoss)
 	fmt.Fprintf(stdout, "calibrated threshold %.4f (F1-optimal on the validation pairs): validation accuracy %.4f at it\n", m.Threshold(), acc)
-	fmt.Fprintf(stdout, "model: %s (checkpoint %s)\n", bestPath, filepath.Join(out, "last.safetensors"))
-	fmt.Fprintf(stdout, "log: %s\nplots: %s, %s\n", filepath.Join(out, "log.csv"), filepath.Join(out, "curves.png"), filepath.Join(out, "roc.png"))
-	fmt.Fprintf(stdout, "compare two images: compare -model %s A B\n", shell.Quote(bestPath))
+	fmt.Fprintf(stdout, "model: %s (checkpoint %s)\n", path(train.BestModel), path(train.Checkpoint))
+	fmt.Fprintf(stdout, "log: %s\nplots: %s, %s\n", path(train.Log), path(train.CurvesPlot), path(train.ROCPlot))
+	fmt.Fprintf(stdout, "compare two images: compare -model %s A B\n", shell.Quote(path(train.BestModel)))
 	return exitOK
 }
 

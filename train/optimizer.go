@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -15,8 +14,8 @@ import (
 // Optimizer names an update rule with its settings. Zero fields take the
 // documented defaults.
 type Optimizer struct {
-	// Kind is "adam" (default) or "sgd".
-	Kind string
+	// Kind is the update rule; default Adam.
+	Kind OptimizerKind
 	// LearningRate is the base step size; default 1e-4 (the Keras
 	// original's Adam) for Adam, 1e-2 for SGD.
 	LearningRate float64
@@ -33,13 +32,12 @@ type Optimizer struct {
 
 // WithDefaults returns o with zero fields replaced by their defaults.
 func (o Optimizer) WithDefaults() Optimizer {
-	o.Kind = strings.ToLower(o.Kind)
 	if o.Kind == "" {
-		o.Kind = "adam"
+		o.Kind = Adam
 	}
 	if o.LearningRate == 0 {
 		o.LearningRate = 1e-4
-		if o.Kind == "sgd" {
+		if o.Kind == SGD {
 			o.LearningRate = 1e-2
 		}
 	}
@@ -62,7 +60,7 @@ func (o Optimizer) WithDefaults() Optimizer {
 func (o Optimizer) Validate() error {
 	d := o.WithDefaults()
 	switch {
-	case d.Kind != "adam" && d.Kind != "sgd":
+	case d.Kind != Adam && d.Kind != SGD:
 		return fmt.Errorf("train: optimizer %q (want adam or sgd)", o.Kind)
 	case !(d.LearningRate > 0):
 		return fmt.Errorf("train: learning rate %g", o.LearningRate)
@@ -92,7 +90,7 @@ func newOptimizer(o Optimizer, params []*layers.Param) *optimizer {
 			opt.chunks = append(opt.chunks, optRange{k, lo, min(lo+optChunk, n)})
 		}
 		opt.m = append(opt.m, make([]float32, n))
-		if opt.o.Kind == "adam" {
+		if opt.o.Kind == Adam {
 			opt.v = append(opt.v, make([]float32, n))
 		}
 	}
@@ -145,7 +143,7 @@ func (opt *optimizer) update(r optRange, grads [][]float32, lr, bc1, bc2 float64
 	w, g, m := opt.params[r.k].Float32s()[r.lo:r.hi], grads[r.k][r.lo:r.hi], opt.m[r.k][r.lo:r.hi]
 	// zero stays 0 while every weight is finite: Inf*0 and NaN*0 are NaN.
 	var zero float32
-	if o.Kind == "sgd" {
+	if o.Kind == SGD {
 		for i := range w {
 			gi := float64(g[i]) + o.WeightDecay*float64(w[i])
 			mi := o.Momentum*float64(m[i]) + gi

@@ -66,8 +66,8 @@ func runOptimizer(t *testing.T, o Optimizer, procs, steps int) [][]float32 {
 // one goroutine as on four.
 func TestOptimizerStep(t *testing.T) {
 	for _, o := range []Optimizer{
-		{Kind: "adam", LearningRate: 0.01, WeightDecay: 0.1},
-		{Kind: "sgd", LearningRate: 0.01, WeightDecay: 0.1, Momentum: 0.8},
+		{Kind: Adam, LearningRate: 0.01, WeightDecay: 0.1},
+		{Kind: SGD, LearningRate: 0.01, WeightDecay: 0.1, Momentum: 0.8},
 	} {
 		one, four := runOptimizer(t, o, 1, 4), runOptimizer(t, o, 4, 4)
 		for s := range one {
@@ -92,7 +92,7 @@ func TestOptimizerStep(t *testing.T) {
 		for s := range 4 {
 			for i := range w {
 				g := float64(float32(rng.NormFloat64())) + d.WeightDecay*w[i]
-				if d.Kind == "sgd" {
+				if d.Kind == SGD {
 					m[i] = d.Momentum*m[i] + g
 					w[i] -= d.LearningRate * m[i]
 				} else {
@@ -114,7 +114,7 @@ func TestOptimizerStep(t *testing.T) {
 // TestOptimizerReportsOverflow: a weight pushed past float32's range
 // makes step report it.
 func TestOptimizerReportsOverflow(t *testing.T) {
-	for _, kind := range []string{"adam", "sgd"} {
+	for _, kind := range []OptimizerKind{Adam, SGD} {
 		ps := optParams(1)
 		opt := newOptimizer(Optimizer{Kind: kind}, ps)
 		grads := make([][]float32, len(ps))

@@ -49,7 +49,7 @@ func (h hookedBatches) Batch(step uint64, n int) (*tensor.Dense, []int, error) {
 func newResumable(t *testing.T, ds data.Dataset, trainIdx, valIdx []int, dir string, onBatch func(uint64)) (*siamese.Model, *Pretrainer) {
 	t.Helper()
 	return newTinyPretrainer(t, ds, trainIdx, valIdx, PretrainConfig{Epochs: 3, StepsPerEpoch: 4, BatchSize: 8, Seed: 2, Dir: dir,
-		Optimizer: Optimizer{LearningRate: 3e-3}, Schedule: Schedule{Kind: "cosine", WarmupSteps: 3}, LabelSmoothing: 0.1}, onBatch)
+		Optimizer: Optimizer{LearningRate: 3e-3}, Schedule: Schedule{Kind: CosineSchedule, WarmupSteps: 3}, LabelSmoothing: 0.1}, onBatch)
 }
 
 // samePretrainHistory fails unless two logs agree in everything but the

@@ -78,7 +78,7 @@ func TestPretrainLearns(t *testing.T) {
 	trainIdx, valIdx := data.SplitClasses(ds, 0.4, 1)
 	dir := t.TempDir()
 	cfg := PretrainConfig{Epochs: 4, StepsPerEpoch: 6, BatchSize: 16, Seed: 2, Dir: dir,
-		Optimizer: Optimizer{LearningRate: 3e-3}, Schedule: Schedule{Kind: "cosine", WarmupSteps: 3}, LabelSmoothing: 0.1}
+		Optimizer: Optimizer{LearningRate: 3e-3}, Schedule: Schedule{Kind: CosineSchedule, WarmupSteps: 3}, LabelSmoothing: 0.1}
 	m, p := pretrainRun(t, ds, trainIdx, valIdx, cfg)
 	h := p.History()
 	if len(h) != 4 {
@@ -111,7 +111,7 @@ func TestPretrainLearns(t *testing.T) {
 	}
 
 	m2, p2 := pretrainRun(t, ds, trainIdx, valIdx, PretrainConfig{Epochs: 4, StepsPerEpoch: 6, BatchSize: 16, Seed: 2,
-		Optimizer: Optimizer{LearningRate: 3e-3}, Schedule: Schedule{Kind: "cosine", WarmupSteps: 3}, LabelSmoothing: 0.1})
+		Optimizer: Optimizer{LearningRate: 3e-3}, Schedule: Schedule{Kind: CosineSchedule, WarmupSteps: 3}, LabelSmoothing: 0.1})
 	sameParams(t, m2, m)
 	for i, e := range p2.History() {
 		if e.TrainLoss != h[i].TrainLoss || e.ValOneShot != h[i].ValOneShot {
@@ -191,7 +191,7 @@ func TestPretrainCosineLearns(t *testing.T) {
 	ds := memoryPatterns(t, 8, 6, 3)
 	trainIdx, valIdx := data.SplitClasses(ds, 0.4, 1)
 	cfg := PretrainConfig{Epochs: 4, StepsPerEpoch: 6, BatchSize: 16, Seed: 2, CosineScale: 8,
-		Optimizer: Optimizer{LearningRate: 3e-3}, Schedule: Schedule{Kind: "cosine", WarmupSteps: 3}, LabelSmoothing: 0.1}
+		Optimizer: Optimizer{LearningRate: 3e-3}, Schedule: Schedule{Kind: CosineSchedule, WarmupSteps: 3}, LabelSmoothing: 0.1}
 	_, fresh := newTinyPretrainer(t, ds, trainIdx, valIdx, cfg, nil)
 	bias := slices.Clone(fresh.fc.Bias.Float32s())
 	m, p := pretrainRun(t, ds, trainIdx, valIdx, cfg)

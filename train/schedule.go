@@ -3,29 +3,28 @@ package train
 import (
 	"fmt"
 	"math"
-	"strings"
 )
 
 // Schedule scales the learning rate over the run. Zero value: constant.
 type Schedule struct {
-	// Kind is "constant" (default), "step" or "cosine".
-	Kind string
+	// Kind is how the rate changes; default ConstantSchedule.
+	Kind ScheduleKind
 	// WarmupSteps ramps the rate linearly from 0 over the first steps
 	// (any kind); default 0.
 	WarmupSteps int
-	// StepEpochs and Gamma: "step" multiplies the rate by Gamma every
+	// StepEpochs and Gamma: StepSchedule multiplies the rate by Gamma every
 	// StepEpochs epochs (defaults 10 and 0.1).
 	StepEpochs int
 	Gamma      float64
-	// MinFactor is where "cosine" ends, as a fraction of the base rate
+	// MinFactor is where CosineSchedule ends, as a fraction of the base rate
 	// (default 0).
 	MinFactor float64
 }
 
 // Validate reports what is wrong with s, or nil.
 func (s Schedule) Validate() error {
-	switch strings.ToLower(s.Kind) {
-	case "", "constant", "step", "cosine":
+	switch s.Kind {
+	case "", ConstantSchedule, StepSchedule, CosineSchedule:
 	default:
 		return fmt.Errorf("train: schedule %q (want constant, step or cosine)", s.Kind)
 	}
@@ -39,8 +38,8 @@ func (s Schedule) Validate() error {
 // function of the step so that a resumed run follows the same curve.
 func (s Schedule) factor(step, stepsPerEpoch, totalSteps uint64) float64 {
 	f := 1.0
-	switch strings.ToLower(s.Kind) {
-	case "step":
+	switch s.Kind {
+	case StepSchedule:
 		every, gamma := s.StepEpochs, s.Gamma
 		if every == 0 {
 			every = 10
@@ -49,7 +48,7 @@ func (s Schedule) factor(step, stepsPerEpoch, totalSteps uint64) float64 {
 			gamma = 0.1
 		}
 		f = math.Pow(gamma, float64(step/stepsPerEpoch/uint64(every)))
-	case "cosine":
+	case CosineSchedule:
 		if totalSteps > 0 {
 			p := min(float64(step)/float64(totalSteps), 1)
 			f = s.MinFactor + (1-s.MinFactor)*0.5*(1+math.Cos(math.Pi*p))

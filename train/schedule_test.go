@@ -57,8 +57,8 @@ func TestTrainerAppliesSchedule(t *testing.T) {
 	}
 	tr, err := New(m, data, nil, Config{
 		Epochs: epochs, StepsPerEpoch: spe, BatchSize: 4, Seed: 1,
-		Optimizer: Optimizer{Kind: "adam", LearningRate: base, Beta1: 1e-12, Beta2: 1e-12, Epsilon: 1e-30},
-		Schedule:  Schedule{Kind: "cosine", WarmupSteps: warmup, MinFactor: minF},
+		Optimizer: Optimizer{Kind: Adam, LearningRate: base, Beta1: 1e-12, Beta2: 1e-12, Epsilon: 1e-30},
+		Schedule:  Schedule{Kind: CosineSchedule, WarmupSteps: warmup, MinFactor: minF},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -310,12 +310,12 @@ func TestSchedules(t *testing.T) {
 		want float64
 	}{
 		{Schedule{}, 50, 1},
-		{Schedule{Kind: "step", StepEpochs: 2, Gamma: 0.5}, 19, 1},      // epoch 1 (0-based, 10 steps each)
-		{Schedule{Kind: "step", StepEpochs: 2, Gamma: 0.5}, 20, 0.5},    // epoch 2
-		{Schedule{Kind: "step", StepEpochs: 2, Gamma: 0.5}, 85, 0.0625}, // epoch 8
-		{Schedule{Kind: "cosine"}, 0, 1},
-		{Schedule{Kind: "cosine"}, 50, 0.5},
-		{Schedule{Kind: "cosine", MinFactor: 0.1}, 100, 0.1},
+		{Schedule{Kind: StepSchedule, StepEpochs: 2, Gamma: 0.5}, 19, 1},      // epoch 1 (0-based, 10 steps each)
+		{Schedule{Kind: StepSchedule, StepEpochs: 2, Gamma: 0.5}, 20, 0.5},    // epoch 2
+		{Schedule{Kind: StepSchedule, StepEpochs: 2, Gamma: 0.5}, 85, 0.0625}, // epoch 8
+		{Schedule{Kind: CosineSchedule}, 0, 1},
+		{Schedule{Kind: CosineSchedule}, 50, 0.5},
+		{Schedule{Kind: CosineSchedule, MinFactor: 0.1}, 100, 0.1},
 		{Schedule{WarmupSteps: 10}, 4, 0.5},
 		{Schedule{WarmupSteps: 10}, 10, 1},
 	}

@@ -446,11 +446,19 @@ func (o *options) trainConfig(stderr io.Writer) (train.Config, int) {
 	case o.lr < 0 || math.IsNaN(o.lr) || math.IsInf(o.lr, 0):
 		return usage("-lr %g", o.lr)
 	}
+	opt, err := train.ParseOptimizerKind(o.optimizer)
+	if err != nil {
+		return usage("-optimizer: %v", strings.TrimPrefix(err.Error(), "train: "))
+	}
+	sched, err := train.ParseScheduleKind(o.schedule)
+	if err != nil {
+		return usage("-schedule: %v", strings.TrimPrefix(err.Error(), "train: "))
+	}
 	cfg := train.Config{
 		Epochs:    o.epochs,
 		BatchSize: o.batch,
-		Optimizer: train.Optimizer{Kind: o.optimizer, LearningRate: o.lr},
-		Schedule:  train.Schedule{Kind: o.schedule, WarmupSteps: o.warmup},
+		Optimizer: train.Optimizer{Kind: opt, LearningRate: o.lr},
+		Schedule:  train.Schedule{Kind: sched, WarmupSteps: o.warmup},
 		Seed:      o.seed,
 		Dir:       o.out,
 		Progress:  stderr,

@@ -1,0 +1,59 @@
+package train
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// OptimizerKind is an update rule. Its value is the name saved in
+// checkpoints; the zero value means Adam.
+type OptimizerKind string
+
+const (
+	// Adam is Kingma and Ba's Adam, as torch.optim.Adam.
+	Adam OptimizerKind = "adam"
+	// SGD is stochastic gradient descent with momentum, as torch.optim.SGD.
+	SGD OptimizerKind = "sgd"
+)
+
+// ParseOptimizerKind reads a flag's value: "adam" or "sgd" in any case;
+// "" is Adam.
+func ParseOptimizerKind(s string) (OptimizerKind, error) {
+	k := OptimizerKind(strings.ToLower(strings.TrimSpace(s)))
+	if k == "" {
+		return Adam, nil
+	}
+	if !slices.Contains([]OptimizerKind{Adam, SGD}, k) {
+		return "", fmt.Errorf("train: unknown optimizer %q (want adam or sgd)", s)
+	}
+	return k, nil
+}
+
+// ScheduleKind is how the learning rate changes over a run. Its value is
+// the name saved in checkpoints; the zero value means ConstantSchedule.
+type ScheduleKind string
+
+const (
+	// ConstantSchedule keeps the base rate.
+	ConstantSchedule ScheduleKind = "constant"
+	// StepSchedule multiplies the rate by Schedule.Gamma every
+	// Schedule.StepEpochs epochs.
+	StepSchedule ScheduleKind = "step"
+	// CosineSchedule decays the rate along a half cosine to
+	// Schedule.MinFactor at the run's end.
+	CosineSchedule ScheduleKind = "cosine"
+)
+
+// ParseScheduleKind reads a flag's value: "constant", "step" or "cosine"
+// in any case; "" is ConstantSchedule.
+func ParseScheduleKind(s string) (ScheduleKind, error) {
+	k := ScheduleKind(strings.ToLower(strings.TrimSpace(s)))
+	if k == "" {
+		return ConstantSchedule, nil
+	}
+	if !slices.Contains([]ScheduleKind{ConstantSchedule, StepSchedule, CosineSchedule}, k) {
+		return "", fmt.Errorf("train: unknown schedule %q (want constant, step or cosine)", s)
+	}
+	return k, nil
+}

@@ -114,12 +114,8 @@ func Preset(name string) (Recipe, error) {
 //     calibrated on held-out pairs.
 //   - 10% of the classes held out for model selection.
 //
-// Cost and result, measured on 2 cores (AMD EPYC, AVX2) with seed 1: on
-// Omniglot's two small background subsets (242 characters) it trains in
-// 50 minutes (44 images/s in pretraining) and reaches 70.3% mean 20-way
-// one-shot accuracy on the 20 official runs; OneShotLongRecipe, the same
-// with 21 epochs and a cosine classifier, reaches 90.25%. The README has
-// the curves, what each lever adds, and the same recipe on MNIST.
+// The README gives its cost and one-shot accuracy on Omniglot and MNIST,
+// with the commands that measure them.
 func OneShotRecipe() Recipe {
 	return Recipe{
 		Name: "oneshot",
@@ -135,14 +131,14 @@ func OneShotRecipe() Recipe {
 		Rotations:   true,
 		Pretrain: &PretrainConfig{
 			Epochs: 8, StepsPerEpoch: 250, BatchSize: 64,
-			Optimizer:      Optimizer{Kind: "adam", LearningRate: 2e-3},
-			Schedule:       Schedule{Kind: "cosine", WarmupSteps: 250, MinFactor: 0.01},
+			Optimizer:      Optimizer{Kind: Adam, LearningRate: 2e-3},
+			Schedule:       Schedule{Kind: CosineSchedule, WarmupSteps: 250, MinFactor: 0.01},
 			LabelSmoothing: 0.1,
 		},
 		Pairs: Config{
 			Epochs: 2, StepsPerEpoch: 150, BatchSize: 32,
-			Optimizer: Optimizer{Kind: "adam", LearningRate: 0.5},
-			Schedule:  Schedule{Kind: "cosine"},
+			Optimizer: Optimizer{Kind: Adam, LearningRate: 0.5},
+			Schedule:  Schedule{Kind: CosineSchedule},
 		},
 		FreezeEncoder: true,
 		ValPairs:      1000,
@@ -151,16 +147,12 @@ func OneShotRecipe() Recipe {
 }
 
 // OneShotLongRecipe returns "oneshot-long": OneShotRecipe with 21 epochs
-// of pretraining (336,000 images) instead of 8, for a two-hour budget on
-// 2 cores, and a cosine classifier (PretrainConfig.CosineScale 16: each
-// logit is 16 times the cosine between the embedding and the class's
-// weights). Measured as OneShotRecipe's figures were, it trained in
-// 1h45m41s (54 images/s in pretraining) and reached 90.25% mean 20-way
-// one-shot accuracy on Omniglot's official runs (93.5% on the held-out
-// characters, at epoch 19). With the linear classifier the same 21 epochs
-// reached 86.25% (1h47m), 18 epochs 81.8%; without the quarter turns, 21
-// epochs reached 76.3%: with this many epochs the turns keep 218 classes
-// from being learned by heart.
+// of pretraining (336,000 images) instead of 8, for a budget of about two
+// hours on 2 cores, and a cosine classifier (PretrainConfig.CosineScale
+// 16: each logit is 16 times the cosine between the embedding and the
+// class's weights). With this many epochs the quarter turns keep the
+// training classes from being learned by heart. The README compares it
+// with the linear classifier, fewer epochs and no turns.
 func OneShotLongRecipe() Recipe {
 	r := OneShotRecipe().WithBudget(Budget{PretrainEpochs: 21})
 	r.Name = "oneshot-long"
@@ -171,18 +163,14 @@ func OneShotLongRecipe() Recipe {
 // OriginalRecipe returns "original", the design the library's defaults
 // reproduce (siamese.Config's zero value on 64x64 input): pairs only,
 // Adam 1e-4, 10 epochs, no augmentation, 10% of the classes held out.
-// One epoch is as many pairs as there are training images.
-//
-// This design reached 14.8% mean 20-way one-shot accuracy on Omniglot's
-// official runs after 6,400 pairs at learning rate 1e-3 (11m41s on 2
-// cores; the README has the command); the preset's own budget was not
-// measured there.
+// One epoch is as many pairs as there are training images (or training
+// pairs, when Fit is given a list of pairs).
 func OriginalRecipe() Recipe {
 	return Recipe{
 		Name:        "original",
 		Model:       siamese.Config{Input: preprocess.Config{Size: 64}},
 		ValFraction: 0.1,
-		Pairs:       Config{Epochs: 10, BatchSize: 32, Optimizer: Optimizer{Kind: "adam", LearningRate: 1e-4}},
+		Pairs:       Config{Epochs: 10, BatchSize: 32, Optimizer: Optimizer{Kind: Adam, LearningRate: 1e-4}},
 		ValPairs:    1000,
 		ValEpisodes: 10,
 	}

@@ -10,13 +10,14 @@ import (
 	"github.com/gosiamese/gosiamese/siamese"
 )
 
-// Resume continues the run whose checkpoint is path (a last.safetensors
-// written by Run): it restores the model's weights and BatchNorm
-// statistics, the optimizer's moments, the step and epoch, the schedules'
-// state and the history. The data and validation must be the same as in
-// the interrupted run (with the same seeds); cfg.Progress may differ, the
-// rest of the configuration is taken from the checkpoint. An interrupted
-// run resumed ends where an uninterrupted one would, bit for bit.
+// Resume continues the run whose checkpoint is path (the Checkpoint file
+// Run writes): it restores the model's weights and BatchNorm statistics,
+// the optimizer's moments, the step and epoch, the schedules' state and
+// the history. The data and validation must be the same as in the
+// interrupted run (with the same seeds); progress replaces the run's
+// Config.Progress, the rest of the configuration is taken from the
+// checkpoint. An interrupted run resumed ends where an uninterrupted one
+// would, bit for bit.
 func Resume(path string, data Batches, val Validation, progress io.Writer) (*siamese.Model, *Trainer, error) {
 	m, err := siamese.Load(path)
 	if err != nil {

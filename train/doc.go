@@ -6,13 +6,20 @@
 //
 // Runs are reproducible and resumable: the batch of every step is a pure
 // function of the data's seed and the step (see SampledBatches), Dropout
-// masks are keyed by the step, and the checkpoint (Dir/last.safetensors,
+// masks are keyed by the step, and the checkpoint (Checkpoint in Dir,
 // written atomically at every epoch's end and when the context is
 // cancelled) holds the model, BatchNorm statistics, the optimizer's
 // moments, the step, the schedules' state and the history. Resume
 // continues such a run; it ends bit for bit where an uninterrupted run
-// would. A NaN or infinite loss or gradient stops training with an error
-// naming the step, and the model keeps its parameters from before it.
+// would.
+//
+// Both stages of training (Trainer and Pretrainer) run their steps through
+// one loop, so they fail alike: a NaN or infinite input, loss or gradient
+// stops training with an error naming the step, with the model's
+// parameters and BatchNorm statistics from before it; an update that
+// makes a weight or statistic non-finite stops it after the step, before
+// anything is saved; and a run started in a folder where a killed run
+// left temporary files removes them.
 //
 // With the whole encoder frozen (siamese.Config.FrozenStages =
 // resnet.Stages, the Keras original's trainable=False) and no augmentation,
@@ -22,13 +29,14 @@
 //
 // # Recipes
 //
-// A Recipe is a whole way to train on a labelled dataset, run by Fit: the
-// model, an optional pretraining stage (Pretrainer: the towers learn to
-// classify the training classes, and optionally their quarter turns, with
-// softmax cross-entropy; the epoch with the best one-shot accuracy on
-// held-out classes is kept) and the pair stage above. Presets names them:
-// "oneshot" (the default, see OneShotRecipe), "oneshot-long" (the same,
-// pretrained longer with a cosine classifier) and "original", the Keras
-// design (see OriginalRecipe). The README's results section gives what
-// each reached, at what cost, and what each lever of "oneshot" adds.
+// A Recipe is a whole way to train on labelled images (or labelled pairs
+// of them, see Data), run by Fit: the model, an optional pretraining stage
+// (Pretrainer: the towers learn to classify the training classes, and
+// optionally their quarter turns, with softmax cross-entropy; the epoch
+// with the best one-shot accuracy on held-out classes is kept) and the
+// pair stage above. Presets names them: "oneshot" (the default, see
+// OneShotRecipe), "oneshot-long" (the same, pretrained longer with a
+// cosine classifier) and "original", the Keras design (see
+// OriginalRecipe). The README's results section gives what each reached,
+// at what cost, and what each lever of "oneshot" adds.
 package train

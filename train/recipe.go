@@ -223,6 +223,11 @@ type FitOptions struct {
 	// continues from its checkpoint, last.safetensors, when it had begun.
 	// A resumed run ends where an uninterrupted one would, bit for bit.
 	Resume bool
+	// NoImageCache keeps no decoded image in memory between steps. By
+	// default every training image is kept once decoded, which suits data
+	// sets of small images (Omniglot, MNIST) but not folders of large
+	// photos. It changes nothing but memory and speed.
+	NoImageCache bool
 	// Info are notes to keep in the model's files (siamese.Model.SetInfo),
 	// such as where the data came from.
 	Info map[string]string
@@ -323,7 +328,9 @@ func Fit(ctx context.Context, r Recipe, d Data, opts FitOptions) (*siamese.Model
 		if err != nil {
 			return nil, rep, err
 		}
-		imgs.Batcher().SetCacheImages(len(trainIdx))
+		if !opts.NoImageCache {
+			imgs.Batcher().SetCacheImages(len(trainIdx))
+		}
 		pc := *r.Pretrain
 		pc.Seed, pc.Dir, pc.Progress = opts.Seed, opts.Dir, opts.Progress
 		pt, err := NewPretrainer(m, imgs, val, pc)
@@ -368,7 +375,9 @@ func Fit(ctx context.Context, r Recipe, d Data, opts FitOptions) (*siamese.Model
 		if err != nil {
 			return nil, rep, err
 		}
-		sb.Batcher().SetCacheImages(len(trainIdx))
+		if !opts.NoImageCache {
+			sb.Batcher().SetCacheImages(len(trainIdx))
+		}
 		batches = sb
 		vp := r.ValPairs
 		if vp == 0 {

@@ -237,7 +237,8 @@ func fit(r train.Recipe, ld loaded, o *options, info map[string]string, resume s
 		stop() // a second Ctrl-C ends the program at once
 	}()
 	m, rep, err := train.Fit(ctx, r, train.Data{Images: ld.ds, Pairs: ld.pairs},
-		train.FitOptions{Dir: o.out, Progress: stderr, Workers: o.workers, Seed: o.seed, Resume: o.resume, Info: info})
+		train.FitOptions{Dir: o.out, Progress: stderr, Workers: o.workers, Seed: o.seed, Resume: o.resume, Info: info,
+			NoImageCache: r.Name == "original"}) // its images may be large photos
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		if err != context.Canceled { // the checkpoint failed too
 			return fail(stderr, err)

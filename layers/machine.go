@@ -29,3 +29,17 @@ func Run(vm G.VM) error {
 	vm.Reset()
 	return vm.RunAll()
 }
+
+// KeepOutputs makes every op of this package in g write each run's output
+// into the tensor of the run before, so that running g again allocates
+// nothing and leaves nothing for the collector. Ops of a differentiated
+// graph do so already. Call it on a graph whose outputs callers copy
+// before the next run (an inference graph that is run again and again):
+// a value read from g after a run is overwritten by the next run.
+func KeepOutputs(g *Graph) {
+	for _, n := range g.G.AllNodes() {
+		if k, ok := n.Op().(interface{ Keep() }); ok {
+			k.Keep()
+		}
+	}
+}

@@ -53,6 +53,7 @@ func (e *Encoder) Infer(x *tensor.Dense) ([]float32, tensor.Shape, error) {
 		}
 		ig = &inferGraph{x: xn}
 		G.Read(y, &ig.out)
+		layers.KeepOutputs(g) // the output is copied out below
 		ig.vm = layers.NewTapeMachine(g)
 		e.infer.graphs.Max = MaxInferGraphs
 		e.infer.graphs.Put(key, ig)

@@ -71,6 +71,7 @@ func (m *Model) embedder(tower, n int) (*embedder, error) {
 	}
 	e := &embedder{x: x}
 	G.Read(y, &e.out)
+	layers.KeepOutputs(g) // run copies the output out
 	e.vm = layers.NewTapeMachine(g)
 	c.c.Max = MaxGraphs
 	c.c.Put(key, e) // a dropped graph is freed once no call still runs it

@@ -15,20 +15,12 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// Batcher turns pairs of a Dataset into model input: two (N, C, Size,
-// Size) float32 tensors, the A and B images of N pairs, preprocessed by
-// the package preprocess, and their labels.
-//
-// Work is spread over a fixed number of goroutines. Results never depend
-// on scheduling: each image is augmented with a generator keyed by (seed,
-// step, position), position 2k for the A image of pair k and 2k+1 for its
-// B image, so the same pairs and step give bit-identical tensors with any
-// number of workers, on every run. Memory is bounded by the batch: one
-// call holds the distinct decoded images of its pairs (each decoded once
-// per call) plus the output, and, when enabled with SetCacheImages, a
-// cache of at most that many decoded images.
-//
-// A Batcher is safe for concurrent use.
+// Batcher turns pairs of a Dataset into model input: the A and B images
+// of N pairs as two preprocessed (N, C, Size, Size) tensors, and their
+// labels. Each image is augmented with a generator keyed by (seed, step,
+// position), so the same pairs and step give bit-identical tensors with
+// any number of workers. Memory is bounded by the batch, plus the cache
+// that SetCacheImages allows. A Batcher is safe for concurrent use.
 type Batcher struct {
 	ds      Dataset
 	cfg     preprocess.Config

@@ -18,19 +18,16 @@ type PairsCSVOptions struct {
 	NoCheck bool
 }
 
-// PairsCSV reads labelled pairs from a CSV file whose header names the
-// columns path_a, path_b and same (in any order, any case; other columns
-// are ignored), for example
+// PairsCSV reads labelled pairs from a CSV file with the columns path_a,
+// path_b and same (in any order and case; others are ignored):
 //
 //	path_a,path_b,same
 //	alice/1.jpg,alice/2.jpg,1
 //	alice/1.jpg,bob/1.jpg,false
 //
-// same is 1, 0, true or false (any case); 1 and true mean "same" (label 1).
-// Relative paths are relative to the CSV file's folder. It returns a
-// Dataset of the distinct images, in order of first appearance, each image
-// its own class (Class(i) == i, ClassName(i) == Name(i), the cleaned path),
-// and the pairs as indices into it. Errors name the CSV file and line.
+// same is 1, 0, true or false; 1 and true mean "same". Paths are relative
+// to the CSV's folder. It returns the distinct images, each its own class,
+// and the pairs as indices into them. Errors name the file and line.
 func PairsCSV(path string, opts PairsCSVOptions) (*Images, []LabeledPair, error) {
 	f, err := os.Open(path)
 	if err != nil {

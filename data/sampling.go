@@ -72,19 +72,13 @@ func SplitClasses(ds Dataset, valFraction float64, seed uint64) (train, val []in
 	return train, val
 }
 
-// PairSampler draws balanced random pairs from a subset of a Dataset:
-// pairs alternate positive (label 1), negative (label 0), positive, ...,
-// counted from the sampler's creation, so any run of 2k pairs holds k of
-// each.
-//
-// A positive pair takes a class uniformly among the classes with at least
-// two images, then two different images of it (never an image with
-// itself). A negative pair takes two different classes uniformly, then an
-// image of each. Pair k is drawn from a generator keyed by (seed, k) only,
-// so the sequence is fixed by the seed and the images, however Next is
-// called, and State/Restore resume it exactly.
-//
-// A PairSampler is not safe for concurrent use.
+// PairSampler draws balanced random pairs from a subset of a Dataset,
+// alternating positive (label 1) and negative: a positive takes a class
+// with two images or more and two different images of it, a negative two
+// different classes and an image of each. Pair k comes from a generator
+// keyed by (seed, k) alone, so the sequence is fixed however Next is
+// called, and State/Restore resume it exactly. It is not safe for
+// concurrent use.
 type PairSampler struct {
 	seed        uint64
 	drawn       uint64

@@ -12,17 +12,13 @@ import (
 )
 
 // SoftmaxCrossEntropy returns the mean cross-entropy of N rows of K class
-// logits z against target distributions y (one-hot rows for hard labels,
-// or smoothed ones):
+// logits z against target distributions y (one-hot or smoothed), both
+// (N, K) of one dtype:
 //
 //	loss = 1/N Σ_n Σ_k y_nk·(logsumexp(z_n) - z_nk)
 //
 // computed with the row maximum subtracted, so it is finite for any finite
-// logits. The gradient with respect to the logits is
-// (softmax(z_n)·Σ_k y_nk - y_n)/N; targets are not differentiated.
-//
-// logits and targets have shape (N, K) and one dtype. The result is a
-// scalar.
+// logits. Targets are not differentiated.
 func SoftmaxCrossEntropy(logits, targets *G.Node) (*G.Node, error) {
 	const fn = "SoftmaxCrossEntropy"
 	if err := checkNodes(fn, []string{"logits", "targets"}, logits, targets); err != nil {

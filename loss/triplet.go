@@ -37,16 +37,13 @@ func (m Mining) String() string {
 	return fmt.Sprintf("Mining(%d)", int(m))
 }
 
-// Triplet returns the triplet loss of a batch of embeddings emb (N, D)
-// whose classes are given by labels (N) (or (N, 1)): class ids stored as
-// floats of emb's dtype and compared for equality, so that one graph serves
-// every batch. Rows of one class are positives of each other (label 1 =
-// same in the pair convention of this package), rows of other classes
-// negatives. Distances are Euclidean with Eps, as in EuclideanDistance.
-// mining chooses the triplets (see Mining); margin must be finite and not
-// negative. The result is a scalar, differentiable with respect to emb
-// only; at ties BatchHard's gradient goes to the first row of the batch
-// that attains the maximum or minimum.
+// Triplet returns the triplet loss of embeddings emb (N, D) whose classes
+// are labels (N): class ids stored as floats, so that one graph serves
+// every batch. Rows of one class are positives of each other, others
+// negatives; distances are Euclidean with Eps. mining chooses the
+// triplets; margin must be finite and not negative. Only emb is
+// differentiated; at ties BatchHard's gradient goes to the first row that
+// attains the extreme.
 func Triplet(emb, labels *G.Node, margin float64, mining Mining) (*G.Node, error) {
 	const fn = "Triplet"
 	if err := checkNodes(fn, []string{"emb", "labels"}, emb, labels); err != nil {

@@ -9,6 +9,12 @@
 // the plain and the chosen layouts run inside the call. Primitives are
 // created once per kind, shape, geometry and thread count, and cached.
 //
+// The library (libdnnl.so.2) is opened when the program starts, after
+// OMP_WAIT_POLICY is set to PASSIVE unless OMP_WAIT_POLICY or
+// GOMP_SPINCOUNT is set already: OpenMP reads it once, when it loads, and
+// its threads would otherwise spin between calls, taking the cores from the
+// Go code that runs between them and from other processes.
+//
 // Every call runs on one goroutine locked to its OS thread, so that
 // oneDNN's OpenMP threads form one team and calls never overlap, on
 // runtime.GOMAXPROCS threads: oneDNN follows GOMAXPROCS, whatever

@@ -1,10 +1,9 @@
 //go:build onednn
 
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <oneapi/dnnl/dnnl.h>
+#include "dl.h"
 
 #include "net.h"
 

@@ -31,6 +31,9 @@ type Net struct {
 
 // NewNet starts a net whose input is (n, c, h, w), for GOMAXPROCS threads.
 func NewNet(n, c, h, w int) (*Net, error) {
+	if loadErr != nil {
+		return nil, loadErr
+	}
 	net := &Net{inSize: n * c * h * w}
 	var err error
 	run(func() {

@@ -3,7 +3,8 @@
 package onednn
 
 /*
-#cgo LDFLAGS: -ldnnl -lgomp
+#cgo LDFLAGS: -ldl
+#include "dl.h"
 #include "onednn.h"
 */
 import "C"
@@ -68,6 +69,9 @@ func (s Shape) c() C.gd_shape {
 // calls carries work to the goroutine that makes every oneDNN call.
 var calls = make(chan func())
 
+// loadErr says why libdnnl could not be loaded, for every call.
+var loadErr error
+
 func init() {
 	go func() {
 		runtime.LockOSThread()
@@ -75,6 +79,11 @@ func init() {
 			f()
 		}
 	}()
+	run(func() {
+		if msg := C.gd_load(); msg != nil {
+			loadErr = fmt.Errorf("onednn: %s", C.GoString(msg))
+		}
+	})
 }
 
 // run runs f on the oneDNN goroutine and waits for it.
@@ -117,6 +126,9 @@ func Conv(kind Kind, s Shape, a, b, scale, shift, out []float32) error {
 	}
 	if (kind == ForwardAffine || kind == ForwardAffineReLU) && (len(scale) != s.F || len(shift) != s.F) {
 		return fmt.Errorf("onednn: %v convolution: %d scales and %d shifts for %d channels", kind, len(scale), len(shift), s.F)
+	}
+	if loadErr != nil {
+		return loadErr
 	}
 	var err error
 	k := key{kind: kind, s: s, nthr: runtime.GOMAXPROCS(0)}

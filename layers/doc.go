@@ -9,16 +9,26 @@
 // differences in float64); MaxPool and Dense use Gorgonia's ops, which
 // were checked the same way.
 //
-// Conv2D is im2col (or none, for 1x1 stride-1 convolutions) and one matrix
-// product over the whole batch. The products run on GOMAXPROCS goroutines
-// through the build's backend (GemmBackend): by default Go with assembly
-// kernels on amd64, AVX-512 or AVX2/FMA as the CPU allows (gonum's pure-Go
-// Sgemm on other CPUs, with the purego build tag, or with
-// GOSIAMESE_GEMM=generic in the environment); OpenBLAS with the openblas build tag
-// (cgo, libopenblas-dev), meant to be run with OPENBLAS_CORETYPE set where
-// OpenBLAS does not recognise the CPU, for example
+// Conv2D is one matrix product over the whole batch, weights times the
+// matrix of image columns (im2col). In the default build on amd64 the
+// float32 product runs as tiles of an assembly kernel, AVX-512 (8x32) or
+// AVX2/FMA (6x16), the widest the CPU has: the image columns are packed
+// straight from the input, the output is written in NCHW order and the
+// BatchNorm/ReLU epilogue is applied to each finished tile, so no im2col
+// matrix or transposed copy is made. GOSIAMESE_GEMM in the environment
+// forces a kernel ("avx512", "avx2") or gonum's pure-Go Sgemm ("generic");
+// other CPUs and the purego build tag use gonum. Products run on
+// GOMAXPROCS goroutines (GemmBackend names the backend). OpenBLAS replaces
+// them with the openblas build tag (cgo, libopenblas-dev, im2col and
+// cblas_sgemm), meant to be run with OPENBLAS_CORETYPE set where OpenBLAS
+// does not recognise the CPU, for example
 //
 //	OPENBLAS_CORETYPE=SkylakeX go test -tags openblas ./...
+//
+// The ops of a graph that is differentiated, and of one passed to
+// KeepOutputs, write each run into the tensors of the run before, so a
+// training step or a cached inference graph allocates nothing in steady
+// state; scratch buffers are reused from a free list.
 //
 // With the onednn build tag (cgo, libdnnl-dev 2.6) float32 convolutions
 // run instead as oneDNN convolution primitives, forward and both

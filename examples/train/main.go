@@ -31,11 +31,11 @@
 //
 // Ctrl-C stops after the current step and writes a checkpoint; -resume
 // continues the run where it stopped and ends as an uninterrupted run
-// would. With -recipe original the checkpoint is OUT/last.safetensors and
-// "train -out OUT -resume" restores the flags the run was started with. A
-// recipe run is continued by the command it was started with plus -resume
-// (the program prints it); its record OUT/recipe.json refuses other
-// settings. A run killed outright loses at most the epoch in progress.
+// would. With -recipe original the checkpoint OUT/last.safetensors keeps
+// the flags, and "train -out OUT -resume" restores them. A preset's run is
+// continued by the command it was started with plus -resume (the program
+// prints it). Every run's record OUT/recipe.json refuses other settings.
+// A run killed outright loses at most the epoch in progress.
 package main
 
 import (
@@ -185,10 +185,10 @@ saw.
 OUT (-out) receives best.safetensors (the model with the best validation AUC,
 its threshold calibrated on the validation pairs), last.safetensors (the
 checkpoint -resume reads), log.csv (one row per epoch), curves.png and
-roc.png; a recipe run also pretrain.safetensors, pretrain-last.safetensors (its
-pretraining checkpoint), pretrain-log.csv, pretrain.png and recipe.json (what
-it was started with). Ctrl-C stops after the current step and writes the
-checkpoints; -resume continues the run.
+roc.png and recipe.json (what it was started with); a run that pretrains
+also pretrain.safetensors, pretrain-last.safetensors (its pretraining
+checkpoint), pretrain-log.csv and pretrain.png. Ctrl-C stops after the
+current step and writes the checkpoints; -resume continues the run.
 
 Flags:
 `)

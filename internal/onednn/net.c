@@ -53,12 +53,18 @@ static void *grow(void **p, size_t *cap, size_t size) {
 	return *p;
 }
 
+// live counts the nets not yet destroyed.
+static int live;
+
+int gd_net_live(void) { return live; }
+
 gd_net *gd_net_create(int nthr, int64_t n, int64_t c, int64_t h, int64_t w) {
 	omp_set_num_threads(nthr);
 	gd_net *net = calloc(1, sizeof *net);
 	if (!net) {
 		return NULL;
 	}
+	live++;
 	net->nthr = nthr;
 	dnnl_dims_t d = {n, c, h, w};
 	if ((net->status = gd_init_engine()) != dnnl_success ||
@@ -74,6 +80,7 @@ void gd_net_destroy(gd_net *net) {
 	if (!net) {
 		return;
 	}
+	live--;
 	for (int i = 0; i < net->nl; i++) {
 		gd_layer *l = &net->layers[i];
 		dnnl_primitive_t ps[] = {l->prim, l->src_reorder, l->w_reorder};

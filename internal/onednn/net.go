@@ -21,6 +21,7 @@ import (
 // net runs, so it always sees the current parameters.
 type Net struct {
 	c       *C.gd_net
+	cleanup runtime.Cleanup
 	convs   int
 	wsize   []int // per convolution: weights, then channels
 	fs      []int
@@ -48,6 +49,10 @@ func NewNet(n, c, h, w int) (*Net, error) {
 		net.Close()
 		return nil, err
 	}
+	// a net dropped without Close (its owner collected) frees its buffers
+	net.cleanup = runtime.AddCleanup(net, func(c *C.gd_net) {
+		run(func() { C.gd_net_destroy(c) })
+	}, net.c)
 	return net, nil
 }
 
@@ -61,9 +66,11 @@ func (n *Net) status(what string) error {
 	return nil
 }
 
-// Close frees the net.
+// Close frees the net; a net that is dropped without Close is freed when
+// the garbage collector finds it unreachable.
 func (n *Net) Close() {
 	if n.c != nil {
+		n.cleanup.Stop()
 		run(func() { C.gd_net_destroy(n.c) })
 		n.c = nil
 	}
@@ -176,4 +183,11 @@ func (n *Net) Run(x []float32, convs []ConvParams, out []float32) error {
 		}
 	})
 	return err
+}
+
+// netsLive returns the number of nets not yet freed (for tests).
+func netsLive() int {
+	var n int
+	run(func() { n = int(C.gd_net_live()) })
+	return n
 }

@@ -44,3 +44,6 @@ int gd_net_exec(gd_net *net, int i, const float *x, const float *w, const float 
 
 // gd_net_is_conv reports whether layer i is a convolution.
 int gd_net_is_conv(const gd_net *net, int i);
+
+// gd_net_live returns the number of nets created and not yet destroyed.
+int gd_net_live(void);

@@ -5,6 +5,7 @@ package onednn
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -107,4 +108,26 @@ func TestNetRejects(t *testing.T) {
 	if _, err := net.Conv(a, 1, 8, 3, 3, 1, 1, 1, 1, true, a); err == nil || !strings.HasPrefix(err.Error(), "onednn: ") {
 		t.Errorf("sum in another buffer: error %v", err)
 	}
+}
+
+// TestNetCleanup: nets dropped without Close are freed by the collector.
+func TestNetCleanup(t *testing.T) {
+	var freed int
+	for range 3 {
+		net, err := NewNet(1, 4, 5, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := net.Conv(0, 0, 8, 3, 3, 1, 1, 1, 1, true, -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 20 {
+		runtime.GC()
+		run(func() {})
+		if freed = int(netsLive()); freed == 0 {
+			return
+		}
+	}
+	t.Errorf("%d nets still live after collection", freed)
 }

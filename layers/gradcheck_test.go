@@ -29,6 +29,7 @@ func gradCheck(t *testing.T, mode Mode, inputs []*tensor.Dense, f func(g *Graph,
 	if err != nil {
 		t.Fatal(err)
 	}
+	shareGradients(g) // as NewTapeMachine does
 	gradcheck.Check(t, g.G, xs, y, beforeRun)
 }
 

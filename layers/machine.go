@@ -14,10 +14,12 @@ import (
 var compiling sync.RWMutex
 
 // NewTapeMachine compiles g as gorgonia.NewTapeMachine does, waiting for
-// machines started with Run to finish first.
+// machines started with Run to finish first. Gradients the size of
+// activations share buffers where their lifetimes allow (shareGradients).
 func NewTapeMachine(g *Graph, opts ...G.VMOpt) G.VM {
 	compiling.Lock()
 	defer compiling.Unlock()
+	shareGradients(g)
 	return G.NewTapeMachine(g.G, opts...)
 }
 

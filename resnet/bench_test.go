@@ -56,7 +56,7 @@ func newTrainStep(tb testing.TB, e *Encoder, x *tensor.Dense) *trainStep {
 	if _, err := G.Grad(loss, nodes...); err != nil {
 		tb.Fatal(err)
 	}
-	return &trainStep{vm: G.NewTapeMachine(g.G)}
+	return &trainStep{vm: layers.NewTapeMachine(g)}
 }
 
 func (s *trainStep) run(tb testing.TB) {

@@ -92,7 +92,7 @@ func run(t *testing.T, e *Encoder, mode layers.Mode, x, weights *tensor.Dense) (
 			gvals[p.Name] = v
 		}
 	}
-	vm := G.NewTapeMachine(g.G)
+	vm := layers.NewTapeMachine(g)
 	defer vm.Close()
 	if err := vm.RunAll(); err != nil {
 		t.Fatal(err)

@@ -94,7 +94,7 @@ func run(depth, size, batch, iters, trainBatch, trainIters int) error {
 		if _, err := G.Grad(loss, nodes...); err != nil {
 			return err
 		}
-		vm := G.NewTapeMachine(g.G)
+		vm := layers.NewTapeMachine(g)
 		defer vm.Close()
 		step := func() error { vm.Reset(); return vm.RunAll() }
 		if err := step(); err != nil { // warm-up

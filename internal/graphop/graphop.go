@@ -42,19 +42,65 @@ func (o Base) NewOutput(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense {
 // that is differentiated (a training graph) keep their outputs instead:
 // nothing outside a step holds its activations or gradients, while a value
 // read from an inference graph may be kept by the caller.
-type Kept struct{ d *tensor.Dense }
+type Kept struct {
+	d    *tensor.Dense
+	slot *Slot
+}
 
 // Dense returns a tensor of dt and shape: k's tensor when it has that type
 // and shape (its contents are the last run's), a new zeroed one otherwise,
-// which k keeps. A nil k always returns a new one.
+// which k keeps; a view of k's slot when it shares one. A nil k always
+// returns a new one.
 func (k *Kept) Dense(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense {
 	if k == nil {
 		return NewDense(dt, shape)
+	}
+	if k.slot != nil {
+		return k.slot.dense(dt, shape)
 	}
 	if k.d == nil || k.d.Dtype() != dt || !k.d.Shape().Eq(shape) {
 		k.d = NewDense(dt, shape)
 	}
 	return k.d
+}
+
+// Slot returns the slot k shares, or nil.
+func (k *Kept) Slot() *Slot {
+	if k == nil {
+		return nil
+	}
+	return k.slot
+}
+
+// Slot is a buffer that the outputs of several ops share, ops whose
+// outputs are never needed at the same time in a run (see Base.Share).
+type Slot struct {
+	f32 []float32
+	f64 []float64
+}
+
+func (s *Slot) dense(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense {
+	n := shape.TotalSize()
+	switch dt {
+	case tensor.Float32:
+		if cap(s.f32) < n {
+			s.f32 = make([]float32, n)
+		}
+		return tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(s.f32[:n]))
+	case tensor.Float64:
+		if cap(s.f64) < n {
+			s.f64 = make([]float64, n)
+		}
+		return tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(s.f64[:n]))
+	}
+	return NewDense(dt, shape)
+}
+
+// Share makes the op write its output into s from now on. The caller
+// guarantees that no two ops sharing s need their outputs at once.
+func (o *Base) Share(s *Slot) {
+	o.Keep()
+	o.Out.slot = s
 }
 
 // Keep makes the op keep its output from run to run, from now on.

@@ -34,6 +34,10 @@ typedef struct {
 
 struct gd_net {
 	int nthr;
+	// act is the layout of activations between convolutions: the
+	// channel-blocked one oneDNN's direct convolutions prefer on this CPU
+	// (nChw16c with AVX-512, nChw8c with AVX2), or any
+	dnnl_format_tag_t act;
 	gd_val vals[MAXV];
 	int nv;
 	gd_layer layers[MAXL];
@@ -58,6 +62,42 @@ static int live;
 
 int gd_net_live(void) { return live; }
 
+// probe_layout returns the channel-blocked activation layout that a
+// training convolution chooses for itself on this CPU, or any. Inference
+// convolutions left to choose pick a channels-last layout whose kernels
+// ran slower here.
+static dnnl_format_tag_t probe_layout(void) {
+	dnnl_dims_t xd = {2, 64, 8, 8}, wd = {64, 64, 3, 3}, one = {1, 1};
+	dnnl_memory_desc_t x, w;
+	dnnl_convolution_desc_t cd;
+	dnnl_primitive_desc_t pd;
+	dnnl_format_tag_t tag = dnnl_format_tag_any;
+	if (dnnl_memory_desc_init_by_tag(&x, 4, xd, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
+		dnnl_memory_desc_init_by_tag(&w, 4, wd, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
+		dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct, &x, &w, NULL, &x, one,
+			one, one) != dnnl_success ||
+		dnnl_primitive_desc_create(&pd, &cd, NULL, gd_engine, NULL) != dnnl_success) {
+		return tag;
+	}
+	const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+	if (md->format_kind == dnnl_blocked && md->format_desc.blocking.inner_nblks == 1 &&
+		md->format_desc.blocking.inner_idxs[0] == 1) {
+		switch (md->format_desc.blocking.inner_blks[0]) {
+		case 16:
+			tag = dnnl_aBcd16b;
+			break;
+		case 8:
+			tag = dnnl_aBcd8b;
+			break;
+		case 4:
+			tag = dnnl_aBcd4b;
+			break;
+		}
+	}
+	dnnl_primitive_desc_destroy(pd);
+	return tag;
+}
+
 gd_net *gd_net_create(int nthr, int64_t n, int64_t c, int64_t h, int64_t w) {
 	omp_set_num_threads(nthr);
 	gd_net *net = calloc(1, sizeof *net);
@@ -73,6 +113,10 @@ gd_net *gd_net_create(int nthr, int64_t n, int64_t c, int64_t h, int64_t w) {
 	}
 	net->vals[0].buf = -1;
 	net->nv = 1;
+	net->act = dnnl_format_tag_any;
+	if (net->status == dnnl_success) {
+		net->act = probe_layout();
+	}
 	return net;
 }
 
@@ -199,7 +243,11 @@ int gd_net_conv(gd_net *net, int src, int buf, int64_t f, int64_t kh, int64_t kw
 	dnnl_post_ops_t po = NULL;
 	dnnl_primitive_desc_t pd = NULL;
 	int v = -1;
-	TRY(dnnl_memory_desc_init_by_tag(&xa, 4, xd, dnnl_f32, dnnl_format_tag_any));
+	if (src > 0) {
+		xa = net->vals[src].md; // activations stay in the layout they are in
+	} else {
+		TRY(dnnl_memory_desc_init_by_tag(&xa, 4, xd, dnnl_f32, dnnl_format_tag_any));
+	}
 	TRY(dnnl_memory_desc_init_by_tag(&wa, 4, wd, dnnl_f32, dnnl_format_tag_any));
 	TRY(dnnl_memory_desc_init_by_tag(&wu, 4, wd, dnnl_f32, dnnl_oihw));
 	TRY(dnnl_memory_desc_init_by_tag(&bu, 1, bd, dnnl_f32, dnnl_a));
@@ -210,7 +258,7 @@ int gd_net_conv(gd_net *net, int src, int buf, int64_t f, int64_t kh, int64_t kw
 		}
 		ya = net->vals[sum].md;
 	} else {
-		TRY(dnnl_memory_desc_init_by_tag(&ya, 4, yd, dnnl_f32, dnnl_format_tag_any));
+		TRY(dnnl_memory_desc_init_by_tag(&ya, 4, yd, dnnl_f32, net->act));
 	}
 	dnnl_convolution_desc_t cd;
 	TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &xa, &wa, &bu, &ya,

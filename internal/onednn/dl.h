@@ -79,3 +79,7 @@ GD_FUNCS(GD_DECLARE)
 // gd_load opens libdnnl and resolves the functions, once; it returns NULL
 // or a message saying what failed.
 const char *gd_load(void);
+
+// gd_act_layout returns the channel-blocked activation layout oneDNN's
+// direct convolutions prefer on this CPU (net.c), or any.
+dnnl_format_tag_t gd_act_layout(void);

@@ -62,11 +62,11 @@ static int live;
 
 int gd_net_live(void) { return live; }
 
-// probe_layout returns the channel-blocked activation layout that a
+// probe returns the channel-blocked activation layout that a
 // training convolution chooses for itself on this CPU, or any. Inference
 // convolutions left to choose pick a channels-last layout whose kernels
 // ran slower here.
-static dnnl_format_tag_t probe_layout(void) {
+static dnnl_format_tag_t probe(void) {
 	dnnl_dims_t xd = {2, 64, 8, 8}, wd = {64, 64, 3, 3}, one = {1, 1};
 	dnnl_memory_desc_t x, w;
 	dnnl_convolution_desc_t cd;
@@ -98,6 +98,16 @@ static dnnl_format_tag_t probe_layout(void) {
 	return tag;
 }
 
+dnnl_format_tag_t gd_act_layout(void) {
+	static int done;
+	static dnnl_format_tag_t tag = dnnl_format_tag_any;
+	if (!done && gd_init_engine() == dnnl_success) {
+		tag = probe();
+		done = 1;
+	}
+	return tag;
+}
+
 gd_net *gd_net_create(int nthr, int64_t n, int64_t c, int64_t h, int64_t w) {
 	omp_set_num_threads(nthr);
 	gd_net *net = calloc(1, sizeof *net);
@@ -115,7 +125,7 @@ gd_net *gd_net_create(int nthr, int64_t n, int64_t c, int64_t h, int64_t w) {
 	net->nv = 1;
 	net->act = dnnl_format_tag_any;
 	if (net->status == dnnl_success) {
-		net->act = probe_layout();
+		net->act = gd_act_layout();
 	}
 	return net;
 }

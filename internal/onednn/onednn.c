@@ -162,12 +162,17 @@ gd_conv *gd_conv_create(int kind, const gd_shape *s, int nthr, int *status, int 
 	TRY(plain(&wu, 4, wd, dnnl_oihw));
 	TRY(plain(&yu, 4, yd, dnnl_nchw));
 	TRY(plain(&bu, 1, bd, dnnl_a));
-	TRY(plain(&xa, 4, xd, dnnl_format_tag_any));
+	// Inference convolutions left to choose take a channels-last layout
+	// whose kernels ran slower than the channel-blocked ones training
+	// convolutions choose, so they are given the latter (but for an input
+	// of few channels, such as an image's).
+	int infer = kind == GD_FWD_INFER || kind == GD_FWD_INFER_RELU;
+	dnnl_format_tag_t act = infer ? gd_act_layout() : dnnl_format_tag_any;
+	TRY(plain(&xa, 4, xd, s->c >= 16 ? act : dnnl_format_tag_any));
 	TRY(plain(&wa, 4, wd, dnnl_format_tag_any));
-	TRY(plain(&ya, 4, yd, dnnl_format_tag_any));
+	TRY(plain(&ya, 4, yd, act));
 
 	dnnl_convolution_desc_t cd;
-	int infer = kind == GD_FWD_INFER || kind == GD_FWD_INFER_RELU;
 	TRY(dnnl_dilated_convolution_forward_desc_init(&cd, infer ? dnnl_forward_inference : dnnl_forward_training,
 		dnnl_convolution_direct, &xa, &wa, infer ? &bu : NULL, &ya, strides, dil, pad, pad));
 	if (kind == GD_FWD_INFER_RELU) {

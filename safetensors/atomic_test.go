@@ -5,17 +5,11 @@ package safetensors
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
-)
 
-// fsizeChildEnv names, in a child process of TestWriteFileFailsMidway, the
-// file the child is to write under a file size limit.
-const fsizeChildEnv = "SAFETENSORS_TEST_FSIZE_CHILD"
+	"github.com/gosiamese/gosiamese/internal/fsfail"
+)
 
 // fsizeLimit is the child's file size limit: a write to any file stops
 // with an error (EFBIG) once it reaches this many bytes, a small part of
@@ -30,28 +24,11 @@ const fsizeLimit = 16 << 10
 // the file has been written, not from input validation.
 func TestWriteFileFailsMidway(t *testing.T) {
 	newTensors := []Tensor{F32("big", []int{64, 1024}, make([]float32, 64*1024)), F32("w", []int{3}, []float32{4, 5, 6})}
-	if path := os.Getenv(fsizeChildEnv); path != "" {
-		var old syscall.Rlimit
-		if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-			t.Fatal(err)
-		}
-		lim := old
-		lim.Cur = fsizeLimit
-		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
-			t.Skipf("cannot set a file size limit: %v", err)
-		}
-		err := WriteFile(path, newTensors, map[string]string{"v": "2"})
-		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-			t.Fatal(err)
-		}
-		if err == nil {
-			t.Fatal("WriteFile succeeded under a file size limit of " + strconv.Itoa(fsizeLimit) + " bytes")
-		}
-		t.Logf("WriteFile failed as it should: %v", err)
+	if path, ok := fsfail.Child(); ok {
+		fsfail.WriteUnderLimit(t, fsizeLimit, func() error {
+			return WriteFile(path, newTensors, map[string]string{"v": "2"})
+		})
 		return
-	}
-	if testing.Short() {
-		t.Skip("runs a child process")
 	}
 
 	dir := t.TempDir()
@@ -63,23 +40,7 @@ func TestWriteFileFailsMidway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestWriteFileFailsMidway$", "-test.v")
-	cmd.Env = append(os.Environ(), fsizeChildEnv+"="+path)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("child process: %v\n%s", err, out)
-	}
-	if strings.Contains(string(out), "SKIP") {
-		t.Skipf("child process skipped:\n%s", out)
-	}
-	if !strings.Contains(string(out), "failed as it should") {
-		t.Fatalf("child process did not report the failed write:\n%s", out)
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, "failed as it should") {
-			t.Log("child:", strings.TrimSpace(l))
-		}
-	}
+	fsfail.Run(t, "TestWriteFileFailsMidway", path)
 	after, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("the file is gone after a failed write: %v", err)

@@ -5,45 +5,22 @@ import (
 	"testing"
 
 	"github.com/gosiamese/gosiamese/layers"
+	"gorgonia.org/tensor"
 )
 
 // TestParityInfer checks Infer, which a build may run apart from the graph
 // (the onednn tag runs it in oneDNN), against torchvision's outputs.
 func TestParityInfer(t *testing.T) {
-	cases := []struct {
-		key   string
-		cfg   Config
-		input string
-	}{
-		{"resnet50.pooled", ResNet50(), "input"},
-		{"resnet18.pooled", ResNet18(), "input"},
-		{"resnet18_gray_max.pooled", Config{Depth: 18, InChannels: 1, Pooling: PoolMax}, "input_gray"},
-	}
-	for _, c := range cases {
-		t.Run(c.key, func(t *testing.T) {
-			if testing.Short() && c.cfg.Depth == 50 {
-				t.Skip("ResNet-50 parity skipped in -short mode")
-			}
-			e, err := New(c.cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fillDeterministic(e)
-			got, s, err := e.Infer(detTensor(c.input, -2, 2, 2, e.Config().InChannels, 64, 64))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s.Dims() != 2 || s[0] != 2 || s[1] != e.Features() {
-				t.Fatalf("shape %v, want (2, %d)", s, e.Features())
-			}
-			want := reference(t, c.key)
-			if r := relErr(got, want); r > 1e-4 || math.IsNaN(r) {
-				t.Errorf("max |ours - torchvision| / max |torchvision| = %.3g, want <= 1e-4", r)
-			} else {
-				t.Logf("relative error %.3g over %d values", r, len(want))
-			}
-		})
-	}
+	eachInferenceParityCase(t, func(t *testing.T, e *Encoder, x *tensor.Dense) []float32 {
+		got, s, err := e.Infer(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Dims() != 2 || s[0] != 2 || s[1] != e.Features() {
+			t.Fatalf("shape %v, want (2, %d)", s, e.Features())
+		}
+		return got
+	})
 }
 
 // TestInferMatchesGraph compares Infer with the inference graph for every

@@ -103,17 +103,22 @@ func run(t *testing.T, e *Encoder, mode layers.Mode, x, weights *tensor.Dense) (
 	return append([]float32(nil), out.Data().([]float32)...), grads
 }
 
-func TestParityInference(t *testing.T) {
-	cases := []struct {
-		key   string
-		cfg   Config
-		input string
-	}{
-		{"resnet50.pooled", ResNet50(), "input"},
-		{"resnet18.pooled", ResNet18(), "input"},
-		{"resnet18_gray_max.pooled", Config{Depth: 18, InChannels: 1, Pooling: PoolMax}, "input_gray"},
-	}
-	for _, c := range cases {
+// inferenceParityCases are the pooled outputs compared with torchvision's,
+// each encoder on its reference input.
+var inferenceParityCases = []struct {
+	key   string
+	cfg   Config
+	input string
+}{
+	{"resnet50.pooled", ResNet50(), "input"},
+	{"resnet18.pooled", ResNet18(), "input"},
+	{"resnet18_gray_max.pooled", Config{Depth: 18, InChannels: 1, Pooling: PoolMax}, "input_gray"},
+}
+
+// eachInferenceParityCase runs check on a deterministic encoder of each
+// case and its input, and compares what it returns with torchvision's.
+func eachInferenceParityCase(t *testing.T, check func(t *testing.T, e *Encoder, x *tensor.Dense) []float32) {
+	for _, c := range inferenceParityCases {
 		t.Run(c.key, func(t *testing.T) {
 			if testing.Short() && c.cfg.Depth == 50 {
 				t.Skip("ResNet-50 parity skipped in -short mode")
@@ -123,8 +128,7 @@ func TestParityInference(t *testing.T) {
 				t.Fatal(err)
 			}
 			fillDeterministic(e)
-			x := detTensor(c.input, -2, 2, 2, e.Config().InChannels, 64, 64)
-			got, _ := run(t, e, layers.Inference, x, nil)
+			got := check(t, e, detTensor(c.input, -2, 2, 2, e.Config().InChannels, 64, 64))
 			want := reference(t, c.key)
 			if r := relErr(got, want); r > 1e-4 || math.IsNaN(r) {
 				t.Errorf("max |ours - torchvision| / max |torchvision| = %.3g, want <= 1e-4", r)
@@ -133,6 +137,13 @@ func TestParityInference(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestParityInference(t *testing.T) {
+	eachInferenceParityCase(t, func(t *testing.T, e *Encoder, x *tensor.Dense) []float32 {
+		got, _ := run(t, e, layers.Inference, x, nil)
+		return got
+	})
 }
 
 func TestParityTraining(t *testing.T) {

@@ -62,50 +62,57 @@ func gonumSgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b
 
 type gemmFunc[T float] func(ta, tb bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
 
-// splitGemm makes a single-threaded gemm parallel: each of GOMAXPROCS
-// goroutines computes a block of columns of c (or of rows, when c has
-// more rows than columns), a multiple of colPanel columns (rowPanel rows)
-// so that the kernels' panels stay whole.
+// splitGemm makes a single-threaded gemm parallel (splitProduct).
 func splitGemm[T float](f gemmFunc[T], rowPanel, colPanel int) gemmFunc[T] {
 	return func(ta, tb bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-		w := runtime.GOMAXPROCS(0)
-		const minWork = 1 << 18 // multiply-adds per goroutine worth the start
-		if w > 1 && m*n*k < w*minWork {
-			w = max(1, m*n*k/minWork)
-		}
-		if w <= 1 {
-			f(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-			return
-		}
-		var wg sync.WaitGroup
-		byCols := n >= m
-		d, panel := m, rowPanel
-		if byCols {
-			d, panel = n, colPanel
-		}
-		step := (d/w + panel - 1) / panel * panel
-		for lo := 0; lo < d; lo += step {
-			hi := min(d, lo+step)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if byCols {
-					boff := lo // op(b) columns lo:hi
-					if tb {
-						boff = lo * ldb
-					}
-					f(ta, tb, m, hi-lo, k, alpha, a, lda, b[boff:], ldb, beta, c[lo:], ldc)
-					return
-				}
-				aoff := lo * lda // op(a) rows lo:hi
-				if ta {
-					aoff = lo
-				}
-				f(ta, tb, hi-lo, n, k, alpha, a[aoff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
-			}()
-		}
-		wg.Wait()
+		splitProduct(m, n, k, rowPanel, colPanel, func(i0, i1, j0, j1 int) {
+			aoff, boff := i0*lda, j0 // op(a) rows i0:i1, op(b) columns j0:j1
+			if ta {
+				aoff = i0
+			}
+			if tb {
+				boff = j0 * ldb
+			}
+			f(ta, tb, i1-i0, j1-j0, k, alpha, a[aoff:], lda, b[boff:], ldb, beta, c[i0*ldc+j0:], ldc)
+		})
 	}
+}
+
+// splitProduct runs f on blocks of an m×n product with inner size k, one
+// per goroutine of GOMAXPROCS when there is enough work to share: blocks of
+// columns [j0, j1) when there are at least as many columns as rows, else of
+// rows [i0, i1), each a multiple of colPanel columns (rowPanel rows) so that
+// the kernels' panels stay whole.
+func splitProduct(m, n, k, rowPanel, colPanel int, f func(i0, i1, j0, j1 int)) {
+	w := runtime.GOMAXPROCS(0)
+	const minWork = 1 << 18 // multiply-adds per goroutine worth the start
+	if w > 1 && m*n*k < w*minWork {
+		w = max(1, m*n*k/minWork)
+	}
+	byCols := n >= m
+	d, panel := m, rowPanel
+	if byCols {
+		d, panel = n, colPanel
+	}
+	step := (d/w + panel - 1) / panel * panel
+	if w <= 1 || step >= d {
+		f(0, m, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for lo := 0; lo < d; lo += step {
+		hi := min(d, lo+step)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if byCols {
+				f(0, m, lo, hi)
+			} else {
+				f(lo, hi, 0, n)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // BatchInvariant reports whether a convolution's result for one image is

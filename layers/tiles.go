@@ -1,10 +1,5 @@
 package layers
 
-import (
-	"runtime"
-	"sync"
-)
-
 // A blocked float32 matrix product (BLIS's loop nest) over pluggable
 // operands: the caller says how to pack panels of A and B and where each
 // element of C lives, so that a convolution can pack its input straight
@@ -51,39 +46,10 @@ type tileJob struct {
 // whole nr-column panels (or mr-row panels, when there are more rows than
 // columns).
 func runTiles(mk *microKernel, job *tileJob) {
-	m, n, k := job.m, job.n, job.k
-	if m == 0 || n == 0 {
+	if job.m == 0 || job.n == 0 {
 		return
 	}
-	w := runtime.GOMAXPROCS(0)
-	const minWork = 1 << 18 // multiply-adds per goroutine worth the start
-	if w > 1 && m*n*k < w*minWork {
-		w = max(1, m*n*k/minWork)
-	}
-	byCols := n >= m
-	d, panel := m, mk.mr
-	if byCols {
-		d, panel = n, mk.nr
-	}
-	step := (d/w + panel - 1) / panel * panel
-	if w <= 1 || step >= d {
-		mk.tiles(job, 0, m, 0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for lo := 0; lo < d; lo += step {
-		hi := min(d, lo+step)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if byCols {
-				mk.tiles(job, 0, m, lo, hi)
-			} else {
-				mk.tiles(job, lo, hi, 0, n)
-			}
-		}()
-	}
-	wg.Wait()
+	splitProduct(job.m, job.n, job.k, mk.mr, mk.nr, func(i0, i1, j0, j1 int) { mk.tiles(job, i0, i1, j0, j1) })
 }
 
 // tiles computes rows [ilo, ihi) and columns [jlo, jhi) of job on one

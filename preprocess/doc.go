@@ -44,6 +44,15 @@
 // pixels before decoding it, so a tiny file claiming 100000 x 100000
 // pixels costs nothing; LoadLimit and DecodeLimit take another limit.
 //
+// # Errors
+//
+// A bad image is an error naming the file (or the image's index in a
+// Batch) that errors.Is tells apart: ErrTooLarge (more pixels than the
+// limit), ErrUnknownFormat (not an image of any registered format; it is
+// image.ErrFormat) and ErrCorrupt (a known format that does not decode:
+// truncated or damaged). A failing reader's own error is returned as it
+// is, so a broken connection is not reported as a broken image.
+//
 // # Typical use
 //
 //	img, err := preprocess.Load("photo.jpg")

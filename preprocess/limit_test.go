@@ -97,11 +97,11 @@ func TestDecompressionBomb(t *testing.T) {
 			_, errLoad = Load(path)
 			_, errDecode = Decode(bytes.NewReader(c.data))
 		})
-		want := fmt.Sprintf("preprocess: %s: %dx%d pixels exceeds the limit of 67108864", path, c.w, c.h)
+		want := fmt.Sprintf("preprocess: %s: image too large: %dx%d pixels exceeds the limit of 67108864", path, c.w, c.h)
 		if errLoad == nil || errLoad.Error() != want {
 			t.Errorf("Load(%s) error = %v, want %q", c.name, errLoad, want)
 		}
-		want = fmt.Sprintf("preprocess: %dx%d pixels exceeds the limit of 67108864", c.w, c.h)
+		want = fmt.Sprintf("preprocess: image too large: %dx%d pixels exceeds the limit of 67108864", c.w, c.h)
 		if errDecode == nil || errDecode.Error() != want {
 			t.Errorf("Decode(%s) error = %v, want %q", c.name, errDecode, want)
 		}
@@ -123,7 +123,7 @@ func TestPixelLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := writeTemp(t, "ten.png", buf.Bytes())
-	if _, err := LoadLimit(path, 99); err == nil || err.Error() != "preprocess: "+path+": 10x10 pixels exceeds the limit of 99" {
+	if _, err := LoadLimit(path, 99); err == nil || err.Error() != "preprocess: "+path+": image too large: 10x10 pixels exceeds the limit of 99" {
 		t.Errorf("LoadLimit 99: %v", err)
 	}
 	for _, limit := range []int64{100, 0, -1} {
@@ -135,7 +135,7 @@ func TestPixelLimit(t *testing.T) {
 			t.Errorf("DecodeLimit %d: %v", limit, err)
 		}
 	}
-	if _, err := DecodeLimit(bytes.NewReader(buf.Bytes()), 50); err == nil || err.Error() != "preprocess: 10x10 pixels exceeds the limit of 50" {
+	if _, err := DecodeLimit(bytes.NewReader(buf.Bytes()), 50); err == nil || err.Error() != "preprocess: image too large: 10x10 pixels exceeds the limit of 50" {
 		t.Errorf("DecodeLimit 50: %v", err)
 	}
 	if _, err := DecodeLimit(nil, 10); err == nil {
@@ -322,7 +322,7 @@ func TestHostileTIFF(t *testing.T) {
 	path := writeTemp(t, "evil.tif", data)
 	var err error
 	n := allocated(func() { _, err = Load(path) })
-	if err == nil || !strings.HasPrefix(err.Error(), "preprocess: "+path+": tiff: directory entry 273 claims 4294967292 bytes") {
+	if err == nil || !strings.HasPrefix(err.Error(), "preprocess: "+path+": corrupt image: tiff: directory entry 273 claims 4294967292 bytes") {
 		t.Errorf("error %v", err)
 	}
 	if n > 2<<20 {

@@ -37,16 +37,18 @@ const MaxPixels int64 = 1 << 26
 // content, not the file name), applying the JPEG EXIF orientation tag so
 // the result is upright. An image larger than MaxPixels is rejected before
 // it is decoded. Errors name the file, for example
-// "preprocess: photo.jpg: image: unknown format".
+// "preprocess: photo.jpg: image: unknown format", and wrap ErrTooLarge,
+// ErrUnknownFormat or ErrCorrupt where the image is at fault (a missing
+// file wraps fs.ErrNotExist).
 func Load(path string) (image.Image, error) {
 	return LoadLimit(path, MaxPixels)
 }
 
 // LoadLimit is Load with an explicit pixel limit instead of MaxPixels: an
 // image whose header claims more than maxPixels pixels (width x height) is
-// an error such as "preprocess: big.png: 100000x100000 pixels exceeds the
-// limit of 67108864", returned before any pixel is decoded. maxPixels <= 0
-// means no limit.
+// an error such as "preprocess: big.png: image too large: 100000x100000
+// pixels exceeds the limit of 67108864" (wrapping ErrTooLarge), returned
+// before any pixel is decoded. maxPixels <= 0 means no limit.
 func LoadLimit(path string, maxPixels int64) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -66,7 +68,8 @@ func LoadLimit(path string, maxPixels int64) (image.Image, error) {
 
 // Decode decodes an image in any registered format from r, applying the
 // JPEG EXIF orientation tag like Load and rejecting, before decoding, an
-// image larger than MaxPixels. Errors are prefixed "preprocess: ".
+// image larger than MaxPixels. Errors are prefixed "preprocess: " and
+// wrap the sentinels as Load's do.
 func Decode(r io.Reader) (image.Image, error) {
 	return DecodeLimit(r, MaxPixels)
 }
@@ -86,15 +89,25 @@ func DecodeLimit(r io.Reader, maxPixels int64) (image.Image, error) {
 
 // decodeLimit reads the image header from r, checks its size against
 // maxPixels and only then decodes the image, replaying the header bytes
-// already read. Errors carry no prefix; a decoder that panics on a hostile
-// file gives an error too.
+// already read. Errors carry no prefix and wrap ErrTooLarge,
+// ErrUnknownFormat or ErrCorrupt, except that a failing reader's own error
+// is returned as it is: a broken disk or connection is not a broken image.
+// A decoder that panics on a hostile file gives an error too.
 func decodeLimit(r io.Reader, maxPixels int64) (img image.Image, err error) {
+	er := &errReader{r: r}
 	defer func() {
 		if p := recover(); p != nil {
-			img, err = nil, fmt.Errorf("corrupt image: decoder failed: %v", p)
+			img, err = nil, fmt.Errorf("decoder failed: %v", p)
+		}
+		switch {
+		case err == nil, errors.Is(err, ErrTooLarge), errors.Is(err, ErrUnknownFormat):
+		case er.err != nil:
+			err = er.err
+		default:
+			err = fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
 	}()
-	br := bufio.NewReader(r)
+	br := bufio.NewReader(er)
 	if magic, _ := br.Peek(4); isTIFF(magic) {
 		return decodeTIFF(br, maxPixels)
 	}
@@ -115,6 +128,20 @@ func decodeLimit(r io.Reader, maxPixels int64) (img image.Image, err error) {
 		return nil, err
 	}
 	return img, nil
+}
+
+// errReader records the first error other than io.EOF that r returns.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // decodeTIFF decodes a TIFF file from r. The TIFF decoder needs random
@@ -194,7 +221,7 @@ func checkPixels(w, h int, maxPixels int64) error {
 		return nil
 	}
 	if int64(w) > maxPixels/int64(h) || int64(w)*int64(h) > maxPixels {
-		return fmt.Errorf("%dx%d pixels exceeds the limit of %d", w, h, maxPixels)
+		return fmt.Errorf("%w: %dx%d pixels exceeds the limit of %d", ErrTooLarge, w, h, maxPixels)
 	}
 	return nil
 }

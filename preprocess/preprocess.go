@@ -112,8 +112,8 @@ func pixelsInto(dst []float32, img image.Image, cfg Config) error {
 	if g.resize && int64(g.resW)*int64(g.resH) > max(MaxPixels, int64(cfg.Size)*int64(cfg.Size)) {
 		// Resizing the shorter side of a very thin image to Size would
 		// make the longer side enormous.
-		return fmt.Errorf("preprocess: a %dx%d image resized to %dx%d exceeds the limit of %d pixels (MaxPixels); its aspect ratio is too extreme",
-			b.Dx(), b.Dy(), g.resW, g.resH, MaxPixels)
+		return fmt.Errorf("preprocess: %w: a %dx%d image resized to %dx%d exceeds the limit of %d pixels (MaxPixels); its aspect ratio is too extreme",
+			ErrTooLarge, b.Dx(), b.Dy(), g.resW, g.resH, MaxPixels)
 	}
 	src := img
 	if g.resize {

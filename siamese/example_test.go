@@ -1,9 +1,13 @@
 package siamese_test
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"image/color"
+	"slices"
+	"sync"
+	"time"
 
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
@@ -46,4 +50,40 @@ func square(c color.NRGBA) image.Image {
 		}
 	}
 	return img
+}
+
+// A Batcher serves many goroutines at once: their images share forward
+// passes, and each gets the embedding the model gives it alone.
+func ExampleModel_NewBatcher() {
+	m, err := siamese.New(siamese.Config{
+		Encoder: resnet.Config{Depth: 18, Width: 8},
+		Hidden:  []int{16},
+		Input:   preprocess.Config{Size: 32},
+		Seed:    1,
+	})
+	if err != nil {
+		panic(err)
+	}
+	b, err := m.NewBatcher(siamese.BatcherConfig{MaxWait: 5 * time.Millisecond})
+	if err != nil {
+		panic(err)
+	}
+	defer b.Close()
+	colours := []color.NRGBA{{200, 30, 30, 255}, {30, 200, 30, 255}, {30, 30, 200, 255}, {90, 90, 90, 255}}
+	same := make([]bool, len(colours))
+	var wg sync.WaitGroup
+	for i, c := range colours {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			img := square(c)
+			e, err := b.Embed(context.Background(), img)
+			alone, err2 := m.Embed(img)
+			same[i] = err == nil && err2 == nil && slices.Equal(e, alone)
+		}()
+	}
+	wg.Wait()
+	fmt.Println(same)
+	// Output:
+	// [true true true true]
 }

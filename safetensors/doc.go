@@ -30,7 +30,11 @@
 // maps strings to strings. Tensor data is read lazily with [File.Bytes] or
 // [File.Float32].
 //
-// All errors returned by this package begin with "safetensors: ".
+// All errors returned by this package begin with "safetensors: ". A file
+// whose header does not open with '{' after the length is
+// ErrNotSafetensors (a text file, an image, a pickle); one that starts as
+// safetensors but breaks any of the checks above, or holds less data than
+// its header says, is ErrCorrupt. Test them with errors.Is.
 //
 // # Writing
 //

@@ -126,7 +126,8 @@ func (f *File) read(ti TensorInfo) ([]byte, error) {
 		return buf, nil
 	}
 	if err == nil || err == io.EOF {
-		err = io.ErrUnexpectedEOF
+		// The input is shorter than the size it was opened with.
+		return nil, fmt.Errorf("%s%w: tensor %q: reading %d bytes at offset %d: %w", f.prefix, ErrCorrupt, ti.Name, n, f.dataStart+ti.Begin, io.ErrUnexpectedEOF)
 	}
 	return nil, fmt.Errorf("%stensor %q: reading %d bytes at offset %d: %w", f.prefix, ti.Name, n, f.dataStart+ti.Begin, err)
 }
@@ -201,19 +202,26 @@ func f16ToF32(h uint16) float32 {
 // newFile reads and validates the header. prefix begins every error.
 func newFile(r io.ReaderAt, size int64, prefix string) (*File, error) {
 	fail := func(format string, args ...any) error {
-		return errors.New(prefix + fmt.Sprintf(format, args...))
+		return fmt.Errorf("%s%w: %s", prefix, ErrCorrupt, fmt.Sprintf(format, args...))
 	}
 	if size < 8 {
 		return nil, fail("file is %d bytes, shorter than the 8-byte header length", size)
 	}
-	var lenBuf [8]byte
-	if n, err := r.ReadAt(lenBuf[:], 0); n != 8 {
+	// The length and, when there is one, the header's first byte.
+	start := make([]byte, min(size, 9))
+	if n, err := r.ReadAt(start, 0); n != len(start) {
 		if err == nil || err == io.EOF {
-			err = io.ErrUnexpectedEOF
+			return nil, fail("reading header length: %v", io.ErrUnexpectedEOF)
 		}
 		return nil, fmt.Errorf("%sreading header length: %w", prefix, err)
 	}
-	hlen := binary.LittleEndian.Uint64(lenBuf[:])
+	hlen := binary.LittleEndian.Uint64(start[:8])
+	// The header is a JSON object, so it opens with '{' (JSON allows
+	// whitespace before it). A file whose header length is out of range
+	// has nothing of the format unless that '{' is there.
+	if len(start) == 9 && start[8] != '{' && (!isSpace(start[8]) || hlen < 2 || hlen > MaxHeaderSize || hlen > uint64(size-8)) {
+		return nil, fmt.Errorf("%s%w (a safetensors file starts with an 8-byte little-endian header length followed by '{')", prefix, ErrNotSafetensors)
+	}
 	if hlen < 2 {
 		return nil, fail("header length %d is less than 2", hlen)
 	}
@@ -226,7 +234,7 @@ func newFile(r io.ReaderAt, size int64, prefix string) (*File, error) {
 	header := make([]byte, hlen)
 	if n, err := r.ReadAt(header, 8); n != len(header) {
 		if err == nil || err == io.EOF {
-			err = io.ErrUnexpectedEOF
+			return nil, fail("reading %d-byte header: %v", hlen, io.ErrUnexpectedEOF)
 		}
 		return nil, fmt.Errorf("%sreading %d-byte header: %w", prefix, hlen, err)
 	}
@@ -235,7 +243,7 @@ func newFile(r io.ReaderAt, size int64, prefix string) (*File, error) {
 
 	meta, tensors, err := parseHeader(header, dataSize)
 	if err != nil {
-		return nil, fmt.Errorf("%s%w", prefix, err)
+		return nil, fmt.Errorf("%s%w: %w", prefix, ErrCorrupt, err)
 	}
 	f := &File{
 		Metadata:  meta,
@@ -252,6 +260,9 @@ func newFile(r io.ReaderAt, size int64, prefix string) (*File, error) {
 	sort.Strings(f.names)
 	return f, nil
 }
+
+// isSpace reports whether c is JSON whitespace.
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // headerParser walks the header JSON token by token so that duplicate keys,
 // unknown fields and wrongly typed values are all detected.

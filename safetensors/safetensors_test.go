@@ -321,7 +321,7 @@ func TestCorrupt(t *testing.T) {
 		{"header length 0", lenOnly(0, "{}"), "less than 2"},
 		{"invalid JSON", build(`{"t":`, nil), "invalid header JSON"},
 		{"invalid JSON 2", build(`{"t":{"dtype":"F32",}}`, nil), "invalid header JSON"},
-		{"not an object", build(`[1,2]`, nil), "header must be a JSON object"},
+		{"not an object", build(` [1,2]`, nil), "header must be a JSON object"},
 		{"trailing garbage", build(`{} x`, nil), "invalid header JSON after"},
 		{"two objects", build(`{}{}`, nil), "trailing data"},
 		{"invalid UTF-8", build("{\"\xff\":{}}", nil), "UTF-8"},
@@ -374,6 +374,9 @@ func TestCorrupt(t *testing.T) {
 			}
 			if !strings.HasPrefix(msg, "safetensors: ") || !matched {
 				t.Errorf("error %q, want prefix \"safetensors: \" and substring %q", msg, c.want)
+			}
+			if !errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNotSafetensors) {
+				t.Errorf("error %q: want ErrCorrupt and not ErrNotSafetensors", msg)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,6 +24,12 @@ type LoadOptions struct {
 // ignoredSuffix names tensors that torchvision writes but nothing here
 // uses: BatchNorm's step counter (an I64 scalar).
 const ignoredSuffix = "num_batches_tracked"
+
+// ErrMismatch is wrapped by LoadParams' error when a file's tensors do not
+// fit the parameters: a tensor missing or unexpected, or of another shape
+// or an unusable dtype, as when weights of one architecture are loaded
+// into another. Test for it with errors.Is.
+var ErrMismatch = errors.New("weights do not fit")
 
 // LoadParams fills params from the tensors of f with the same names,
 // converting F16, BF16 and F64 data to the parameters' float32.
@@ -75,7 +82,7 @@ func LoadParams(f *safetensors.File, params []*Param, opts LoadOptions) error {
 		}
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("layers: weights do not fit (%d problems):\n\t%s", len(problems), strings.Join(problems, "\n\t"))
+		return fmt.Errorf("layers: %w (%d problems):\n\t%s", ErrMismatch, len(problems), strings.Join(problems, "\n\t"))
 	}
 	// Read everything before writing anything, so that an I/O error leaves
 	// the parameters as they were.

@@ -2,6 +2,7 @@ package resnet
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -156,6 +157,9 @@ func TestLoadStrict(t *testing.T) {
 		t.Fatal("LoadFile accepted a file with missing, extra and misshapen tensors")
 	}
 	msg := err.Error()
+	if !errors.Is(err, ErrArchitecture) || errors.Is(err, safetensors.ErrCorrupt) {
+		t.Errorf("error %v: want ErrArchitecture and not safetensors.ErrCorrupt", err)
+	}
 	for _, want := range append(missing, "bogus.weight", "conv1.weight", "(8,3,7,7)", "(8,3,3,3)", path) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not mention %q:\n%s", want, msg)
@@ -364,9 +368,16 @@ func TestLoadBadFiles(t *testing.T) {
 		if err := os.WriteFile(path, b[:n], 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := load(path); err == nil || !strings.Contains(err.Error(), path) {
-			t.Errorf("file cut to %d of %d bytes: %v, want an error naming %s", n, len(b), err, path)
+		if err := load(path); !errors.Is(err, safetensors.ErrCorrupt) || !strings.Contains(err.Error(), path) {
+			t.Errorf("file cut to %d of %d bytes: %v, want safetensors.ErrCorrupt naming %s", n, len(b), err, path)
 		}
+	}
+	text := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(text, []byte("these are notes, not weights\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(text); !errors.Is(err, safetensors.ErrNotSafetensors) || !strings.Contains(err.Error(), text) {
+		t.Errorf("text file: %v, want safetensors.ErrNotSafetensors naming %s", err, text)
 	}
 	if err := load(dir); err == nil {
 		t.Error("LoadFile of a directory succeeded")

@@ -3,6 +3,7 @@ package siamese
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -123,7 +124,7 @@ type Header struct {
 func ReadHeader(path string) (Header, error) {
 	f, err := safetensors.Open(path)
 	if err != nil {
-		return Header{}, fmt.Errorf("siamese: %w", err)
+		return Header{}, fileError(err)
 	}
 	defer f.Close()
 	return header(path, f)
@@ -132,7 +133,7 @@ func ReadHeader(path string) (Header, error) {
 func header(path string, f *safetensors.File) (Header, error) {
 	md := f.Metadata
 	if md["format"] != FormatName {
-		return Header{}, fmt.Errorf("siamese: %s is not a model file (format %q, want %q); a bare encoder's weights go in Config.EncoderWeights", path, md["format"], FormatName)
+		return Header{}, fmt.Errorf("siamese: %s is %w (format %q, want %q); a bare encoder's weights go in Config.EncoderWeights", path, ErrNotModel, md["format"], FormatName)
 	}
 	if v := md["format_version"]; v != FormatVersion {
 		return Header{}, fmt.Errorf("siamese: %s: unknown format version %q (this library reads %q)", path, v, FormatVersion)
@@ -141,17 +142,17 @@ func header(path string, f *safetensors.File) (Header, error) {
 	dec := json.NewDecoder(bytes.NewReader([]byte(md["config"])))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&h.Config); err != nil {
-		return Header{}, fmt.Errorf("siamese: %s: config: %w", path, err)
+		return Header{}, fmt.Errorf("siamese: %s: %w: config: %w", path, ErrDamaged, err)
 	}
 	t, err := strconv.ParseFloat(md["threshold"], 64)
 	if err != nil || t < 0 || t > 1 {
-		return Header{}, fmt.Errorf("siamese: %s: threshold %q", path, md["threshold"])
+		return Header{}, fmt.Errorf("siamese: %s: %w: threshold %q", path, ErrDamaged, md["threshold"])
 	}
 	h.Threshold = t
 	h.Info = map[string]string{}
 	if s := md["info"]; s != "" {
 		if err := json.Unmarshal([]byte(s), &h.Info); err != nil {
-			return Header{}, fmt.Errorf("siamese: %s: info: %w", path, err)
+			return Header{}, fmt.Errorf("siamese: %s: %w: info: %w", path, ErrDamaged, err)
 		}
 	}
 	return h, nil
@@ -163,7 +164,7 @@ func header(path string, f *safetensors.File) (Header, error) {
 func Load(path string) (*Model, error) {
 	f, err := safetensors.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("siamese: %w", err)
+		return nil, fileError(err)
 	}
 	defer f.Close()
 	h, err := header(path, f)
@@ -172,7 +173,7 @@ func Load(path string) (*Model, error) {
 	}
 	h.Config.EncoderWeights = ""
 	if err := h.Config.Validate(); err != nil {
-		return nil, fmt.Errorf("siamese: %s: %w", path, err)
+		return nil, fmt.Errorf("siamese: %s: %w: %w", path, ErrDamaged, err)
 	}
 	if err := checkSizes(f, h.Config.WithDefaults()); err != nil {
 		return nil, fmt.Errorf("siamese: %s: %w", path, err)
@@ -188,6 +189,9 @@ func Load(path string) (*Model, error) {
 		}
 	}
 	if err := layers.LoadParams(f, m.params(), layers.LoadOptions{Ignore: others}); err != nil {
+		if errors.Is(err, safetensors.ErrCorrupt) {
+			err = fmt.Errorf("%w: %w", ErrDamaged, err)
+		}
 		return nil, fmt.Errorf("siamese: %s: %w", path, err)
 	}
 	m.threshold = h.Threshold
@@ -235,10 +239,10 @@ func checkSizes(f *safetensors.File, c Config) error {
 	for _, w := range ws {
 		info, ok := f.Info(w.name)
 		if !ok {
-			return fmt.Errorf("the config needs %s %v, the file has no such tensor", w.name, w.shape)
+			return fmt.Errorf("%w: the config needs %s %v, the file has no such tensor", ErrArchitecture, w.name, w.shape)
 		}
 		if !slices.Equal(info.Shape, w.shape) {
-			return fmt.Errorf("the config needs %s %v, the file has %v", w.name, w.shape, info.Shape)
+			return fmt.Errorf("%w: the config needs %s %v, the file has %v", ErrArchitecture, w.name, w.shape, info.Shape)
 		}
 	}
 	return nil

@@ -1,6 +1,8 @@
 package siamese
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,35 +107,58 @@ func TestLoadErrors(t *testing.T) {
 	if err := m.Network().Encoder(0).SaveFile(encoderOnly); err != nil {
 		t.Fatal(err)
 	}
+	notes := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(notes, []byte("these are my notes, not a model\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		path string
 		want string
+		kind error // the one of kinds that the error wraps, or nil
 	}{
-		{filepath.Join(dir, "missing.safetensors"), "missing.safetensors"},
-		{truncated, "truncated.safetensors"},
-		{encoderOnly, "not a model file"},
-		{withMeta("v9.safetensors", func(md map[string]string) { md["format_version"] = "9" }), "unknown format version"},
+		{filepath.Join(dir, "missing.safetensors"), "missing.safetensors", nil},
+		{truncated, "truncated.safetensors", ErrDamaged},
+		{notes, "not a model file", ErrNotModel},
+		{encoderOnly, "not a model file", ErrNotModel},
+		{withMeta("v9.safetensors", func(md map[string]string) { md["format_version"] = "9" }), "unknown format version", nil},
 		{withMeta("arch.safetensors", func(md map[string]string) {
 			md["config"] = strings.Replace(md["config"], `"Depth":18`, `"Depth":34`, 1)
-		}), "missing encoder.layer1.2.conv1.weight"},
+		}), "missing encoder.layer1.2.conv1.weight", ErrArchitecture},
 		{withMeta("width.safetensors", func(md map[string]string) {
 			md["config"] = strings.Replace(md["config"], `"Hidden":[16,8]`, `"Hidden":[16,9]`, 1)
-		}), "the config needs head.1.weight [9 16], the file has [8 16]"},
+		}), "the config needs head.1.weight [9 16], the file has [8 16]", ErrArchitecture},
 		// A header claiming a huge model fails before anything is allocated.
 		{withMeta("huge.safetensors", func(md map[string]string) {
 			md["config"] = strings.Replace(md["config"], `"Hidden":[16,8]`, `"Hidden":[268435456,8]`, 1)
-		}), "head.0.weight"},
+		}), "head.0.weight", ErrArchitecture},
 		{withMeta("wide.safetensors", func(md map[string]string) {
 			md["config"] = strings.Replace(md["config"], `"Width":8`, `"Width":4096`, 1)
-		}), "encoder.conv1.weight"},
-		{withMeta("junk.safetensors", func(md map[string]string) { md["config"] = `{"Depth":"x"}` }), "config"},
-		{withMeta("thr.safetensors", func(md map[string]string) { md["threshold"] = "2" }), "threshold"},
+		}), "encoder.conv1.weight", ErrArchitecture},
+		{withMeta("junk.safetensors", func(md map[string]string) { md["config"] = `{"Depth":"x"}` }), "config", ErrDamaged},
+		{withMeta("thr.safetensors", func(md map[string]string) { md["threshold"] = "2" }), "threshold", ErrDamaged},
 	}
+	kinds := []error{ErrNotModel, ErrDamaged, ErrArchitecture}
 	for _, c := range cases {
 		_, err := Load(c.path)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("Load(%s): %v; want an error containing %q", filepath.Base(c.path), err, c.want)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), filepath.Base(c.path)) {
+			t.Errorf("Load(%s): %v; want an error naming the file and containing %q", filepath.Base(c.path), err, c.want)
 		}
+		for _, k := range kinds {
+			if got := errors.Is(err, k); got != (k == c.kind) {
+				t.Errorf("Load(%s): errors.Is(%q, %q) = %v", filepath.Base(c.path), err, k, got)
+			}
+		}
+	}
+	// The safetensors layer's own kinds come through too.
+	if _, err := ReadHeader(notes); !errors.Is(err, ErrNotModel) || !errors.Is(err, safetensors.ErrNotSafetensors) ||
+		!strings.Contains(err.Error(), "8-byte little-endian header length followed by '{'") {
+		t.Errorf("ReadHeader(notes.txt): %v", err)
+	}
+	if _, err := Load(truncated); !errors.Is(err, safetensors.ErrCorrupt) {
+		t.Errorf("Load(truncated): %v does not wrap safetensors.ErrCorrupt", err)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.safetensors")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Load(missing): %v does not wrap fs.ErrNotExist", err)
 	}
 }
 

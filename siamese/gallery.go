@@ -1,6 +1,7 @@
 package siamese
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -31,8 +32,15 @@ type Match struct {
 
 // NewGallery embeds refs, named by ids (one per image, unique).
 func (m *Model) NewGallery(ids []string, refs []image.Image) (*Gallery, error) {
+	return m.NewGalleryContext(context.Background(), ids, refs)
+}
+
+// NewGalleryContext is NewGallery under a context: once ctx ends no
+// further batch of references is embedded, and the error wraps ctx.Err()
+// (see EmbedBatchContext).
+func (m *Model) NewGalleryContext(ctx context.Context, ids []string, refs []image.Image) (*Gallery, error) {
 	g := &Gallery{m: m}
-	if err := g.Add(ids, refs); err != nil {
+	if err := g.AddContext(ctx, ids, refs); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -40,6 +48,12 @@ func (m *Model) NewGallery(ids []string, refs []image.Image) (*Gallery, error) {
 
 // Add embeds more references.
 func (g *Gallery) Add(ids []string, refs []image.Image) error {
+	return g.AddContext(context.Background(), ids, refs)
+}
+
+// AddContext is Add under a context, as NewGalleryContext. When ctx ends,
+// none of refs is added.
+func (g *Gallery) AddContext(ctx context.Context, ids []string, refs []image.Image) error {
 	if len(ids) != len(refs) {
 		return fmt.Errorf("siamese: gallery: %d ids for %d images", len(ids), len(refs))
 	}
@@ -47,7 +61,7 @@ func (g *Gallery) Add(ids []string, refs []image.Image) error {
 		return nil
 	}
 	g.m.mu.RLock()
-	embs, err := g.m.embedImages(1, refs)
+	embs, err := g.m.embedImages(ctx, 1, refs)
 	g.m.mu.RUnlock()
 	if err != nil {
 		return err
@@ -94,7 +108,13 @@ func (g *Gallery) Len() int {
 // Search embeds query and returns the k best-scoring references, best
 // first (ties in gallery order); k <= 0 returns all of them.
 func (g *Gallery) Search(query image.Image, k int) ([]Match, error) {
-	q, err := g.m.Embed(query)
+	return g.SearchContext(context.Background(), query, k)
+}
+
+// SearchContext is Search under a context: it gives up with an error
+// wrapping ctx.Err() if ctx ends before the query is embedded.
+func (g *Gallery) SearchContext(ctx context.Context, query image.Image, k int) ([]Match, error) {
+	q, err := g.m.EmbedContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}

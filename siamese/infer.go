@@ -1,6 +1,7 @@
 package siamese
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -79,14 +80,18 @@ func (m *Model) embedder(tower, n int) (*embedder, error) {
 }
 
 // embedImages preprocesses imgs and runs them through tower t, MaxBatch
-// at a time. The caller holds m.mu for reading.
+// at a time, checking ctx before each piece. The caller holds m.mu for
+// reading.
 //
 // An image's embedding, and so a pair's score, must not depend on the
 // batch it comes in. The Go matrix kernels guarantee that; with a backend
 // that does not (layers.BatchInvariant), each image runs alone.
-func (m *Model) embedImages(t int, imgs []image.Image) ([]Embedding, error) {
+func (m *Model) embedImages(ctx context.Context, t int, imgs []image.Image) ([]Embedding, error) {
 	out := make([]Embedding, 0, len(imgs))
 	for start := 0; start < len(imgs); start += MaxBatch {
+		if err := stopped(ctx, start, len(imgs)); err != nil {
+			return nil, err
+		}
 		chunk := imgs[start:min(start+MaxBatch, len(imgs))]
 		pix, err := preprocess.Batch(chunk, m.cfg.Input)
 		if err != nil {
@@ -94,7 +99,7 @@ func (m *Model) embedImages(t int, imgs []image.Image) ([]Embedding, error) {
 		}
 		in := m.cfg.Input
 		x := tensor.New(tensor.WithShape(len(chunk), in.Channels, in.Size, in.Size), tensor.WithBacking(pix))
-		es, err := m.embedTensor(t, x)
+		es, err := m.embedTensorContext(ctx, t, x, start, len(imgs))
 		if err != nil {
 			return nil, err
 		}
@@ -103,15 +108,40 @@ func (m *Model) embedImages(t int, imgs []image.Image) ([]Embedding, error) {
 	return out, nil
 }
 
-// embedTensor runs preprocessed images x (N, C, S, S) through tower t: in
-// batches of powers of two up to MaxBatch, or one image at a time when the
-// backend is not batch invariant. The caller holds m.mu for reading.
+// stopped returns nil while ctx lasts, and once it has ended an error
+// saying how far the work got that wraps ctx.Err() and, when the context
+// was cancelled with a cause of its own (context.WithCancelCause), that
+// cause too.
+func stopped(ctx context.Context, done, total int) error {
+	err := ctx.Err()
+	if err == nil {
+		return nil
+	}
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		return fmt.Errorf("siamese: stopped after %d of %d images: %w: %w", done, total, err, cause)
+	}
+	return fmt.Errorf("siamese: stopped after %d of %d images: %w", done, total, err)
+}
+
+// embedTensor is embedTensorContext without a context.
 func (m *Model) embedTensor(t int, x *tensor.Dense) ([]Embedding, error) {
+	return m.embedTensorContext(context.Background(), t, x, 0, x.Shape()[0])
+}
+
+// embedTensorContext runs preprocessed images x (N, C, S, S) through tower
+// t: in batches of powers of two up to MaxBatch, or one image at a time
+// when the backend is not batch invariant, checking ctx before each batch.
+// x holds images done to done+N of total, for the message when ctx ends.
+// The caller holds m.mu for reading.
+func (m *Model) embedTensorContext(ctx context.Context, t int, x *tensor.Dense, done, total int) ([]Embedding, error) {
 	n := x.Shape()[0]
 	all := x.Data().([]float32)
 	per := len(all) / n
 	out := make([]Embedding, 0, n)
 	for lo := 0; lo < n; {
+		if err := stopped(ctx, done+lo, total); err != nil {
+			return nil, err
+		}
 		// the largest power of two that fits: few graph sizes, no padding
 		b := 1
 		for b*2 <= min(n-lo, MaxBatch) && layers.BatchInvariant() {
@@ -151,7 +181,13 @@ func (e *embedder) run(x *tensor.Dense) (Embedding, error) {
 // Embed returns the embedding of one image (tower 0). Preprocessing is the
 // model's own: pass decoded images as they are.
 func (m *Model) Embed(img image.Image) (Embedding, error) {
-	es, err := m.EmbedBatch([]image.Image{img})
+	return m.EmbedContext(context.Background(), img)
+}
+
+// EmbedContext is Embed, giving up with an error that wraps ctx.Err() if
+// ctx ends before the network runs.
+func (m *Model) EmbedContext(ctx context.Context, img image.Image) (Embedding, error) {
+	es, err := m.EmbedBatchContext(ctx, []image.Image{img})
 	if err != nil {
 		return nil, err
 	}
@@ -160,17 +196,31 @@ func (m *Model) Embed(img image.Image) (Embedding, error) {
 
 // EmbedBatch returns the embeddings of imgs (tower 0).
 func (m *Model) EmbedBatch(imgs []image.Image) ([]Embedding, error) {
+	return m.EmbedBatchContext(context.Background(), imgs)
+}
+
+// EmbedBatchContext is EmbedBatch under a context: the images run through
+// the network a batch (at most MaxBatch images) at a time, and once ctx
+// ends no further batch starts; the error then wraps ctx.Err(), so
+// errors.Is(err, context.Canceled) or context.DeadlineExceeded holds. A
+// batch already running finishes first.
+func (m *Model) EmbedBatchContext(ctx context.Context, imgs []image.Image) ([]Embedding, error) {
 	if len(imgs) == 0 {
 		return nil, errors.New("siamese: no images to embed")
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.embedImages(0, imgs)
+	return m.embedImages(ctx, 0, imgs)
 }
 
 // Compare returns the score of the pair (a, b).
 func (m *Model) Compare(a, b image.Image) (Score, error) {
-	s, err := m.CompareBatch([][2]image.Image{{a, b}})
+	return m.CompareContext(context.Background(), a, b)
+}
+
+// CompareContext is Compare under a context, as CompareBatchContext.
+func (m *Model) CompareContext(ctx context.Context, a, b image.Image) (Score, error) {
+	s, err := m.CompareBatchContext(ctx, [][2]image.Image{{a, b}})
 	if err != nil {
 		return 0, err
 	}
@@ -180,6 +230,13 @@ func (m *Model) Compare(a, b image.Image) (Score, error) {
 // CompareBatch returns the score of each pair. A pair gets the same score
 // alone or in a batch, at any position.
 func (m *Model) CompareBatch(pairs [][2]image.Image) ([]Score, error) {
+	return m.CompareBatchContext(context.Background(), pairs)
+}
+
+// CompareBatchContext is CompareBatch under a context: once ctx ends no
+// further batch of images starts, and the error wraps ctx.Err() (see
+// EmbedBatchContext).
+func (m *Model) CompareBatchContext(ctx context.Context, pairs [][2]image.Image) ([]Score, error) {
 	if len(pairs) == 0 {
 		return nil, errors.New("siamese: no pairs to compare")
 	}
@@ -193,13 +250,13 @@ func (m *Model) CompareBatch(pairs [][2]image.Image) ([]Score, error) {
 	var ea, eb []Embedding
 	var err error
 	if m.cfg.SeparateTowers {
-		if ea, err = m.embedImages(0, as); err != nil {
+		if ea, err = m.embedImages(ctx, 0, as); err != nil {
 			return nil, err
 		}
-		eb, err = m.embedImages(1, bs)
+		eb, err = m.embedImages(ctx, 1, bs)
 	} else {
 		var e []Embedding
-		if e, err = m.embedImages(0, append(as, bs...)); err == nil {
+		if e, err = m.embedImages(ctx, 0, append(as, bs...)); err == nil {
 			ea, eb = e[:len(pairs)], e[len(pairs):]
 		}
 	}

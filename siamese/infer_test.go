@@ -2,6 +2,7 @@ package siamese
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"gorgonia.org/tensor"
 	"image"
@@ -312,7 +313,7 @@ func TestGraphCacheBounded(t *testing.T) {
 				t.Fatal(err)
 			}
 			m.mu.RLock()
-			_, err := m.embedImages(1, imgs[:n]) // the second tower
+			_, err := m.embedImages(context.Background(), 1, imgs[:n]) // the second tower
 			m.mu.RUnlock()
 			if err != nil {
 				t.Fatal(err)

@@ -1,6 +1,7 @@
 package siamese
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -110,7 +111,7 @@ func (n *Network) EmbedImages(t Tower, imgs []image.Image) ([]Embedding, error) 
 	}
 	n.m.mu.RLock()
 	defer n.m.mu.RUnlock()
-	return n.m.embedImages(int(t&1), imgs)
+	return n.m.embedImages(context.Background(), int(t&1), imgs)
 }
 
 // EmbedPreprocessed embeds images already preprocessed with the model's

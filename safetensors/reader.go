@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"slices"
@@ -29,7 +30,7 @@ type File struct {
 	Metadata map[string]string
 
 	r         io.ReaderAt
-	closer    io.Closer // non-nil only when Open created the reader
+	closer    io.Closer // non-nil only when Open or OpenFS created the reader
 	prefix    string    // "safetensors: " or "safetensors: <path>: "
 	dataStart int64     // offset of the data buffer: 8 + header length
 	tensors   map[string]TensorInfo
@@ -43,21 +44,53 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
-	st, err := osf.Stat()
+	return openHandle(osf, path)
+}
+
+// OpenFS is [Open] for the file name in fsys: an embed.FS, an os.DirFS,
+// an fstest.MapFS or any other fs.FS. A file that implements io.ReaderAt
+// (the files of those three do) is read in place and stays open until
+// [File.Close]; any other is read into memory first. Errors mention name.
+func OpenFS(fsys fs.FS, name string) (*File, error) {
+	fl, err := fsys.Open(name)
 	if err != nil {
-		osf.Close()
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	return openHandle(fl, name)
+}
+
+// openHandle validates the header of the open file fl, which it closes on
+// error. name begins the errors.
+func openHandle(fl fs.File, name string) (*File, error) {
+	st, err := fl.Stat()
+	if err != nil {
+		fl.Close()
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
 	if !st.Mode().IsRegular() {
-		osf.Close()
-		return nil, fmt.Errorf("safetensors: %s: not a regular file", path)
+		fl.Close()
+		return nil, fmt.Errorf("safetensors: %s: not a regular file", name)
 	}
-	f, err := newFile(osf, st.Size(), "safetensors: "+path+": ")
+	r, ok := fl.(io.ReaderAt)
+	size := st.Size()
+	if !ok {
+		b, err := io.ReadAll(fl)
+		fl.Close()
+		if err != nil {
+			return nil, fmt.Errorf("safetensors: %s: %w", name, err)
+		}
+		r, size, fl = bytes.NewReader(b), int64(len(b)), nil
+	}
+	f, err := newFile(r, size, "safetensors: "+name+": ")
 	if err != nil {
-		osf.Close()
+		if fl != nil {
+			fl.Close()
+		}
 		return nil, err
 	}
-	f.closer = osf
+	if fl != nil {
+		f.closer = fl
+	}
 	return f, nil
 }
 
@@ -68,8 +101,9 @@ func NewReader(r io.ReaderAt, size int64) (*File, error) {
 	return newFile(r, size, "safetensors: ")
 }
 
-// Close closes the underlying file if the File was created by [Open]. It is
-// a no-op for a File created by [NewReader], and for a second call.
+// Close closes the underlying file if the File was created by [Open] or
+// [OpenFS]. It is a no-op for a File created by [NewReader], and for a
+// second call.
 func (f *File) Close() error {
 	if f.closer == nil {
 		return nil

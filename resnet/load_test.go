@@ -1,6 +1,7 @@
 package resnet
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/gosiamese/gosiamese/layers"
 	"github.com/gosiamese/gosiamese/safetensors"
@@ -408,4 +410,49 @@ func TestLoadAllowMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkBits(t, dst, want)
+}
+
+// TestLoadFSAndFrom loads weights from an fs.FS and from bytes in memory
+// and checks every parameter arrives bit for bit, and that errors name the
+// file and keep their kinds.
+func TestLoadFSAndFrom(t *testing.T) {
+	src := newEncoder(t, smallConfig)
+	fillNamed(src)
+	path := filepath.Join(t.TempDir(), "w.safetensors")
+	if err := src.SaveFile(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := fstest.MapFS{
+		"weights/w.safetensors": {Data: b},
+		"notes.txt":             {Data: []byte("these are notes, not weights\n")},
+	}
+	dst := newEncoder(t, Config{Depth: 18, Width: 8, Seed: 7})
+	if err := dst.LoadFS(fsys, "weights/w.safetensors"); err != nil {
+		t.Fatal(err)
+	}
+	checkBits(t, dst, snapshot(src))
+
+	f, err := safetensors.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst = newEncoder(t, Config{Depth: 18, Width: 8, Seed: 8})
+	if err := dst.LoadFrom(f, layers.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	checkBits(t, dst, snapshot(src))
+
+	before := snapshot(dst)
+	if err := dst.LoadFS(fsys, "notes.txt"); !errors.Is(err, safetensors.ErrNotSafetensors) || !strings.Contains(err.Error(), "notes.txt") {
+		t.Errorf("text file: %v, want safetensors.ErrNotSafetensors naming notes.txt", err)
+	}
+	wide := newEncoder(t, Config{Depth: 18, Width: 16})
+	if err := wide.LoadFS(fsys, "weights/w.safetensors"); !errors.Is(err, ErrArchitecture) || !strings.Contains(err.Error(), "weights/w.safetensors") {
+		t.Errorf("width 16 from width 8: %v, want ErrArchitecture naming the file", err)
+	}
+	checkBits(t, dst, before)
 }

@@ -2,9 +2,12 @@ package resnet
 
 import (
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/gosiamese/gosiamese/layers"
+	"github.com/gosiamese/gosiamese/safetensors"
 	G "gorgonia.org/gorgonia"
 )
 
@@ -208,13 +211,45 @@ func (e *Encoder) LoadFile(path string) error {
 
 // LoadFileWith is LoadFile with explicit options.
 func (e *Encoder) LoadFileWith(path string, opts layers.LoadOptions) error {
-	if e.fc == nil {
-		opts.Ignore = append(opts.Ignore, "fc.")
+	return e.loadOpen(path, safetensors.Open, opts)
+}
+
+// LoadFS is LoadFile for the file name in fsys (an embed.FS, for example).
+func (e *Encoder) LoadFS(fsys fs.FS, name string) error {
+	open := func(name string) (*safetensors.File, error) { return safetensors.OpenFS(fsys, name) }
+	return e.loadOpen(name, open, layers.LoadOptions{})
+}
+
+// loadOpen opens the file name with open and loads it.
+func (e *Encoder) loadOpen(name string, open func(string) (*safetensors.File, error), opts layers.LoadOptions) error {
+	f, err := open(name)
+	if err != nil {
+		return fmt.Errorf("resnet: %w", err)
 	}
-	if err := layers.LoadParamsFile(path, e.params, opts); err != nil {
+	defer f.Close()
+	if err := e.LoadFrom(f, opts); err != nil {
+		return fmt.Errorf("%w (in %s)", err, name)
+	}
+	return nil
+}
+
+// LoadFrom is LoadFileWith for a safetensors file already open: one from
+// safetensors.NewReader over an io.ReaderAt (bytes in memory), or from
+// safetensors.OpenFS.
+func (e *Encoder) LoadFrom(f *safetensors.File, opts layers.LoadOptions) error {
+	if err := layers.LoadParams(f, e.params, e.loadOptions(opts)); err != nil {
 		return fmt.Errorf("resnet: %w", err)
 	}
 	return nil
+}
+
+// loadOptions adds to opts what the encoder itself ignores: the
+// classifier top when it has none.
+func (e *Encoder) loadOptions(opts layers.LoadOptions) layers.LoadOptions {
+	if e.fc == nil {
+		opts.Ignore = append(slices.Clip(opts.Ignore), "fc.")
+	}
+	return opts
 }
 
 // SaveFile writes every parameter and BatchNorm statistic to path as a

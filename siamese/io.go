@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"maps"
 	"math"
 	"slices"
@@ -36,6 +38,32 @@ const (
 // not at all, and a model already at path survives a failed save.
 func (m *Model) Save(path string) error { return m.save(path, nil, nil) }
 
+// WriteTo writes the model file to w, the bytes Save puts in a file; it
+// implements io.WriterTo. Load it back with LoadReaderAt or LoadFS.
+func (m *Model) WriteTo(w io.Writer) (int64, error) {
+	ts, meta, err := m.encode(nil, nil)
+	if err != nil {
+		return 0, fmt.Errorf("siamese: write: %w", err)
+	}
+	cw := &countingWriter{w: w}
+	if err := safetensors.Write(cw, ts, meta); err != nil {
+		return cw.n, fmt.Errorf("siamese: write: %w", err)
+	}
+	return cw.n, nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
 // modelTensors are the name prefixes of the model's own tensors; Load
 // ignores a file's other tensors, which belong to whoever saved them (see
 // Network.SaveWith).
@@ -47,22 +75,36 @@ func ownTensor(name string) bool {
 
 // save writes the model and the caller's extra tensors and metadata.
 func (m *Model) save(path string, extra []*layers.Param, extraMeta map[string]string) error {
+	ts, meta, err := m.encode(extra, extraMeta)
+	if err == nil {
+		err = safetensors.WriteFile(path, ts, meta)
+	}
+	if err != nil {
+		return fmt.Errorf("siamese: save %s: %w", path, err)
+	}
+	return nil
+}
+
+// encode returns the tensors and metadata of a model file holding the
+// model and the caller's extra tensors and metadata, copied under the
+// lock, so that writing them needs no lock.
+func (m *Model) encode(extra []*layers.Param, extraMeta map[string]string) ([]safetensors.Tensor, map[string]string, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	for _, p := range extra {
 		if ownTensor(p.Name) {
-			return fmt.Errorf("siamese: save %s: extra tensor %q has a name of the model's own", path, p.Name)
+			return nil, nil, fmt.Errorf("extra tensor %q has a name of the model's own", p.Name)
 		}
 	}
 	cfg := m.Config()
 	cfg.EncoderWeights = ""
 	cj, err := json.Marshal(cfg)
 	if err != nil {
-		return fmt.Errorf("siamese: save %s: %w", path, err)
+		return nil, nil, err
 	}
 	ij, err := json.Marshal(m.info)
 	if err != nil {
-		return fmt.Errorf("siamese: save %s: %w", path, err)
+		return nil, nil, err
 	}
 	meta := map[string]string{
 		"format":           FormatName,
@@ -74,7 +116,7 @@ func (m *Model) save(path string, extra []*layers.Param, extraMeta map[string]st
 	}
 	for k, v := range extraMeta {
 		if _, own := meta[k]; own {
-			return fmt.Errorf("siamese: save %s: extra metadata key %q is one of the model's own", path, k)
+			return nil, nil, fmt.Errorf("extra metadata key %q is one of the model's own", k)
 		}
 		meta[k] = v
 	}
@@ -83,12 +125,13 @@ func (m *Model) save(path string, extra []*layers.Param, extraMeta map[string]st
 	// is written, so that a file already at path is left as it was.
 	params := append(m.params(), extra...)
 	if err := nonFinite(params); err != nil {
-		return fmt.Errorf("siamese: save %s: %w; not saved", path, err)
+		return nil, nil, fmt.Errorf("%w; not saved", err)
 	}
-	if err := layers.SaveParams(path, params, meta); err != nil {
-		return fmt.Errorf("siamese: save %s: %w", path, err)
+	ts, err := layers.Tensors(params)
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil
+	return ts, meta, nil
 }
 
 // nonFinite names the first NaN or infinite value among params, as
@@ -122,12 +165,44 @@ type Header struct {
 
 // ReadHeader reads a model file's metadata without loading its tensors.
 func ReadHeader(path string) (Header, error) {
-	f, err := safetensors.Open(path)
+	return read(path, safetensors.Open, header)
+}
+
+// ReadHeaderFS is ReadHeader for the file name in fsys (an embed.FS, for
+// example).
+func ReadHeaderFS(fsys fs.FS, name string) (Header, error) {
+	return read(name, openFS(fsys), header)
+}
+
+// ReadHeaderReaderAt is ReadHeader for a model file held in the first
+// size bytes of r. Errors that name the file call it "input".
+func ReadHeaderReaderAt(r io.ReaderAt, size int64) (Header, error) {
+	return read(readerName, openReaderAt(r, size), header)
+}
+
+// readerName stands for the file's name in the errors of the functions
+// that read an io.ReaderAt.
+const readerName = "input"
+
+// read opens the file name with open, reads it with f and closes it.
+func read[T any](name string, open func(string) (*safetensors.File, error), f func(string, *safetensors.File) (T, error)) (T, error) {
+	st, err := open(name)
 	if err != nil {
-		return Header{}, fileError(err)
+		var zero T
+		return zero, fileError(err)
 	}
-	defer f.Close()
-	return header(path, f)
+	defer st.Close()
+	return f(name, st)
+}
+
+// openFS opens names in fsys.
+func openFS(fsys fs.FS) func(string) (*safetensors.File, error) {
+	return func(name string) (*safetensors.File, error) { return safetensors.OpenFS(fsys, name) }
+}
+
+// openReaderAt reads the first size bytes of r, whatever the name.
+func openReaderAt(r io.ReaderAt, size int64) func(string) (*safetensors.File, error) {
+	return func(string) (*safetensors.File, error) { return safetensors.NewReader(r, size) }
 }
 
 func header(path string, f *safetensors.File) (Header, error) {
@@ -160,39 +235,54 @@ func header(path string, f *safetensors.File) (Header, error) {
 
 // Load reads a model saved by Save. It scores bit-identically to the model
 // that was saved. A file of another architecture, a truncated file or an
-// unknown version is an error naming the problem.
+// unknown version is an error naming the problem (see ErrNotModel,
+// ErrDamaged and ErrArchitecture).
 func Load(path string) (*Model, error) {
-	f, err := safetensors.Open(path)
-	if err != nil {
-		return nil, fileError(err)
-	}
-	defer f.Close()
-	h, err := header(path, f)
+	return read(path, safetensors.Open, load)
+}
+
+// LoadFS is Load for the file name in fsys: an embed.FS holding a model
+// compiled into the program, an os.DirFS, an fstest.MapFS.
+func LoadFS(fsys fs.FS, name string) (*Model, error) {
+	return read(name, openFS(fsys), load)
+}
+
+// LoadReaderAt is Load for a model file held in the first size bytes of
+// r: a *bytes.Reader over a file received or written by WriteTo, an
+// *os.File, a section of a larger file. Errors that name the file call it
+// "input".
+func LoadReaderAt(r io.ReaderAt, size int64) (*Model, error) {
+	return read(readerName, openReaderAt(r, size), load)
+}
+
+// load builds the model held in f, named name in errors.
+func load(name string, f *safetensors.File) (*Model, error) {
+	h, err := header(name, f)
 	if err != nil {
 		return nil, err
 	}
 	h.Config.EncoderWeights = ""
 	if err := h.Config.Validate(); err != nil {
-		return nil, fmt.Errorf("siamese: %s: %w: %w", path, ErrDamaged, err)
+		return nil, fmt.Errorf("siamese: %s: %w: %w", name, ErrDamaged, err)
 	}
 	if err := checkSizes(f, h.Config.WithDefaults()); err != nil {
-		return nil, fmt.Errorf("siamese: %s: %w", path, err)
+		return nil, fmt.Errorf("siamese: %s: %w", name, err)
 	}
 	m, err := New(h.Config)
 	if err != nil {
-		return nil, fmt.Errorf("siamese: %s: %w", path, err)
+		return nil, fmt.Errorf("siamese: %s: %w", name, err)
 	}
 	var others []string
-	for _, name := range f.Names() {
-		if !ownTensor(name) {
-			others = append(others, name)
+	for _, n := range f.Names() {
+		if !ownTensor(n) {
+			others = append(others, n)
 		}
 	}
 	if err := layers.LoadParams(f, m.params(), layers.LoadOptions{Ignore: others}); err != nil {
 		if errors.Is(err, safetensors.ErrCorrupt) {
 			err = fmt.Errorf("%w: %w", ErrDamaged, err)
 		}
-		return nil, fmt.Errorf("siamese: %s: %w", path, err)
+		return nil, fmt.Errorf("siamese: %s: %w", name, err)
 	}
 	m.threshold = h.Threshold
 	m.info = h.Info

@@ -22,6 +22,11 @@
 // and the activations kept in oneDNN's layouts from the stem to the
 // pooling.
 //
+// Weights load from a path (LoadFile), an fs.FS such as an embed.FS
+// (LoadFS) or an open safetensors.File over any io.ReaderAt (LoadFrom).
+// Weights that do not fit the encoder give an error wrapping
+// ErrArchitecture.
+//
 // Numerical parity with torchvision 0.14 is tested in this package against
 // reference values produced by testdata/torchvision_reference.py.
 package resnet

@@ -16,11 +16,13 @@
 //
 // # Reading
 //
-// [Open] and [NewReader] validate the entire header before returning and
-// treat their input as hostile: every size, offset and count claimed by the
-// file is checked against the real file size (with overflow checking) before
-// any allocation proportional to it is made, so a corrupt or malicious file
-// yields an error rather than a panic or an enormous allocation. The checks
+// [Open] (a path), [OpenFS] (a file of an fs.FS, such as an embed.FS) and
+// [NewReader] (any io.ReaderAt) validate the entire header before
+// returning and treat their input as hostile: every size, offset and count
+// claimed by the file is checked against the real file size (with overflow
+// checking) before any allocation proportional to it is made, so a corrupt
+// or malicious file yields an error rather than a panic or an enormous
+// allocation. The checks
 // are: the header length lies in [2, MaxHeaderSize] and fits in the file; the
 // header is valid UTF-8 JSON consisting of a single object with no duplicate
 // keys (at any level); every tensor entry has exactly the fields dtype, shape

@@ -36,4 +36,16 @@
 // its own tensors in the model file. For one image against many, a
 // Gallery embeds the references once and scores a query with the head
 // alone.
+//
+// For servers: each call that runs the network has a Context variant
+// (EmbedContext, EmbedBatchContext, CompareContext, CompareBatchContext,
+// NewGalleryContext, Gallery.AddContext, Gallery.SearchContext) that
+// checks its context before each batch of at most MaxBatch images and,
+// once it has ended, returns an error wrapping ctx.Err(); the calls
+// without a context run under context.Background(). A model file loads
+// from a path (Load), an fs.FS such as an embed.FS (LoadFS) or an
+// io.ReaderAt (LoadReaderAt), and Model.WriteTo writes it to any
+// io.Writer. Errors tell a wrong model file (ErrNotModel) from a damaged
+// one (ErrDamaged) and from one of another shape (ErrArchitecture); bad
+// images wrap preprocess.ErrTooLarge, ErrUnknownFormat or ErrCorrupt.
 package siamese

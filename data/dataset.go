@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/gosiamese/gosiamese/internal/imageread"
 	"github.com/gosiamese/gosiamese/preprocess"
 )
 
@@ -138,7 +139,7 @@ func unpath(err error) error {
 // checkHeader decodes the image header from b (cheap: no pixels) and
 // rejects empty or absurdly large images.
 func checkHeader(b []byte) error {
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
+	cfg, _, err := imageread.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
 		return err
 	}
@@ -166,7 +167,7 @@ func checkFile(path string) error {
 		return unpath(err)
 	}
 	defer f.Close()
-	cfg, _, err := image.DecodeConfig(f)
+	cfg, _, err := imageread.DecodeConfig(f)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,8 @@
 // A Dataset is a list of labelled images. The loaders are
 //
 //   - Folder: one sub-folder per class, images of any format
-//     preprocess.Decode reads (PNG, JPEG, GIF, BMP, TIFF, WebP);
+//     preprocess.Decode reads (PNG, JPEG, GIF, BMP, TIFF, WebP, and the
+//     Netpbm PBM, PGM, PPM and PAM);
 //   - Omniglot: alphabet/character/image folders, from a folder or
 //     straight from a zip archive such as images_background.zip;
 //   - MNIST: IDX files (MNIST, Fashion-MNIST), gzipped or not; FindGoMNIST

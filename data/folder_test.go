@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"io/fs"
 	"os"
@@ -236,6 +237,52 @@ func TestOmniglotShared(t *testing.T) {
 		}
 		if b := img.Bounds(); b != image.Rect(0, 0, 105, 105) {
 			t.Errorf("image %d bounds %v", i, b)
+		}
+	}
+}
+
+// pgmBytes encodes a grey image as a binary PGM (P5).
+func pgmBytes(m *image.Gray) []byte {
+	b := m.Bounds()
+	out := []byte(fmt.Sprintf("P5\n# written by the test\n%d %d\n255\n", b.Dx(), b.Dy()))
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		out = append(out, m.Pix[m.PixOffset(b.Min.X, y):m.PixOffset(b.Max.X, y)]...)
+	}
+	return out
+}
+
+// TestFolderNetpbm: a class folder of PGM, PPM, PBM and PNM files, as many
+// face sets ship, loads every image with its pixels, and skips a
+// truncated header or a header ending inside a comment.
+func TestFolderNetpbm(t *testing.T) {
+	root := t.TempDir()
+	s1, s2 := testGray(6, 5, 1), testGray(6, 5, 2)
+	writeFile(t, filepath.Join(root, "s1", "1.pgm"), pgmBytes(s1))
+	writeFile(t, filepath.Join(root, "s1", "2.PGM"), []byte("P2\n2 1\n15\n0 15\n"))
+	writeFile(t, filepath.Join(root, "s2", "1.pnm"), pgmBytes(s2))
+	writeFile(t, filepath.Join(root, "s2", "2.ppm"), []byte("P6\n1 1\n255\n\x10\x20\x30"))
+	writeFile(t, filepath.Join(root, "s2", "3.pbm"), []byte("P1\n2 1\n1 0\n"))
+	writeFile(t, filepath.Join(root, "s2", "cut.pgm"), []byte("P5\n6 5\n"))
+	writeFile(t, filepath.Join(root, "s2", "comment.pgm"), []byte("P5 # no end"))
+	d, rep, err := Folder(root, FolderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Len() != 5 || d.NumClasses() != 2 || rep.Ignored != 0 || len(rep.Skipped) != 2 {
+		t.Fatalf("%d images in %d classes, %d ignored, skipped %v; want 5 in 2, 0, cut.pgm and comment.pgm", d.Len(), d.NumClasses(), rep.Ignored, rep.Skipped)
+	}
+	for i, want := range map[int]image.Image{0: s1, 2: s2} {
+		img, err := d.Image(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !samePixels(img, want) {
+			t.Errorf("image %d (%s): pixels differ from those written", i, d.Name(i))
+		}
+	}
+	for i := range d.Len() {
+		if _, err := d.Image(i); err != nil {
+			t.Errorf("image %d: %v", i, err)
 		}
 	}
 }

@@ -36,9 +36,11 @@
 //
 // # Loading
 //
-// Load and Decode decode any registered format (PNG, JPEG, GIF, BMP, TIFF
-// and WebP are registered by this package) and apply the JPEG EXIF
-// orientation tag, so photographs taken on a phone come out upright. The
+// Load and Decode decode any registered format (PNG, JPEG, GIF, BMP, TIFF,
+// WebP and the Netpbm formats PBM, PGM, PPM and PAM, binary or ASCII, are
+// registered by this package; an animated GIF gives its first frame) and
+// apply the JPEG EXIF orientation tag, so photographs taken on a phone come
+// out upright. The
 // format is sniffed from the content, so a PNG named photo.jpg loads. They
 // read the image header first and reject an image of more than MaxPixels
 // pixels before decoding it, so a tiny file claiming 100000 x 100000

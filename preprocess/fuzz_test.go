@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gosiamese/gosiamese/internal/imageread"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 )
@@ -52,6 +53,11 @@ func FuzzDecode(f *testing.F) {
 		hostileTIFF(),
 		[]byte("GIF89a\xff\xff\xff\xff\x00\x00\x00"),
 		[]byte("RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00\x2f\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00"),
+		[]byte("P2\n3 2\n9\n0 1 2\n3 4 9\n"),
+		[]byte("P5\n2 2\n1000\n\x00\x00\x00\xfa\x01\xf4\x03\xe8"),
+		[]byte("P4\n9 2\n\x40\x80\xff\x00"),
+		[]byte("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 2\nMAXVAL 255\nTUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n\x10\xff\x20\x80"),
+		[]byte("P5\n100000 100000\n255\n\x00"),
 		[]byte("not an image"),
 		nil,
 	)
@@ -60,7 +66,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		img, err := DecodeLimit(bytes.NewReader(data), fuzzLimit)
-		cfg, _, cerr := image.DecodeConfig(bytes.NewReader(data))
+		cfg, _, cerr := imageread.DecodeConfig(bytes.NewReader(data))
 		if cerr == nil && int64(cfg.Width)*int64(cfg.Height) > fuzzLimit && err == nil {
 			t.Fatalf("header claims %dx%d, over the limit %d, but DecodeLimit accepted it", cfg.Width, cfg.Height, fuzzLimit)
 		}

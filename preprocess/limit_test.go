@@ -251,6 +251,8 @@ func TestLoadBadFiles(t *testing.T) {
 		{"header_only.png", full[:33], "EOF"},
 		{"notes.png", []byte("these are my notes, not a picture\n"), "image: unknown format"},
 		{"bomb.gif", []byte("GIF89a\xff\xff\xff\xff\x00\x00\x00"), "exceeds the limit"},
+		{"bomb.pgm", []byte("P5\n100000 100000\n255\n\x00"), "exceeds the limit"},
+		{"truncated.ppm", []byte("P6\n2 2\n255\n\xff\x00"), "PPM"},
 	} {
 		path := writeTemp(t, c.name, c.data)
 		_, err := Load(path)

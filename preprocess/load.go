@@ -21,6 +21,10 @@ import (
 	_ "image/png"
 
 	"github.com/disintegration/imaging"
+	"github.com/gosiamese/gosiamese/internal/imageread"
+	// Netpbm (PBM, PGM, PPM and PAM, binary and ASCII, 8 and 16 bits a
+	// sample): many face and scanned-document sets ship as PGM.
+	_ "github.com/spakin/netpbm"
 	_ "golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
@@ -33,10 +37,11 @@ import (
 const MaxPixels int64 = 1 << 26
 
 // Load opens and decodes the image file at path in any registered format
-// (PNG, JPEG, GIF, BMP, TIFF, WebP; the format is sniffed from the
-// content, not the file name), applying the JPEG EXIF orientation tag so
-// the result is upright. An image larger than MaxPixels is rejected before
-// it is decoded. Errors name the file, for example
+// (PNG, JPEG, GIF, BMP, TIFF, WebP and the Netpbm formats PBM, PGM, PPM
+// and PAM; the format is sniffed from the content, not the file name; an
+// animated GIF gives its first frame), applying the JPEG EXIF orientation
+// tag so the result is upright. An image larger than MaxPixels is rejected
+// before it is decoded. Errors name the file, for example
 // "preprocess: photo.jpg: image: unknown format", and wrap ErrTooLarge,
 // ErrUnknownFormat or ErrCorrupt where the image is at fault (a missing
 // file wraps fs.ErrNotExist).
@@ -92,7 +97,8 @@ func DecodeLimit(r io.Reader, maxPixels int64) (image.Image, error) {
 // already read. Errors carry no prefix and wrap ErrTooLarge,
 // ErrUnknownFormat or ErrCorrupt, except that a failing reader's own error
 // is returned as it is: a broken disk or connection is not a broken image.
-// A decoder that panics on a hostile file gives an error too.
+// A decoder that panics on a hostile file gives an error too, and the
+// decoders read through imageread.Guard.
 func decodeLimit(r io.Reader, maxPixels int64) (img image.Image, err error) {
 	er := &errReader{r: r}
 	defer func() {
@@ -116,14 +122,14 @@ func decodeLimit(r io.Reader, maxPixels int64) (img image.Image, err error) {
 	// kept in head, so the full decode sees the stream from the start,
 	// EXIF segment included.
 	var head bytes.Buffer
-	cfg, _, err := image.DecodeConfig(io.TeeReader(r, &head))
+	cfg, _, err := image.DecodeConfig(imageread.Guard(io.TeeReader(r, &head)))
 	if err != nil {
 		return nil, err
 	}
 	if err := checkPixels(cfg.Width, cfg.Height, maxPixels); err != nil {
 		return nil, err
 	}
-	img, err = imaging.Decode(io.MultiReader(&head, r), imaging.AutoOrientation(true))
+	img, err = imaging.Decode(imageread.Guard(io.MultiReader(&head, r)), imaging.AutoOrientation(true))
 	if err != nil {
 		return nil, err
 	}
@@ -228,11 +234,12 @@ func checkPixels(w, h int, maxPixels int64) error {
 
 // imageExts are the file extensions, in lower case, of the formats Decode
 // reads.
-var imageExts = []string{".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
+var imageExts = []string{".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".pbm", ".pgm", ".ppm", ".pnm", ".pam"}
 
 // IsImageFile reports whether name ends in the extension, in any case, of
-// a format Decode reads: .png, .jpg, .jpeg, .gif, .bmp, .tif, .tiff or
-// .webp. Loaders use it to pick the images out of a folder.
+// a format Decode reads: .png, .jpg, .jpeg, .gif, .bmp, .tif, .tiff,
+// .webp, or the Netpbm .pbm, .pgm, .ppm, .pnm and .pam. Loaders use it to
+// pick the images out of a folder.
 func IsImageFile(name string) bool {
 	return slices.Contains(imageExts, strings.ToLower(filepath.Ext(name)))
 }

@@ -168,6 +168,7 @@ func TestIsImageFile(t *testing.T) {
 		"a.png": true, "dir/b.JPG": true, "c.jpeg": true, "d.gif": true, "e.bmp": true,
 		"f.tif": true, "g.TIFF": true, "h.webp": true, "notes.txt": false, "png": false,
 		"archive.zip": false, "x.png.bak": false, "dir.png/file": false,
+		"face.pgm": true, "s1/1.PGM": true, "c.ppm": true, "b.pbm": true, "any.pnm": true, "a.pam": true,
 	} {
 		if got := IsImageFile(name); got != want {
 			t.Errorf("IsImageFile(%q) = %v, want %v", name, got, want)

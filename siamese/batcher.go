@@ -19,6 +19,8 @@ var ErrOverloaded = errors.New("siamese: batcher queue is full")
 // ErrClosed is returned by a Batcher's methods once it is closed.
 var ErrClosed = errors.New("siamese: batcher is closed")
 
+var errForeignGallery = errors.New("siamese: batcher: the gallery belongs to another model")
+
 // BatcherConfig configures a Batcher. Zero fields take the defaults.
 type BatcherConfig struct {
 	// MaxBatch is the most images one forward pass embeds: a power of two
@@ -216,13 +218,37 @@ func (b *Batcher) Compare(ctx context.Context, x, y image.Image) (Score, error) 
 // model.
 func (b *Batcher) Search(ctx context.Context, g *Gallery, query image.Image, k int) ([]Match, error) {
 	if g == nil || g.m != b.m {
-		return nil, errors.New("siamese: batcher: the gallery belongs to another model")
+		return nil, errForeignGallery
 	}
 	q, err := b.Embed(ctx, query)
 	if err != nil {
 		return nil, err
 	}
 	return g.SearchEmbedding(q, k)
+}
+
+// Add embeds refs through the batcher (by the second tower) and adds
+// them to g under ids, as Gallery.Add does. g must belong to the
+// batcher's model.
+func (b *Batcher) Add(ctx context.Context, g *Gallery, ids []string, refs []image.Image) error {
+	if g == nil || g.m != b.m {
+		return errForeignGallery
+	}
+	if len(ids) != len(refs) {
+		return fmt.Errorf("siamese: gallery: %d ids for %d images", len(ids), len(refs))
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	towers := make([]int, len(refs))
+	for i := range towers {
+		towers[i] = 1
+	}
+	embs, err := b.embed(ctx, towers, refs)
+	if err != nil {
+		return err
+	}
+	return g.AddEmbeddings(ids, embs)
 }
 
 // embed preprocesses imgs, queues image i for tower towers[i] and waits

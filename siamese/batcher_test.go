@@ -246,3 +246,46 @@ func TestBatcherConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestBatcherAdd: references added through a batcher are embedded by the
+// second tower exactly as Gallery.Add embeds them.
+func TestBatcherAdd(t *testing.T) {
+	for _, sep := range []bool{false, true} {
+		m := tinyModel(t, func(c *Config) { c.SeparateTowers = sep })
+		imgs := testImages()
+		ids := make([]string, len(imgs))
+		for i := range ids {
+			ids[i] = fmt.Sprint("ref", i)
+		}
+		want, err := m.NewGallery(ids, imgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.NewGallery(nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := newBatcher(t, m, BatcherConfig{})
+		ctx := context.Background()
+		if err := b.Add(ctx, got, ids, imgs); err != nil {
+			t.Fatal(err)
+		}
+		for i := range want.embs {
+			if got.ids[i] != want.ids[i] || !equal(got.embs[i], want.embs[i]) {
+				t.Fatalf("separate %v: reference %d differs", sep, i)
+			}
+		}
+		if err := b.Add(ctx, got, ids[:1], imgs[:1]); err == nil {
+			t.Error("a duplicate id was accepted")
+		}
+		if err := b.Add(ctx, got, ids[:2], imgs[:1]); err == nil {
+			t.Error("two ids for one image were accepted")
+		}
+		if err := b.Add(ctx, &Gallery{m: tinyModel(t, nil)}, ids, imgs); err == nil {
+			t.Error("a gallery of another model was accepted")
+		}
+		if got.Len() != len(imgs) {
+			t.Errorf("gallery of %d after failed additions, want %d", got.Len(), len(imgs))
+		}
+	}
+}

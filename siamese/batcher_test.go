@@ -275,8 +275,8 @@ func TestBatcherAdd(t *testing.T) {
 				t.Fatalf("separate %v: reference %d differs", sep, i)
 			}
 		}
-		if err := b.Add(ctx, got, ids[:1], imgs[:1]); err == nil {
-			t.Error("a duplicate id was accepted")
+		if err := b.Add(ctx, got, ids[:1], imgs[:1]); !errors.Is(err, ErrDuplicateID) {
+			t.Errorf("a duplicate id: %v, want ErrDuplicateID", err)
 		}
 		if err := b.Add(ctx, got, ids[:2], imgs[:1]); err == nil {
 			t.Error("two ids for one image were accepted")

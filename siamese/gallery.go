@@ -23,6 +23,10 @@ type Gallery struct {
 	embs []Embedding
 }
 
+// ErrDuplicateID is returned when a reference's id is already in the
+// gallery, or given twice.
+var ErrDuplicateID = errors.New("siamese: gallery: duplicate id")
+
 // Match is one reference's result for a query.
 type Match struct {
 	ID    string // the reference's ID
@@ -84,7 +88,7 @@ func (g *Gallery) AddEmbeddings(ids []string, embs []Embedding) error {
 	}
 	for i, id := range ids {
 		if seen[id] {
-			return fmt.Errorf("siamese: gallery: duplicate id %q", id)
+			return fmt.Errorf("%w %q", ErrDuplicateID, id)
 		}
 		seen[id] = true
 		if len(embs[i]) != f {

@@ -13,12 +13,6 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// ErrOverloaded is returned by a Batcher's methods when its queue is full.
-var ErrOverloaded = errors.New("siamese: batcher queue is full")
-
-// ErrClosed is returned by a Batcher's methods once it is closed.
-var ErrClosed = errors.New("siamese: batcher is closed")
-
 var errForeignGallery = errors.New("siamese: batcher: the gallery belongs to another model")
 
 // BatcherConfig configures a Batcher. Zero fields take the defaults.

@@ -48,4 +48,10 @@
 // io.Writer. Errors tell a wrong model file (ErrNotModel) from a damaged
 // one (ErrDamaged) and from one of another shape (ErrArchitecture); bad
 // images wrap preprocess.ErrTooLarge, ErrUnknownFormat or ErrCorrupt.
+//
+// Concurrent callers that each embed or compare a single image share
+// forward passes through a Batcher (Model.NewBatcher): requests wait
+// together up to BatcherConfig.MaxWait and run as one batch of up to
+// MaxBatch images, with the results the model gives them alone; a full
+// queue answers ErrOverloaded, a closed batcher ErrClosed.
 package siamese

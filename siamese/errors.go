@@ -38,6 +38,19 @@ var (
 	ErrArchitecture = layers.ErrMismatch
 )
 
+// Errors of a Gallery and a Batcher, for errors.Is.
+var (
+	// ErrDuplicateID: a reference's id is already in the gallery, or given
+	// twice.
+	ErrDuplicateID = errors.New("siamese: gallery: duplicate id")
+
+	// ErrOverloaded: a Batcher's queue is full (BatcherConfig.MaxQueue).
+	ErrOverloaded = errors.New("siamese: batcher queue is full")
+
+	// ErrClosed: the Batcher is closed.
+	ErrClosed = errors.New("siamese: batcher is closed")
+)
+
 // fileError prefixes err and adds ErrNotModel or ErrDamaged when the
 // safetensors layer found the file to be of another kind or damaged.
 func fileError(err error) error {

@@ -23,10 +23,6 @@ type Gallery struct {
 	embs []Embedding
 }
 
-// ErrDuplicateID is returned when a reference's id is already in the
-// gallery, or given twice.
-var ErrDuplicateID = errors.New("siamese: gallery: duplicate id")
-
 // Match is one reference's result for a query.
 type Match struct {
 	ID    string // the reference's ID

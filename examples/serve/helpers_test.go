@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"io"
 	"log/slog"
@@ -36,17 +37,15 @@ func tinyModel(t testing.TB) (*siamese.Model, string) {
 	return m, path
 }
 
-// stripes returns a PNG of vertical stripes of c on white, shifted.
+// stripes returns a PNG of vertical stripes of c, 6 pixels wide, on
+// white, shifted by shift pixels.
 func stripes(t testing.TB, c color.NRGBA, shift int) []byte {
 	t.Helper()
 	img := image.NewNRGBA(image.Rect(0, 0, 40, 36))
-	for y := range 36 {
-		for x := range 40 {
-			v := c
-			if (x+shift)/6%2 == 0 {
-				v = color.NRGBA{255, 255, 255, 255}
-			}
-			img.SetNRGBA(x, y, v)
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	for x := range 40 {
+		if (x+shift)/6%2 == 1 {
+			draw.Draw(img, image.Rect(x, 0, x+1, 36), image.NewUniform(c), image.Point{}, draw.Src)
 		}
 	}
 	var buf bytes.Buffer

@@ -20,7 +20,6 @@ import (
 	"image"
 	"image/png"
 	"io"
-	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -29,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gosiamese/gosiamese/internal/detrand"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/siamese"
@@ -160,15 +160,16 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 	return sorted[max(0, min(len(sorted)-1, i-1))]
 }
 
-// noise returns a size x size image of seeded noise.
+// noise returns a size x size RGB image of pseudo-random values, the same
+// for the same seed.
 func noise(seed uint64, size int) image.Image {
-	rng := rand.New(rand.NewPCG(seed, 7))
-	img := image.NewNRGBA(image.Rect(0, 0, size, size))
+	img := image.NewRGBA(image.Rect(0, 0, size, size))
+	v := detrand.Uniform(fmt.Sprint("loadtest-", seed), len(img.Pix), 0, 256)
 	for i := range img.Pix {
-		img.Pix[i] = uint8(rng.IntN(256))
-		if i%4 == 3 {
-			img.Pix[i] = 255
-		}
+		img.Pix[i] = uint8(v[i])
+	}
+	for i := 3; i < len(img.Pix); i += 4 {
+		img.Pix[i] = 255 // opaque
 	}
 	return img
 }

@@ -210,6 +210,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "train: unexpected argument %q (data come from -folder, -omniglot, -mnist or -pairs)\n", fs.Arg(0))
 		return exitUsage
 	}
+	switch n := o.dataFlags(); {
+	case n == 0 && !o.resume:
+		fmt.Fprintln(stderr, "train: no data: give one of -folder, -omniglot, -mnist or -pairs")
+		fs.Usage()
+		return exitUsage
+	case n > 1:
+		fmt.Fprintln(stderr, "train: give exactly one of -folder, -omniglot, -mnist or -pairs")
+		return exitUsage
+	}
+	if o.workers < 0 {
+		fmt.Fprintf(stderr, "train: -workers %d: want 0 (one per CPU) or more\n", o.workers)
+		return exitUsage
+	}
 	recipeGiven := false
 	fs.Visit(func(f *flag.Flag) { recipeGiven = recipeGiven || f.Name == "recipe" })
 	if o.resume && !recipeGiven {
@@ -225,6 +238,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runRecipe(fs, &o, stdout, stderr)
 	}
 	return runOriginal(fs, &o, stdout, stderr)
+}
+
+// dataFlags counts the data flags given: -folder, -omniglot, -mnist and
+// -pairs.
+func (o *options) dataFlags() int {
+	n := 0
+	for _, given := range []bool{o.folder != "", len(o.omniglot) > 0, o.mnist != "", o.pairs != ""} {
+		if given {
+			n++
+		}
+	}
+	return n
 }
 
 // fit trains by r and reports; resume is the command that continues the

@@ -454,6 +454,18 @@ func TestTrainPairsCSV(t *testing.T) {
 	}
 }
 
+// TestTrainNoArguments: train alone prints its usage, not an error about
+// a file named "".
+func TestTrainNoArguments(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if rc := run(nil, &out, &errOut); rc != exitUsage {
+		t.Errorf("exit %d, want %d", rc, exitUsage)
+	}
+	if e := errOut.String(); !strings.Contains(e, "usage: train (-folder DIR") || !strings.Contains(e, "  -folder dir") || strings.Contains(e, "no such file") {
+		t.Errorf("stderr does not show the usage:\n%s", e)
+	}
+}
+
 func TestTrainHelp(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if rc := run([]string{"-h"}, &out, &errOut); rc != 0 {
@@ -486,7 +498,13 @@ func TestTrainErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-bogus"}, 2, "bogus"},
-		{args(), 2, "exactly one of"},
+		{nil, 2, "no data: give one of -folder"},
+		{[]string{"-out", out()}, 2, "no data: give one of -folder"},
+		{[]string{"-folder", images, "-omniglot", badZip}, 2, "exactly one of"},
+		{args("-folder", images, "-workers", "-1"), 2, "-workers -1"},
+		{[]string{"-folder", images, "-workers", "-1"}, 2, "-workers -1"},
+		{[]string{"-recipe", "oneshot", "-out", dir, "-resume"}, 2, "its data flag"},
+		{args(), 2, "no data"},
 		{args("-folder", images, "-mnist", dir), 2, "exactly one of"},
 		{args("-folder", images, "extra"), 2, `unexpected argument "extra"`},
 		{args("-folder", images, "-arch", "resnet19"), 2, "resnet19"},

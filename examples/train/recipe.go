@@ -45,6 +45,9 @@ func runRecipe(fs *flag.FlagSet, o *options, stdout, stderr io.Writer) int {
 	})
 	sort.Strings(wrong)
 	switch {
+	case o.dataFlags() == 0: // -resume without them
+		fmt.Fprintf(stderr, "train: -resume: recipe %q: give the flags the run was started with, its data flag (-folder, -omniglot or -mnist) among them\n", r.Name)
+		return exitUsage
 	case o.pairs != "":
 		fmt.Fprintf(stderr, "train: recipe %q needs classes (-folder, -omniglot or -mnist); train on a pairs CSV with -recipe original\n", r.Name)
 		return exitUsage
@@ -190,13 +193,7 @@ func (o *options) modelConfig(stderr io.Writer) (siamese.Config, int) {
 		fmt.Fprintf(stderr, "train: "+format+"\n", a...)
 		return siamese.Config{}, exitUsage
 	}
-	n := 0
-	for _, given := range []bool{o.folder != "", len(o.omniglot) > 0, o.mnist != "", o.pairs != ""} {
-		if given {
-			n++
-		}
-	}
-	if n != 1 {
+	if o.dataFlags() != 1 {
 		return usage("give exactly one of -folder, -omniglot, -mnist or -pairs (see train -h)")
 	}
 	enc, err := resnet.ParseArch(o.arch)

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"syscall"
 
 	"github.com/gosiamese/gosiamese/internal/imageread"
 	"github.com/gosiamese/gosiamese/preprocess"
@@ -167,6 +168,9 @@ func checkFile(path string) error {
 		return unpath(err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return syscall.EISDIR
+	}
 	cfg, _, err := imageread.DecodeConfig(f)
 	if err != nil {
 		return err

@@ -50,6 +50,7 @@ func TestPairsCSVErrors(t *testing.T) {
 		{"bad label", "path_a,path_b,same\na.png,a.png,1\na.png,a.png,yes\n", `:3: same is "yes"`},
 		{"missing column", "path_a,path_b,label\na.png,a.png,1\n", `:1: header has no column "same"`},
 		{"missing file", "path_a,path_b,same\na.png,a.png,1\n\na.png,nope.png,0\n", ":4: " + filepath.Join(dir, "nope.png")},
+		{"folder", "path_a,path_b,same\na.png,.,1\n", ":2: " + dir + ": is a directory"},
 		{"short row", "path_a,path_b,same\na.png,a.png\n", ":2: 2 fields"},
 		{"empty path", "path_a,path_b,same\na.png, ,1\n", ":2: empty path"},
 		{"quote", "path_a,path_b,same\na.png,a.png,1\n\"a.png,a.png,1\n", ":3:"},

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	// Decoders for Load and Decode. imaging registers these too; they
 	// are listed so the supported set is explicit.
@@ -44,7 +45,8 @@ const MaxPixels int64 = 1 << 26
 // before it is decoded. Errors name the file, for example
 // "preprocess: photo.jpg: image: unknown format", and wrap ErrTooLarge,
 // ErrUnknownFormat or ErrCorrupt where the image is at fault (a missing
-// file wraps fs.ErrNotExist).
+// file wraps fs.ErrNotExist, a folder syscall.EISDIR: "preprocess: photos:
+// is a directory").
 func Load(path string) (image.Image, error) {
 	return LoadLimit(path, MaxPixels)
 }
@@ -64,6 +66,9 @@ func LoadLimit(path string, maxPixels int64) (image.Image, error) {
 		return nil, fmt.Errorf("preprocess: %s: %w", path, err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("preprocess: %s: %w", path, syscall.EISDIR)
+	}
 	img, err := decodeLimit(f, maxPixels)
 	if err != nil {
 		return nil, fmt.Errorf("preprocess: %s: %w", path, err)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -26,6 +27,18 @@ func TestLoadMissing(t *testing.T) {
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("error %q should wrap fs.ErrNotExist", err)
+	}
+}
+
+// TestLoadDirectory: a folder given as an image says so.
+func TestLoadDirectory(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Load(dir)
+	if want := "preprocess: " + dir + ": is a directory"; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %q", err, want)
+	}
+	if !errors.Is(err, syscall.EISDIR) {
+		t.Errorf("error %v does not wrap syscall.EISDIR", err)
 	}
 }
 

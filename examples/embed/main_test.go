@@ -96,6 +96,7 @@ func TestEmbedErrors(t *testing.T) {
 	}{
 		{[]string{"-arch", "resnet18", "-size", "32", bad}, 1, "broken.jpg"},
 		{[]string{"-arch", "resnet18", "-size", "32", filepath.Join(dir, "missing.png")}, 1, "missing.png"},
+		{[]string{"-arch", "resnet18", "-size", "32", dir}, 1, dir + ": is a directory"},
 		{[]string{"-arch", "resnet18", "-weights", truncated, bad}, 1, "cut.safetensors"},
 		{[]string{"-arch", "resnet7", bad}, 2, "resnet7"},
 		{[]string{"-nosuchflag"}, 2, "nosuchflag"},

@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gosiamese/gosiamese/internal/modelfile"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/siamese"
 )
@@ -49,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	m, err := siamese.Load(*modelPath)
+	m, err := modelfile.Load(*modelPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "compare:", err)
 		return 1

@@ -77,6 +77,22 @@ func TestCompareErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.png")
 	os.WriteFile(bad, []byte("garbage"), 0o644)
+	good := filepath.Join(dir, "good.png")
+	writePNG(t, good, color.NRGBA{200, 0, 0, 255}, 0)
+	notes := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notes, []byte("a text file of some length, whose first eight bytes make a huge number\n"), 0o644)
+	m, err := siamese.New(siamese.Config{Encoder: resnet.Config{Depth: 18, Width: 8}, Hidden: []int{16}, Input: preprocess.Config{Size: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "model.safetensors")
+	if err := m.Save(model); err != nil {
+		t.Fatal(err)
+	}
+	weights := filepath.Join(dir, "resnet18.safetensors")
+	if enc, err := resnet.New(resnet.Config{Depth: 18, Width: 8}); err != nil || enc.SaveFile(weights) != nil {
+		t.Fatal("writing encoder weights failed")
+	}
 	cases := []struct {
 		args []string
 		rc   int
@@ -85,12 +101,16 @@ func TestCompareErrors(t *testing.T) {
 		{[]string{"a", "b"}, 2, "need -model"},
 		{[]string{"-model", filepath.Join(dir, "none.safetensors"), bad, bad}, 1, "none.safetensors"},
 		{[]string{"-model", bad, bad, bad}, 1, "bad.png"},
+		{[]string{"-model", notes, good, good}, 1, "not a model file"},
+		{[]string{"-model", weights, good, good}, 1, "not a model file but bare network weights"},
+		{[]string{"-model", model, dir, good}, 1, dir + ": is a directory"},
 		{[]string{"-bogus"}, 2, "bogus"},
 	}
 	for _, c := range cases {
 		var out, errOut bytes.Buffer
 		rc := run(c.args, &out, &errOut)
-		if rc != c.rc || !strings.Contains(errOut.String(), c.want) || strings.Contains(errOut.String(), "goroutine") {
+		if rc != c.rc || !strings.Contains(errOut.String(), c.want) || strings.Contains(errOut.String(), "goroutine") ||
+			strings.Contains(errOut.String(), "exceeds the maximum") || strings.Count(errOut.String(), "\n") > 1 && c.rc == 1 {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, rc, errOut.String(), c.rc, c.want)
 		}
 	}

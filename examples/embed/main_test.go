@@ -11,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/gosiamese/gosiamese/internal/detrand"
+	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/safetensors"
+	"github.com/gosiamese/gosiamese/siamese"
 )
 
 // TestEmbedMatchesTorchvision writes the deterministic ResNet-50 of
@@ -110,6 +112,83 @@ func TestEmbedErrors(t *testing.T) {
 		}
 		if strings.Contains(errOut.String(), "goroutine") {
 			t.Errorf("%v: stack trace on stderr", c.args)
+		}
+	}
+}
+
+// TestEmbedModelFiles: -model prints a Siamese model's embeddings; a model
+// file given as -weights, or encoder weights or a text file given as
+// -model, gets a one-line hint instead of a list of tensors.
+func TestEmbedModelFiles(t *testing.T) {
+	dir := t.TempDir()
+	m, err := siamese.New(siamese.Config{Encoder: resnet.Config{Depth: 18, Width: 8}, Hidden: []int{16}, Input: preprocess.Config{Size: 32}, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "model.safetensors")
+	if err := m.Save(model); err != nil {
+		t.Fatal(err)
+	}
+	weights := filepath.Join(dir, "resnet18.safetensors")
+	if enc, err := resnet.New(resnet.Config{Depth: 18, Width: 8}); err != nil || enc.SaveFile(weights) != nil {
+		t.Fatal("writing encoder weights failed")
+	}
+	notes := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notes, []byte("a text file of some length, whose first eight bytes make a huge number\n"), 0o644)
+	img := filepath.Join(dir, "image.png")
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	png.Encode(f, detrand.Image("image", 40, 48))
+	f.Close()
+
+	var out, errOut bytes.Buffer
+	if rc := run([]string{"-model", model, img, img}, &out, &errOut); rc != 0 {
+		t.Fatalf("-model: exit %d: %s", rc, errOut.String())
+	}
+	decoded, err := preprocess.Load(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.Embed(decoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	for _, l := range lines {
+		var r record
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Image != img || len(r.Embedding) != len(want) {
+			t.Fatalf("record %s: want %d values for %s", l, len(want), img)
+		}
+		for i := range want {
+			if r.Embedding[i] != want[i] {
+				t.Fatalf("value %d = %g, the model's Embed %g", i, r.Embedding[i], want[i])
+			}
+		}
+	}
+	if len(lines) != 2 {
+		t.Errorf("%d lines, want 2", len(lines))
+	}
+
+	for _, c := range []struct {
+		args []string
+		rc   int
+		want string
+	}{
+		{[]string{"-arch", "resnet18", "-weights", model, img}, 1, "is a Siamese model file (written by train), not an encoder's weights"},
+		{[]string{"-model", weights, img}, 1, "not a model file but bare network weights"},
+		{[]string{"-model", notes, img}, 1, "not a model file"},
+		{[]string{"-model", model, "-size", "64", img}, 2, "-size: not with -model"},
+	} {
+		var out, errOut bytes.Buffer
+		rc := run(c.args, &out, &errOut)
+		e := errOut.String()
+		if rc != c.rc || !strings.Contains(e, c.want) || strings.Count(e, "\n") != 1 || strings.Contains(e, "exceeds the maximum") || out.Len() > 0 {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and one line with %q", c.args, rc, e, c.rc, c.want)
 		}
 	}
 }

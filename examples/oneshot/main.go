@@ -40,6 +40,7 @@ import (
 	"github.com/gosiamese/gosiamese/data"
 	"github.com/gosiamese/gosiamese/eval"
 	"github.com/gosiamese/gosiamese/internal/gcpace"
+	"github.com/gosiamese/gosiamese/internal/modelfile"
 	"github.com/gosiamese/gosiamese/internal/shell"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/siamese"
@@ -168,7 +169,7 @@ Flags:
 		trained *trainedInfo
 	)
 	if o.model != "" {
-		if m, err = siamese.Load(o.model); err != nil {
+		if m, err = modelfile.Load(o.model); err != nil {
 			return fail(stderr, err)
 		}
 	} else {

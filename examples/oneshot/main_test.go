@@ -213,6 +213,12 @@ func TestOneshotErrors(t *testing.T) {
 	writeRuns(t, runs, "", fakeRuns())
 	bad := filepath.Join(dir, "bad.safetensors")
 	os.WriteFile(bad, []byte("garbage"), 0o644)
+	notes := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notes, []byte("a text file of some length, whose first eight bytes make a huge number\n"), 0o644)
+	weights := filepath.Join(dir, "resnet18.safetensors")
+	if enc, err := resnet.New(resnet.Config{Depth: 18, Width: 8}); err != nil || enc.SaveFile(weights) != nil {
+		t.Fatal("writing encoder weights failed")
+	}
 	broken := filepath.Join(dir, "broken_runs")
 	files := fakeRuns()
 	files["run02/class_labels.txt"] = []byte("test/item01.png\n")
@@ -231,6 +237,8 @@ func TestOneshotErrors(t *testing.T) {
 		{[]string{"-model", model, "-runs", runs, "extra"}, 2, "unexpected argument"},
 		{[]string{"-model", filepath.Join(dir, "none.safetensors"), "-runs", runs}, 1, "none.safetensors"},
 		{[]string{"-model", bad, "-runs", runs}, 1, "bad.safetensors"},
+		{[]string{"-model", notes, "-runs", runs}, 1, "not a model file"},
+		{[]string{"-model", weights, "-runs", runs}, 1, "not a model file but bare network weights"},
 		{[]string{"-model", model, "-runs", filepath.Join(dir, "nowhere")}, 1, "nowhere"},
 		{[]string{"-model", model, "-runs", broken}, 1, "run02/class_labels.txt:1"},
 	}
@@ -238,7 +246,7 @@ func TestOneshotErrors(t *testing.T) {
 		var out, errOut bytes.Buffer
 		rc := run(c.args, &out, &errOut)
 		first := strings.SplitN(errOut.String(), "\n", 2)[0]
-		if rc != c.rc || !strings.Contains(first, c.want) || strings.Contains(errOut.String(), "panic") || out.Len() > 0 {
+		if rc != c.rc || !strings.Contains(first, c.want) || strings.Contains(errOut.String(), "panic") || out.Len() > 0 || strings.Contains(errOut.String(), "exceeds the maximum") {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, rc, errOut.String(), c.rc, c.want)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/gosiamese/gosiamese/data"
+	"github.com/gosiamese/gosiamese/internal/modelfile"
 	"github.com/gosiamese/gosiamese/internal/shell"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
@@ -221,6 +222,11 @@ func (o *options) modelConfig(stderr io.Writer) (siamese.Config, int) {
 	}
 	if math.IsNaN(o.dropout) || o.dropout < 0 || o.dropout >= 1 {
 		return usage("-dropout %g outside [0, 1)", o.dropout)
+	}
+	if o.weights != "" {
+		if err := modelfile.CheckWeights(o.weights); err != nil {
+			return usage("-weights: %v", err)
+		}
 	}
 	dropout := o.dropout
 	if dropout == 0 {

@@ -15,10 +15,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,17 +36,63 @@ import (
 
 func main() {
 	gcpace.Set()
-	depth := flag.Int("depth", 50, "ResNet depth (18, 34, 50, 101, 152)")
-	size := flag.Int("size", 64, "image side")
-	batch := flag.Int("batch", 32, "inference batch size (0 skips inference)")
-	iters := flag.Int("iters", 5, "timed inference batches")
-	trainBatch := flag.Int("train-batch", 16, "training batch size (0 skips training)")
-	trainIters := flag.Int("train-iters", 3, "timed training steps")
-	flag.Parse()
-	if err := run(*depth, *size, *batch, *iters, *trainBatch, *trainIters); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run parses the flags, measures and prints the JSON object; it returns the
+// exit status: 2 for bad flags, 1 for a failed measurement.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	depth := fs.Int("depth", 50, "ResNet depth (18, 34, 50, 101, 152)")
+	size := fs.Int("size", 64, "image side, at least 32")
+	batch := fs.Int("batch", 32, "inference batch size (0 skips inference)")
+	iters := fs.Int("iters", 5, "timed inference batches, at least 1")
+	trainBatch := fs.Int("train-batch", 16, "training batch size (0 skips training)")
+	trainIters := fs.Int("train-iters", 3, "timed training steps, at least 1")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: bench [flags]\n\nMeasures ResNet inference and training throughput and memory on the CPU; prints one JSON object.\n\nFlags:\n")
+		fs.PrintDefaults()
 	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if msg := check(fs.Args(), *depth, *size, *batch, *iters, *trainBatch, *trainIters); msg != "" {
+		fmt.Fprintln(stderr, "bench:", msg)
+		return 2
+	}
+	if err := measure(stdout, *depth, *size, *batch, *iters, *trainBatch, *trainIters); err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	return 0
+}
+
+// check returns what is wrong with the flags, or "".
+func check(args []string, depth, size, batch, iters, trainBatch, trainIters int) string {
+	switch {
+	case len(args) > 0:
+		return fmt.Sprintf("unexpected argument %q (bench takes only flags)", args[0])
+	case !slices.Contains([]int{18, 34, 50, 101, 152}, depth):
+		return fmt.Sprintf("-depth %d: want 18, 34, 50, 101 or 152", depth)
+	case size < 32:
+		return fmt.Sprintf("-size %d: want at least 32", size)
+	case batch < 0 || trainBatch < 0:
+		return "-batch and -train-batch must not be negative (0 skips that part)"
+	case batch == 0 && trainBatch == 0:
+		return "-batch 0 and -train-batch 0: nothing to measure"
+	case iters < 1 || trainIters < 1:
+		return "-iters and -train-iters must be at least 1"
+	}
+	// BatchNorm in training normalises each channel over the batch and
+	// the feature map, which at the last stage is size/32 on a side.
+	if side := (size + 31) / 32; trainBatch > 0 && trainBatch*side*side < 2 {
+		return fmt.Sprintf("-train-batch %d at -size %d: training BatchNorm needs more than one value per channel, and the last stage's feature map is %dx%d; use -train-batch 2 or more, or -size 33 or more", trainBatch, size, side, side)
+	}
+	return ""
 }
 
 func input(n, size int) *tensor.Dense {
@@ -51,7 +100,8 @@ func input(n, size int) *tensor.Dense {
 	return tensor.New(tensor.WithShape(n, 3, size, size), tensor.WithBacking(v))
 }
 
-func run(depth, size, batch, iters, trainBatch, trainIters int) error {
+// measure runs the measurements and writes the JSON object to w.
+func measure(w io.Writer, depth, size, batch, iters, trainBatch, trainIters int) error {
 	cfg := resnet.Config{Depth: depth}
 	res := map[string]any{
 		"impl": "gosiamese", "arch": fmt.Sprintf("resnet%d", depth), "size": size,
@@ -117,7 +167,7 @@ func run(depth, size, batch, iters, trainBatch, trainIters int) error {
 		res["rss_mib_after_train"] = procStatus("VmRSS")
 	}
 	res["peak_rss_mib"] = procStatus("VmHWM")
-	return json.NewEncoder(os.Stdout).Encode(res)
+	return json.NewEncoder(w).Encode(res)
 }
 
 func round(v float64) float64 { return float64(int(v*100+0.5)) / 100 }

@@ -34,7 +34,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	modelPath := fs.String("model", "", "model file written by examples/train or siamese.Model.Save (required)")
 	k := fs.Int("k", 5, "number of references to list when the second argument is a folder (0: all)")
-	threshold := fs.Float64("threshold", -1, "verdict threshold in [0, 1]; default: the model's own (calibrated when trained with examples/train)")
+	threshold := fs.Float64("threshold", -1, "verdict threshold in [0, 1]; not given: the model's own (calibrated when trained with examples/train)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: compare -model M IMAGE_A IMAGE_B\n       compare -model M [-k N] QUERY REFS_DIR\n\nThe score is the probability that two images show the same thing.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -50,12 +50,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	if *k < 0 {
+		fmt.Fprintf(stderr, "compare: -k %d: want 0 (all references) or more\n", *k)
+		return 2
+	}
+	thresholdGiven := false
+	fs.Visit(func(f *flag.Flag) { thresholdGiven = thresholdGiven || f.Name == "threshold" })
+	if thresholdGiven && !(*threshold >= 0 && *threshold <= 1) {
+		fmt.Fprintf(stderr, "compare: -threshold %g outside [0, 1]\n", *threshold)
+		return 2
+	}
 	m, err := modelfile.Load(*modelPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "compare:", err)
 		return 1
 	}
-	if *threshold >= 0 {
+	if thresholdGiven {
 		if err := m.SetThreshold(*threshold); err != nil {
 			fmt.Fprintln(stderr, "compare:", err)
 			return 2

@@ -105,6 +105,10 @@ func TestCompareErrors(t *testing.T) {
 		{[]string{"-model", weights, good, good}, 1, "not a model file but bare network weights"},
 		{[]string{"-model", model, dir, good}, 1, dir + ": is a directory"},
 		{[]string{"-bogus"}, 2, "bogus"},
+		{[]string{"-model", model, "-k", "-3", good, dir}, 2, "-k -3"},
+		{[]string{"-model", model, "-threshold", "-0.5", good, good}, 2, "-threshold -0.5 outside [0, 1]"},
+		{[]string{"-model", model, "-threshold", "1.5", good, good}, 2, "-threshold 1.5 outside [0, 1]"},
+		{[]string{"-model", model, good, good, good}, 2, "two arguments"},
 	}
 	for _, c := range cases {
 		var out, errOut bytes.Buffer

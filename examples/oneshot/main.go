@@ -143,6 +143,10 @@ Flags:
 		flags.Usage()
 		return 2
 	}
+	if o.pretrainEpochs < 0 || o.pretrainSteps < 0 || o.pairEpochs < 0 || o.size < 0 || !(o.lr >= 0) || o.smoothing < 0 && o.smoothing != -1 {
+		fmt.Fprintln(stderr, "oneshot: -pretrain-epochs, -pretrain-steps, -pair-epochs, -size, -lr and -smoothing must not be negative (0 and -smoothing -1: the recipe's)")
+		return 2
+	}
 	if o.resume && o.model != "" {
 		fmt.Fprintln(stderr, "oneshot: -resume continues a training run; it does not go with -model")
 		return 2

@@ -25,6 +25,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -55,7 +56,7 @@ type options struct {
 	lr                                           float64
 	seed                                         uint64
 	dir, out, recipe                             string
-	fashion, resume                              bool
+	fashion, resume, force                       bool
 	workers                                      int
 	budget                                       train.Budget
 }
@@ -82,6 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.budget.PretrainSteps, "pretrain-steps", 0, "with -recipe: pretraining steps per epoch (0: the recipe's)")
 	fs.IntVar(&o.budget.PairEpochs, "pair-epochs", 0, "with -recipe: pair-stage epochs (0: the recipe's)")
 	fs.BoolVar(&o.resume, "resume", false, "with -recipe: continue the interrupted run in -out, given the flags it was started with")
+	fs.BoolVar(&o.force, "force", false, "start afresh in an -out that holds a run, replacing its files; without it such a folder is refused")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: mnist [flags]\n\nTrains a Siamese ResNet on MNIST pairs (label 1 = same digit) and prints the test pair\naccuracy and AUC after every epoch.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -95,6 +97,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 0 || o.epochs < 1 || o.pairs < o.batch || o.batch < 2 || o.testPairs < 2 || o.size < 32 || o.width < 1 {
 		fmt.Fprintln(stderr, "mnist: want -epochs >= 1, -batch >= 2, -pairs >= -batch, -test-pairs >= 2, -size >= 32, -width >= 1 and no arguments")
 		return 2
+	}
+	if rc := o.check(stderr); rc != 0 {
+		return rc
 	}
 	if o.recipe != "" {
 		return runRecipe(ctx, o, stdout, stderr)
@@ -302,4 +307,35 @@ func load(dir string, fashion bool) (trainSet, testSet data.Dataset, err error) 
 func fail(stderr io.Writer, err error) int {
 	fmt.Fprintln(stderr, "mnist:", err)
 	return 1
+}
+
+// check refuses the flags the first check leaves: negative counts, a
+// learning rate that is not positive, and an -out holding a run that
+// -force does not allow to replace. With -force it removes the run's
+// record, so that a recipe starts afresh.
+func (o options) check(stderr io.Writer) int {
+	b := o.budget
+	switch {
+	case !(o.lr > 0) || o.workers < 0 || b.PretrainEpochs < 0 || b.PretrainSteps < 0 || b.PairEpochs < 0:
+		fmt.Fprintln(stderr, "mnist: want -lr > 0, and -workers, -pretrain-epochs, -pretrain-steps and -pair-epochs not negative")
+		return 2
+	case o.recipe == "" && b != (train.Budget{}):
+		fmt.Fprintln(stderr, "mnist: -pretrain-epochs, -pretrain-steps and -pair-epochs go with -recipe")
+		return 2
+	case o.force && o.resume:
+		fmt.Fprintln(stderr, "mnist: -force starts afresh, -resume continues: give one")
+		return 2
+	}
+	if o.force {
+		if err := os.Remove(filepath.Join(o.out, train.RunRecord)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fail(stderr, err)
+		}
+		return 0
+	}
+	best := filepath.Join(o.out, train.BestModel)
+	if _, err := os.Stat(best); err == nil && !o.resume {
+		fmt.Fprintf(stderr, "mnist: %s holds a finished run (%s): choose another -out, or give -force to replace it\n", o.out, best)
+		return 1
+	}
+	return 0
 }

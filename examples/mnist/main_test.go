@@ -59,6 +59,28 @@ func TestMNISTEndToEnd(t *testing.T) {
 			t.Error(err)
 		}
 	}
+
+	// The finished run is not overwritten by another, unless -force.
+	best := filepath.Join(out, "best.safetensors")
+	before, _ := os.ReadFile(best)
+	again := []string{"-data", dir, "-arch", "resnet18", "-width", "8", "-epochs", "1", "-pairs", "8", "-batch", "4", "-test-pairs", "8", "-seed", "2", "-out", out}
+	for _, extra := range [][]string{nil, {"-recipe", "oneshot"}} {
+		stdout.Reset()
+		stderr.Reset()
+		if rc := run(context.Background(), append(again, extra...), &stdout, &stderr); rc != 1 || !strings.Contains(stderr.String(), "holds a finished run") || !strings.Contains(stderr.String(), "-force") {
+			t.Errorf("rerun %v into %s: exit %d, stderr %q; want 1 and a refusal naming -force", extra, out, rc, stderr.String())
+		}
+	}
+	if after, _ := os.ReadFile(best); !bytes.Equal(before, after) {
+		t.Error("the refused run changed best.safetensors")
+	}
+	stderr.Reset()
+	if rc := run(context.Background(), append(again, "-force"), &stdout, &stderr); rc != 0 {
+		t.Fatalf("-force: exit %d: %s", rc, stderr.String())
+	}
+	if after, _ := os.ReadFile(best); bytes.Equal(before, after) {
+		t.Error("-force left best.safetensors as it was")
+	}
 }
 
 // TestMNISTRecipe trains by the oneshot recipe (ResNet-50) at a tiny
@@ -123,6 +145,12 @@ func TestMNISTErrors(t *testing.T) {
 		{[]string{"-bogus"}, 2, "bogus"},
 		{[]string{"-recipe", "fast"}, 2, `no recipe "fast"`},
 		{[]string{"-resume"}, 2, "-resume continues a -recipe run"},
+		{[]string{"-lr", "0"}, 2, "-lr > 0"},
+		{[]string{"-workers", "-1"}, 2, "-workers"},
+		{[]string{"-recipe", "oneshot", "-pretrain-epochs", "-1"}, 2, "not negative"},
+		{[]string{"-pair-epochs", "2"}, 2, "go with -recipe"},
+		{[]string{"-recipe", "oneshot", "-force", "-resume"}, 2, "give one"},
+		{[]string{"extra"}, 2, "no arguments"},
 	}
 	for _, c := range cases {
 		var stdout, stderr bytes.Buffer

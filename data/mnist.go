@@ -149,6 +149,12 @@ func readIDX(path string, magic uint32, ndim int) ([]byte, []int, error) {
 	want := int64(len(hdr)) + total
 	if gz {
 		if want%(1<<32) != gzSize {
+			// A file cut short ends in compressed data, not in its
+			// trailer: say so, rather than quote the bytes found there.
+			n, err := io.Copy(io.Discard, io.LimitReader(r, total+1))
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, nil, fmt.Errorf("data: %s: truncated (the gzip stream ends early, after %d of the %d bytes the header claims); download the file again", path, int64(len(hdr))+n, want)
+			}
 			return nil, nil, fmt.Errorf("data: %s: header claims %d bytes, gzip trailer says %d (mod 2^32)", path, want, gzSize)
 		}
 		if want > fileSize*maxDeflateRatio {

@@ -134,11 +134,7 @@ func TestNetpbmFaces(t *testing.T) {
 		if err := netpbm.Encode(&buf, orig, &netpbm.EncodeOptions{Format: netpbm.PGM, MaxValue: 255}); err != nil {
 			t.Fatal(err)
 		}
-		pgm := filepath.Join(t.TempDir(), name+".pgm")
-		if err := os.WriteFile(pgm, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		img, err := Load(pgm)
+		img, err := Load(writeTemp(t, name+".pgm", buf.Bytes()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,11 +189,7 @@ func roundTripPNG(t *testing.T, m image.Image) image.Image {
 	if err := png.Encode(&buf, m); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "16bit.png")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	img, err := Load(path)
+	img, err := Load(writeTemp(t, "16bit.png", buf.Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,11 +234,7 @@ func TestAnimatedGIF(t *testing.T) {
 	if err := gif.EncodeAll(&buf, anim); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "anim.gif")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	img, err := Load(path)
+	img, err := Load(writeTemp(t, "anim.gif", buf.Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,9 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gosiamese/gosiamese/preprocess"
-	"github.com/gosiamese/gosiamese/resnet"
-	"github.com/gosiamese/gosiamese/siamese"
+	"github.com/gosiamese/gosiamese/internal/modeltest"
 )
 
 func writePNG(t *testing.T, path string, c color.NRGBA, shift int) {
@@ -40,14 +38,7 @@ func writePNG(t *testing.T, path string, c color.NRGBA, shift int) {
 // TestCompareEndToEnd runs both modes on a small saved model.
 func TestCompareEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	m, err := siamese.New(siamese.Config{Encoder: resnet.Config{Depth: 18, Width: 8}, Hidden: []int{16}, Input: preprocess.Config{Size: 32}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	model := filepath.Join(dir, "model.safetensors")
-	if err := m.Save(model); err != nil {
-		t.Fatal(err)
-	}
+	model := modeltest.Siamese(t, dir, 0)
 	refs := filepath.Join(dir, "refs")
 	os.Mkdir(refs, 0o755)
 	a := filepath.Join(refs, "a.png")
@@ -81,18 +72,8 @@ func TestCompareErrors(t *testing.T) {
 	writePNG(t, good, color.NRGBA{200, 0, 0, 255}, 0)
 	notes := filepath.Join(dir, "notes.txt")
 	os.WriteFile(notes, []byte("a text file of some length, whose first eight bytes make a huge number\n"), 0o644)
-	m, err := siamese.New(siamese.Config{Encoder: resnet.Config{Depth: 18, Width: 8}, Hidden: []int{16}, Input: preprocess.Config{Size: 32}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	model := filepath.Join(dir, "model.safetensors")
-	if err := m.Save(model); err != nil {
-		t.Fatal(err)
-	}
-	weights := filepath.Join(dir, "resnet18.safetensors")
-	if enc, err := resnet.New(resnet.Config{Depth: 18, Width: 8}); err != nil || enc.SaveFile(weights) != nil {
-		t.Fatal("writing encoder weights failed")
-	}
+	model := modeltest.Siamese(t, dir, 0)
+	weights := modeltest.Weights(t, dir)
 	cases := []struct {
 		args []string
 		rc   int

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gosiamese/gosiamese/internal/detrand"
+	"github.com/gosiamese/gosiamese/internal/modeltest"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/safetensors"
@@ -121,17 +122,10 @@ func TestEmbedErrors(t *testing.T) {
 // -model, gets a one-line hint instead of a list of tensors.
 func TestEmbedModelFiles(t *testing.T) {
 	dir := t.TempDir()
-	m, err := siamese.New(siamese.Config{Encoder: resnet.Config{Depth: 18, Width: 8}, Hidden: []int{16}, Input: preprocess.Config{Size: 32}, Seed: 5})
+	model, weights := modeltest.Siamese(t, dir, 5), modeltest.Weights(t, dir)
+	m, err := siamese.Load(model)
 	if err != nil {
 		t.Fatal(err)
-	}
-	model := filepath.Join(dir, "model.safetensors")
-	if err := m.Save(model); err != nil {
-		t.Fatal(err)
-	}
-	weights := filepath.Join(dir, "resnet18.safetensors")
-	if enc, err := resnet.New(resnet.Config{Depth: 18, Width: 8}); err != nil || enc.SaveFile(weights) != nil {
-		t.Fatal("writing encoder weights failed")
 	}
 	notes := filepath.Join(dir, "notes.txt")
 	os.WriteFile(notes, []byte("a text file of some length, whose first eight bytes make a huge number\n"), 0o644)

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gosiamese/gosiamese/internal/modeltest"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/siamese"
@@ -215,10 +216,7 @@ func TestOneshotErrors(t *testing.T) {
 	os.WriteFile(bad, []byte("garbage"), 0o644)
 	notes := filepath.Join(dir, "notes.txt")
 	os.WriteFile(notes, []byte("a text file of some length, whose first eight bytes make a huge number\n"), 0o644)
-	weights := filepath.Join(dir, "resnet18.safetensors")
-	if enc, err := resnet.New(resnet.Config{Depth: 18, Width: 8}); err != nil || enc.SaveFile(weights) != nil {
-		t.Fatal("writing encoder weights failed")
-	}
+	weights := modeltest.Weights(t, dir)
 	broken := filepath.Join(dir, "broken_runs")
 	files := fakeRuns()
 	files["run02/class_labels.txt"] = []byte("test/item01.png\n")

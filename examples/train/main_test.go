@@ -22,6 +22,7 @@ import (
 	"testing"
 
 	"github.com/gosiamese/gosiamese/data"
+	"github.com/gosiamese/gosiamese/internal/modeltest"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/siamese"
@@ -521,7 +522,7 @@ func TestTrainErrors(t *testing.T) {
 		{args("-folder", corrupt, "-strict", "-out", out()), 1, "broken.png"},
 		{args("-folder", classFolder(t, 3, 3), "-val", "0.2", "-out", out()), 1, "at least 2"},
 		{args("-folder", images, "-val", "0.5", "-weights", filepath.Join(dir, "none.safetensors"), "-out", out()), 1, "none.safetensors"},
-		{args("-folder", images, "-weights", siameseModel(t)), 2, "is a Siamese model file"},
+		{args("-folder", images, "-weights", modeltest.Siamese(t, dir, 0)), 2, "is a Siamese model file"},
 		{args("-omniglot", badZip, "-out", out()), 1, "bad.zip"},
 		{args("-mnist", dir, "-out", out()), 1, "train-images-idx3-ubyte"},
 		{args("-pairs", filepath.Join(dir, "none.csv"), "-out", out()), 1, "none.csv"},
@@ -635,18 +636,4 @@ func TestTrainFolderNetpbm(t *testing.T) {
 	if !strings.Contains(stdout, "best epoch 1") {
 		t.Errorf("no report:\n%s", stdout)
 	}
-}
-
-// siameseModel saves a small Siamese model and returns its path.
-func siameseModel(t *testing.T) string {
-	t.Helper()
-	m, err := siamese.New(siamese.Config{Encoder: resnet.Config{Depth: 18, Width: 8}, Hidden: []int{16}, Input: preprocess.Config{Size: 32}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "model.safetensors")
-	if err := m.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

@@ -18,20 +18,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosiamese/gosiamese/internal/modeltest"
 	"github.com/gosiamese/gosiamese/preprocess"
-	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/siamese"
 )
 
-// tinyModel is a narrow ResNet-18 at 32x32, saved to a temporary file.
+// tinyModel is modeltest's small model file and the model loaded from
+// it.
 func tinyModel(t testing.TB) (*siamese.Model, string) {
 	t.Helper()
-	m, err := siamese.New(siamese.Config{Encoder: resnet.Config{Depth: 18, Width: 8}, Hidden: []int{16}, Input: preprocess.Config{Size: 32}, Seed: 7})
+	path := modeltest.Siamese(t, t.TempDir(), 7)
+	m, err := siamese.Load(path)
 	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "model.safetensors")
-	if err := m.Save(path); err != nil {
 		t.Fatal(err)
 	}
 	return m, path

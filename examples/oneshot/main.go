@@ -83,7 +83,7 @@ type options struct {
 	asJSON, noRotations, noAugment       bool
 	invert                               bool
 	norm                                 string
-	resume                               bool
+	resume, force                        bool
 	args                                 []string // the command line, for the hint to resume
 	seed                                 uint64
 	pretrainEpochs, pretrainSteps        int
@@ -113,6 +113,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.BoolVar(&o.noAugment, "no-augment", false, "train without affine distortions")
 	flags.BoolVar(&o.invert, "invert", false, "read images inverted (each value v as 1 - v): Omniglot's black ink on white as white on black")
 	flags.StringVar(&o.norm, "norm", "", "input normalisation: imagenet, caffe or unit (\"\": the recipe's); unit with -invert puts the background at 0")
+	flags.BoolVar(&o.force, "force", false, "start afresh in a -out that holds a training run, finished or not, replacing its files")
 	flags.BoolVar(&o.resume, "resume", false, "continue the interrupted training run in -out, given the flags it was started with; it ends as an uninterrupted run would")
 	flags.Usage = func() {
 		fmt.Fprint(stderr, `usage: oneshot [-model M] [-runs PATH] [-json] [training flags]
@@ -145,6 +146,10 @@ Flags:
 	}
 	if o.pretrainEpochs < 0 || o.pretrainSteps < 0 || o.pairEpochs < 0 || o.size < 0 || !(o.lr >= 0) || o.smoothing < 0 && o.smoothing != -1 {
 		fmt.Fprintln(stderr, "oneshot: -pretrain-epochs, -pretrain-steps, -pair-epochs, -size, -lr and -smoothing must not be negative (0 and -smoothing -1: the recipe's)")
+		return 2
+	}
+	if o.force && (o.resume || o.model != "") {
+		fmt.Fprintln(stderr, "oneshot: -force starts a training run afresh; it does not go with -resume or -model")
 		return 2
 	}
 	if o.resume && o.model != "" {
@@ -257,12 +262,12 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 		return nil, nil, fail(stderr, err)
 	}
 	best := filepath.Join(o.out, train.BestModel)
-	if _, err := os.Stat(best); err == nil && !o.resume {
-		fmt.Fprintf(stderr, "oneshot: %s exists: evaluate it with -model %s, or choose another -out\n", best, best)
+	if _, err := os.Stat(best); err == nil && !o.resume && !o.force {
+		fmt.Fprintf(stderr, "oneshot: %s exists: evaluate it with -model %s, choose another -out, or give -force to replace the run\n", best, best)
 		return nil, nil, 1
 	}
-	if _, err := os.Stat(filepath.Join(o.out, train.RunRecord)); err == nil && !o.resume {
-		fmt.Fprintf(stderr, "oneshot: %s holds an unfinished run: continue it with %s, or choose another -out\n", o.out, o.resumeCommand())
+	if _, err := os.Stat(filepath.Join(o.out, train.RunRecord)); err == nil && !o.resume && !o.force {
+		fmt.Fprintf(stderr, "oneshot: %s holds an unfinished run: continue it with %s, choose another -out, or give -force to start afresh\n", o.out, o.resumeCommand())
 		return nil, nil, 1
 	}
 	var parts []data.Dataset
@@ -284,6 +289,12 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 	if len(parts) == 0 {
 		fmt.Fprintln(stderr, "oneshot: -background names no data")
 		return nil, nil, 2
+	}
+	if o.force {
+		// Without its record, train.Fit starts a new run in -out.
+		if err := os.Remove(filepath.Join(o.out, train.RunRecord)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fail(stderr, err)
+		}
 	}
 	ds := data.NewUnion(parts...)
 	fmt.Fprintf(stderr, "training by recipe %q on %d images of %d classes (%s); writing to %s\n", r.Name, ds.Len(), ds.NumClasses(), o.background, o.out)

@@ -334,11 +334,23 @@ func TestOneshotTrains(t *testing.T) {
 		{append(args, "-resume", "-seed", "2"), 1, "Seed"},
 		{[]string{"-model", filepath.Join(out, "best.safetensors"), "-resume"}, 2, "does not go with -model"},
 		{[]string{"-runs", runs, "-background", bg, "-out", filepath.Join(dir, "empty"), "-resume"}, 1, "no run to continue"},
+		{append(args, "-resume", "-force"), 2, "does not go with -resume"},
+		{[]string{"-model", filepath.Join(out, "best.safetensors"), "-force"}, 2, "does not go with -resume or -model"},
 	} {
 		stderr.Reset()
 		if rc := run(c.args, &stdout, &stderr); rc != c.rc || !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, rc, stderr.String(), c.rc, c.want)
 		}
+	}
+
+	// -force replaces the finished run with a new one.
+	before, _ := os.ReadFile(filepath.Join(out, "best.safetensors"))
+	stderr.Reset()
+	if rc := run(append(args, "-seed", "2", "-force"), &stdout, &stderr); rc != 0 {
+		t.Fatalf("-force: exit %d: %s", rc, stderr.String())
+	}
+	if after, _ := os.ReadFile(filepath.Join(out, "best.safetensors")); bytes.Equal(before, after) {
+		t.Error("-force left best.safetensors as it was")
 	}
 
 	// -invert and -norm reach the model, which saves them.

@@ -44,6 +44,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -82,7 +83,7 @@ const (
 const infoFlags = "examples/train flags"
 
 // resumeFree are the flags a resumed run may change.
-var resumeFree = map[string]bool{"out": true, "resume": true, "workers": true}
+var resumeFree = map[string]bool{"out": true, "resume": true, "workers": true, "force": true}
 
 // options are the command-line flags.
 type options struct {
@@ -105,7 +106,7 @@ type options struct {
 	seed                                     uint64
 	workers                                  int
 	out                                      string
-	resume                                   bool
+	resume, force                            bool
 
 	recipe                                    string
 	pretrainEpochs, pretrainSteps, pairEpochs int
@@ -167,6 +168,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.pretrainEpochs, "pretrain-epochs", 0, "with a recipe: pretraining epochs (0: the recipe's)")
 	fs.IntVar(&o.pretrainSteps, "pretrain-steps", 0, "with a recipe: pretraining steps per epoch (0: the recipe's)")
 	fs.IntVar(&o.pairEpochs, "pair-epochs", 0, "with a recipe: pair-stage epochs (0: the recipe's)")
+	fs.BoolVar(&o.force, "force", false, "start afresh in an OUT that holds a run, finished or not, replacing its files")
 	fs.BoolVar(&o.resume, "resume", false, "continue the interrupted run in OUT: a recipe's run given the flags it was started with (checked against OUT/recipe.json); a -recipe original run from OUT/last.safetensors, with the flags it was started with (only -workers may change)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: train (-folder DIR | -omniglot PATH[,PATH...] | -mnist DIR|gomnist | -pairs CSV) [flags]
@@ -219,6 +221,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "train: give exactly one of -folder, -omniglot, -mnist or -pairs")
 		return exitUsage
 	}
+	if o.force && o.resume {
+		fmt.Fprintln(stderr, "train: -force starts afresh, -resume continues: give one")
+		return exitUsage
+	}
 	if o.workers < 0 {
 		fmt.Fprintf(stderr, "train: -workers %d: want 0 (one per CPU) or more\n", o.workers)
 		return exitUsage
@@ -238,6 +244,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runRecipe(fs, &o, stdout, stderr)
 	}
 	return runOriginal(fs, &o, stdout, stderr)
+}
+
+// startAfresh removes the record of the run in out (-force), so that
+// train.Fit starts a new run there instead of refusing to.
+func startAfresh(out string) error {
+	if err := os.Remove(filepath.Join(out, train.RunRecord)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // dataFlags counts the data flags given: -folder, -omniglot, -mnist and

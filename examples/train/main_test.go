@@ -173,8 +173,20 @@ func TestTrainFolder(t *testing.T) {
 
 	// A second run into the same folder would overwrite the checkpoint.
 	var o, e bytes.Buffer
-	if rc := run(args("-folder", images, "-val", "0.5", "-out", out), &o, &e); rc != 1 || !strings.Contains(e.String(), "-resume") {
-		t.Errorf("rerun into %s: exit %d, stderr %q; want 1 and a hint to -resume", out, rc, e.String())
+	if rc := run(args("-folder", images, "-val", "0.5", "-out", out), &o, &e); rc != 1 || !strings.Contains(e.String(), "-resume") || !strings.Contains(e.String(), "-force") {
+		t.Errorf("rerun into %s: exit %d, stderr %q; want 1 and hints to -resume and -force", out, rc, e.String())
+	}
+	// -force replaces it: a new run, trained afresh with another seed.
+	before, _ := os.ReadFile(filepath.Join(out, "best.safetensors"))
+	e.Reset()
+	if rc := run(args("-folder", images, "-val", "0.5", "-out", out, "-seed", "7", "-force"), &o, &e); rc != 0 {
+		t.Fatalf("-force: exit %d: %s", rc, e.String())
+	}
+	if after, _ := os.ReadFile(filepath.Join(out, "best.safetensors")); bytes.Equal(before, after) {
+		t.Error("-force left best.safetensors as it was")
+	}
+	if rows := logRows(t, out); len(rows) != 1 {
+		t.Errorf("log after -force: %v, want the new run's one epoch", rows)
 	}
 }
 
@@ -506,6 +518,7 @@ func TestTrainErrors(t *testing.T) {
 		{[]string{"-folder", images, "-workers", "-1"}, 2, "-workers -1"},
 		{[]string{"-recipe", "oneshot", "-out", dir, "-resume"}, 2, "its data flag"},
 		{args(), 2, "no data"},
+		{args("-folder", images, "-force", "-resume"), 2, "give one"},
 		{args("-folder", images, "-mnist", dir), 2, "exactly one of"},
 		{args("-folder", images, "extra"), 2, `unexpected argument "extra"`},
 		{args("-folder", images, "-arch", "resnet19"), 2, "resnet19"},

@@ -28,7 +28,7 @@ import (
 var recipeFlags = map[string]bool{
 	"folder": true, "omniglot": true, "mnist": true, "strict": true,
 	"size": true, "channels": true, "val": true, "valpairs": true, "seed": true, "workers": true, "out": true,
-	"recipe": true, "pretrain-epochs": true, "pretrain-steps": true, "pair-epochs": true, "resume": true,
+	"recipe": true, "pretrain-epochs": true, "pretrain-steps": true, "pair-epochs": true, "resume": true, "force": true,
 }
 
 // runRecipe trains by a preset recipe of the package train.
@@ -86,17 +86,22 @@ func runRecipe(fs *flag.FlagSet, o *options, stdout, stderr io.Writer) int {
 	})
 	resume = append(resume, "-resume")
 	best := filepath.Join(o.out, train.BestModel)
-	if _, err := os.Stat(best); err == nil && !o.resume {
-		fmt.Fprintf(stderr, "train: %s exists: choose another -out\n", best)
+	if _, err := os.Stat(best); err == nil && !o.resume && !o.force {
+		fmt.Fprintf(stderr, "train: %s exists: choose another -out, or give -force to replace the run\n", best)
 		return exitFail
 	}
-	if _, err := os.Stat(filepath.Join(o.out, train.RunRecord)); err == nil && !o.resume {
-		fmt.Fprintf(stderr, "train: %s holds an unfinished run: continue it with %s, or choose another -out\n", o.out, shell.Join(resume...))
+	if _, err := os.Stat(filepath.Join(o.out, train.RunRecord)); err == nil && !o.resume && !o.force {
+		fmt.Fprintf(stderr, "train: %s holds an unfinished run: continue it with %s, choose another -out, or give -force to start afresh\n", o.out, shell.Join(resume...))
 		return exitFail
 	}
 	ld, err := o.load(stderr)
 	if err != nil {
 		return fail(stderr, err)
+	}
+	if o.force {
+		if err := startAfresh(o.out); err != nil {
+			return fail(stderr, err)
+		}
 	}
 	fmt.Fprintf(stderr, "recipe %s: %s\ndata: %s; output in %s\n", r.Name, train.PresetDoc(r.Name), ld.desc, o.out)
 	return fit(r, ld, o, nil, shell.Join(resume...), stdout, stderr)
@@ -118,13 +123,18 @@ func runOriginal(fs *flag.FlagSet, o *options, stdout, stderr io.Writer) int {
 	if rc != exitOK {
 		return rc
 	}
-	if _, err := os.Stat(filepath.Join(o.out, train.RunRecord)); err == nil && !o.resume {
-		fmt.Fprintf(stderr, "train: %s holds a run: continue it with -resume, or choose another -out\n", o.out)
+	if _, err := os.Stat(filepath.Join(o.out, train.RunRecord)); err == nil && !o.resume && !o.force {
+		fmt.Fprintf(stderr, "train: %s holds a run: continue it with -resume, choose another -out, or give -force to start afresh\n", o.out)
 		return exitFail
 	}
 	ld, err := o.load(stderr)
 	if err != nil {
 		return fail(stderr, err)
+	}
+	if o.force {
+		if err := startAfresh(o.out); err != nil {
+			return fail(stderr, err)
+		}
 	}
 	r := train.Recipe{Name: "original", Model: mcfg, ValFraction: o.val, Pairs: tcfg, ValPairs: o.valPairs}
 	if o.augment {

@@ -239,7 +239,8 @@ func TestErrors(t *testing.T) {
 	for _, tc := range []struct {
 		method, path string
 		code         int
-	}{{"GET", "/v1/compare", 405}, {"GET", "/nothing", 404}, {"DELETE", "/v1/gallery", 405}} {
+		allow        string
+	}{{"GET", "/v1/compare", 405, "POST"}, {"GET", "/nothing", 404, ""}, {"DELETE", "/v1/gallery", 405, "GET, POST"}} {
 		r, _ := http.NewRequest(tc.method, ts.URL+tc.path, nil)
 		resp, err := c.Do(r)
 		if err != nil {
@@ -248,6 +249,9 @@ func TestErrors(t *testing.T) {
 		raw, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		checkError(t, tc.method+" "+tc.path, resp.StatusCode, raw, tc.code, "")
+		if allow := resp.Header.Get("Allow"); allow != tc.allow {
+			t.Errorf("%s %s: Allow %q", tc.method, tc.path, allow)
+		}
 	}
 
 	// an empty gallery

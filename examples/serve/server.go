@@ -76,7 +76,11 @@ func (s *server) handler() http.Handler {
 	for name, fn := range api {
 		path := "/v1/" + name
 		mux.Handle("POST "+path, s.endpoint(name, fn))
-		mux.Handle(path, s.fail(name, http.StatusMethodNotAllowed, "use POST"))
+		allow := http.MethodPost
+		if name == "gallery" {
+			allow = "GET, POST"
+		}
+		mux.Handle(path, s.fail(name, http.StatusMethodNotAllowed, "method not allowed: use "+allow, "Allow", allow))
 	}
 	mux.Handle("GET /v1/gallery", s.instrument("gallery_size", func(w http.ResponseWriter, r *http.Request) int {
 		return writeJSON(w, http.StatusOK, map[string]int{"references": s.gallery.Len()})
@@ -91,11 +95,11 @@ func (s *server) handler() http.Handler {
 		return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", s.fail("other", http.StatusNotFound, "no such endpoint"))
+	mux.Handle("/", s.fail("other", http.StatusNotFound, "no such endpoint", "", ""))
 	return mux
 }
 
-// errNotReady, errStopping and errBusy are answered with 503.
+// Errors of the server itself that are answered with 503.
 var (
 	errNotReady = errors.New("not ready: the gallery is still loading")
 	errStopping = errors.New("shutting down")
@@ -120,8 +124,13 @@ func (s *server) instrument(name string, h func(http.ResponseWriter, *http.Reque
 	})
 }
 
-func (s *server) fail(name string, code int, msg string) http.Handler {
+// fail answers every request with code and msg, and the header key (if
+// not "") set to value.
+func (s *server) fail(name string, code int, msg, key, value string) http.Handler {
 	return s.instrument(name, func(w http.ResponseWriter, r *http.Request) int {
+		if key != "" {
+			w.Header().Set(key, value)
+		}
 		return writeJSON(w, code, errorBody{msg})
 	})
 }

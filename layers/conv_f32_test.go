@@ -67,9 +67,9 @@ func TestConv32(t *testing.T) {
 			x32, w32, dy32 := f32s(x), f32s(w), f32s(dy)
 
 			y := make([]float64, ys.TotalSize())
-			convForward(g, xs, ys, x, w, y, nil)
+			convForward(g, xs, ys, x, w, y, nil, nil)
 			y32 := make([]float32, len(y))
-			if err := convForward32(g, xs, ys, x32, w32, y32, nil); err != nil {
+			if err := convForward32(g, xs, ys, x32, w32, y32, nil, nil); err != nil {
 				t.Fatal(err)
 			}
 			close32(t, "forward", y32, y)
@@ -91,8 +91,8 @@ func TestConv32(t *testing.T) {
 					e.shift[i] = float64(float32(rng.Float64() - 0.5))
 				}
 				e32 := &epilogue[float32]{scale: f32s(e.scale), shift: f32s(e.shift), relu: relu}
-				convForward(g, xs, ys, x, w, y, e)
-				if err := convForward32(g, xs, ys, x32, w32, y32, e32); err != nil {
+				convForward(g, xs, ys, x, w, y, e, nil)
+				if err := convForward32(g, xs, ys, x32, w32, y32, e32, nil); err != nil {
 					t.Fatal(err)
 				}
 				close32(t, "forward+BatchNorm", y32, y)
@@ -115,7 +115,7 @@ func TestConv32Repeats(t *testing.T) {
 		run := func() [][]float32 {
 			y, dx, dw := make([]float32, ys.TotalSize()), make([]float32, len(x)), make([]float32, len(w))
 			for _, err := range []error{
-				convForward32(g, xs, ys, x, w, y, nil),
+				convForward32(g, xs, ys, x, w, y, nil, nil),
 				convBackward32(g, 0, xs, ys, x, w, dy, dx),
 				convBackward32(g, 1, xs, ys, x, w, dy, dw),
 			} {

@@ -10,8 +10,8 @@ const convOneDNN = false
 // Without the onednn build tag, float32 convolutions take the Go path
 // (im2col and gemm) as float64 ones do.
 
-func convForward32(g convGeom, xs, ys tensor.Shape, x, w, y []float32, epi *epilogue[float32]) error {
-	convForward(g, xs, ys, x, w, y, epi)
+func convForward32(g convGeom, xs, ys tensor.Shape, x, w, y []float32, epi *epilogue[float32], wp *weightPanels) error {
+	convForward(g, xs, ys, x, w, y, epi, wp)
 	return nil
 }
 

@@ -38,11 +38,24 @@ func dnnlConv(kind onednn.Kind, g convGeom, xs, ys tensor.Shape, a, b, scale, sh
 }
 
 // convForward32 is the float32 forward convolution, with the BatchNorm
-// epilogue when epi is set.
-func convForward32(g convGeom, xs, ys tensor.Shape, x, w, y []float32, epi *epilogue[float32]) error {
+// epilogue when epi is set; oneDNN packs the weights itself, so wp is not
+// used. A residual is added (and the ReLU applied) after the primitive.
+func convForward32(g convGeom, xs, ys tensor.Shape, x, w, y []float32, epi *epilogue[float32], _ *weightPanels) error {
 	switch {
 	case epi == nil:
 		return dnnlConv(onednn.Forward, g, xs, ys, x, w, nil, nil, y)
+	case epi.res != nil:
+		if err := dnnlConv(onednn.ForwardAffine, g, xs, ys, x, w, epi.scale, epi.shift, y); err != nil {
+			return err
+		}
+		if epi.relu {
+			addReLUKernel(y, epi.res, y)
+			return nil
+		}
+		for i, r := range epi.res {
+			y[i] += r
+		}
+		return nil
 	case epi.relu:
 		return dnnlConv(onednn.ForwardAffineReLU, g, xs, ys, x, w, epi.scale, epi.shift, y)
 	}

@@ -32,6 +32,9 @@ type convOp struct {
 	// computed while the product is copied out. Its gradient (rarely
 	// wanted from an inference graph) recomputes the convolution.
 	bn *convBN
+	// panels, when set, keeps the weights packed across runs: set in
+	// Inference graphs, whose weights change between runs rarely.
+	panels *weightPanels
 }
 
 // convBN is the BatchNorm folded into an inference convolution.
@@ -115,20 +118,23 @@ func (o *convOp) Do(vs ...G.Value) (G.Value, error) {
 	out := o.NewOutput(in[0].Dtype(), s)
 	switch out.Dtype() {
 	case tensor.Float32:
-		if err := convForward32(o.convGeom, in[0].Shape(), s, data[float32](in[0]), data[float32](in[1]), data[float32](out), o.epilogue32(in)); err != nil {
+		if err := convForward32(o.convGeom, in[0].Shape(), s, data[float32](in[0]), data[float32](in[1]), data[float32](out), o.epilogue32(in), o.panels); err != nil {
 			return nil, err
 		}
 	default:
-		convForward(o.convGeom, in[0].Shape(), s, data[float64](in[0]), data[float64](in[1]), data[float64](out), o.epilogue64(in))
+		convForward(o.convGeom, in[0].Shape(), s, data[float64](in[0]), data[float64](in[1]), data[float64](out), o.epilogue64(in), nil)
 	}
 	return out, nil
 }
 
 // epilogue is the per-channel affine map (and ReLU) applied to the
-// product: y = max(scale*conv + shift, 0) with relu.
+// product: y = max(scale*conv + shift, 0) with relu, and with res
+// y = max((scale*conv + shift) + res, 0): a residual connection, res being
+// a tensor of y's shape, added as AddReLU would add it.
 type epilogue[T float] struct {
 	scale, shift []T
 	relu         bool
+	res          []T
 }
 
 func (o *convOp) epilogue32(in []*tensor.Dense) *epilogue[float32] {
@@ -157,11 +163,20 @@ func bnEpilogue[T float](bn *convBN, gamma, beta, rm, rv []T) *epilogue[T] {
 	return e
 }
 
-// apply sets dst to the epilogue of src for output channel f.
-func (e *epilogue[T]) apply(f int, src, dst []T) {
+// apply sets dst, which is y[off:off+len(dst)], to the epilogue of src
+// for output channel f.
+func (e *epilogue[T]) apply(f, off int, src, dst []T) {
 	scale, shift := e.scale[f], e.shift[f]
-	for i, v := range src {
-		dst[i] = v*scale + shift
+	if e.res != nil {
+		res := e.res[off : off+len(dst)]
+		for i, v := range src {
+			t := v*scale + shift
+			dst[i] = t + res[i]
+		}
+	} else {
+		for i, v := range src {
+			dst[i] = v*scale + shift
+		}
 	}
 	if e.relu {
 		reluInPlace(dst)
@@ -395,12 +410,14 @@ func tiledConv[T float]() *microKernel {
 // im2col and gemm.
 var convTiles = true
 
-func convForward[T float](g convGeom, xs, ys tensor.Shape, x, wt, y []T, epi *epilogue[T]) {
+// convForward sets y to epi(conv(x, wt)); on the tile path the weights
+// come packed from wp when it is set.
+func convForward[T float](g convGeom, xs, ys tensor.Shape, x, wt, y []T, epi *epilogue[T], wp *weightPanels) {
 	n, c := xs[0], xs[1]
 	f, oh, ow := ys[1], ys[2], ys[3]
 	if mk := tiledConv[T](); mk != nil {
 		cg := colGeom{convGeom: g, c: c, h: xs[2], w: xs[3], oh: oh, ow: ow}
-		convTilesForward(mk, cg, n, f, any(x).([]float32), any(wt).([]float32), any(y).([]float32), any(epi).(*epilogue[float32]))
+		convTilesForward(mk, cg, n, f, any(x).([]float32), any(wt).([]float32), any(y).([]float32), any(epi).(*epilogue[float32]), wp)
 		return
 	}
 	p := oh * ow
@@ -412,7 +429,7 @@ func convForward[T float](g convGeom, xs, ys tensor.Shape, x, wt, y []T, epi *ep
 		if epi != nil {
 			parallelFor(f, p, func(lo, hi int) {
 				for ch := lo; ch < hi; ch++ {
-					epi.apply(ch, y[ch*p:(ch+1)*p], y[ch*p:(ch+1)*p])
+					epi.apply(ch, ch*p, y[ch*p:(ch+1)*p], y[ch*p:(ch+1)*p])
 				}
 			})
 		}
@@ -423,7 +440,7 @@ func convForward[T float](g convGeom, xs, ys tensor.Shape, x, wt, y []T, epi *ep
 		parallelFor(f, np, func(lo, hi int) {
 			for ch := lo; ch < hi; ch++ {
 				for img := range n {
-					epi.apply(ch, (*tmp)[(ch*n+img)*p:(ch*n+img+1)*p], y[(img*f+ch)*p:(img*f+ch+1)*p])
+					epi.apply(ch, (img*f+ch)*p, (*tmp)[(ch*n+img)*p:(ch*n+img+1)*p], y[(img*f+ch)*p:(img*f+ch+1)*p])
 				}
 			}
 		})

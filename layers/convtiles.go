@@ -162,17 +162,37 @@ func packColsT(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float
 	}
 }
 
-// convTilesForward sets y (N, F, OH, OW) to epi(w · cols(x)).
-func convTilesForward(mk *microKernel, cg colGeom, n, f int, x, wt, y []float32, epi *epilogue[float32]) {
+// convTilesForward sets y (N, F, OH, OW) to epi(w · cols(x)). The
+// weights come packed from wp when set (kept across runs); otherwise they
+// are packed once for the call when the product would pack them more than
+// once.
+func convTilesForward(mk *microKernel, cg colGeom, n, f int, x, wt, y []float32, epi *epilogue[float32], wp *weightPanels) {
 	p, k := cg.p(), cg.c*cg.kh*cg.kw
 	job := &tileJob{
 		m: f, n: n * p, k: k,
-		packA: func(mr, mc, kc, i0, p0 int, dst []float32) { packA(false, mr, mc, kc, i0, p0, 1, wt, k, dst) },
+		packA: packWeights(k, wt),
 		packB: packCols(cg, x),
 		c:     cLayout{c: y, ldc: p, seg: p, segStride: f * p},
 	}
 	if epi != nil {
-		job.epi = func(i int, run []float32) { epi.apply(i, run, run) }
+		job.epi = func(i, off int, run []float32) { epi.apply(i, off, run, run) }
+	}
+	if wp != nil {
+		var done func()
+		job.packedA, done = wp.get(mk, f, k, wt)
+		defer done()
+	}
+	runTilesPacked(mk, job)
+}
+
+// runTilesPacked is runTiles, packing A whole first when the product would
+// otherwise pack its blocks more than once (and job.packedA is not set).
+func runTilesPacked(mk *microKernel, job *tileJob) {
+	if job.packedA == nil && job.k > 0 && mk.packsARepeatedly(job) {
+		buf := getScratch[float32](mk.packedSize(job.m, job.k))
+		defer putScratch(buf)
+		mk.packWhole(job.m, job.k, job.packA, *buf)
+		job.packedA = *buf
 	}
 	runTiles(mk, job)
 }
@@ -197,7 +217,7 @@ func convTilesGradCols(mk *microKernel, cg colGeom, n, f int, wt, dy, dcols []fl
 	if cg.direct() {
 		c = cLayout{c: dcols, ldc: p, seg: p, segStride: k * p}
 	}
-	runTiles(mk, &tileJob{
+	runTilesPacked(mk, &tileJob{
 		m: k, n: n * p, k: f,
 		packA: func(mr, mc, kc, i0, p0 int, dst []float32) { packA(true, mr, mc, kc, i0, p0, 1, wt, k, dst) },
 		packB: packImageRows(f, p, dy),

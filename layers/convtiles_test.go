@@ -45,7 +45,7 @@ func TestConvTiles(t *testing.T) {
 						run := func(tiles bool) []float32 {
 							convTiles = tiles
 							y := make([]float32, ys.TotalSize())
-							convForward(s.g, xs, ys, x, wt, y, e)
+							convForward(s.g, xs, ys, x, wt, y, e, nil)
 							return y
 						}
 						same(t, fmt.Sprintf("forward (epilogue %v)", e != nil), run(true), run(false))
@@ -68,7 +68,7 @@ func TestConvTiles(t *testing.T) {
 						}
 					}
 					y := make([]float32, ys.TotalSize())
-					convForward(s.g, xs, ys, x, wt, y, nil)
+					convForward(s.g, xs, ys, x, wt, y, nil, nil)
 					want, _ := naiveConv(s.g, xs, tensor.Shape{s.f, s.c, s.g.kh, s.g.kw}, f64(x), f64(wt), oh, ow)
 					for i, v := range want {
 						if math.Abs(float64(y[i])-v) > 1e-4*(1+math.Abs(v)) {

@@ -78,12 +78,9 @@ func splitGemm[T float](f gemmFunc[T], rowPanel, colPanel int) gemmFunc[T] {
 	}
 }
 
-// splitProduct runs f on blocks of an m×n product with inner size k, one
-// per goroutine of GOMAXPROCS when there is enough work to share: blocks of
-// columns [j0, j1) when there are at least as many columns as rows, else of
-// rows [i0, i1), each a multiple of colPanel columns (rowPanel rows) so that
-// the kernels' panels stay whole.
-func splitProduct(m, n, k, rowPanel, colPanel int, f func(i0, i1, j0, j1 int)) {
+// splitWays returns into how many blocks splitProduct cuts a product, and
+// whether they are blocks of columns.
+func splitWays(m, n, k, rowPanel, colPanel int) (int, bool) {
 	w := runtime.GOMAXPROCS(0)
 	const minWork = 1 << 18 // multiply-adds per goroutine worth the start
 	if w > 1 && m*n*k < w*minWork {
@@ -96,9 +93,27 @@ func splitProduct(m, n, k, rowPanel, colPanel int, f func(i0, i1, j0, j1 int)) {
 	}
 	step := (d/w + panel - 1) / panel * panel
 	if w <= 1 || step >= d {
+		return 1, byCols
+	}
+	return (d + step - 1) / step, byCols
+}
+
+// splitProduct runs f on blocks of an m×n product with inner size k, one
+// per goroutine of GOMAXPROCS when there is enough work to share: blocks of
+// columns [j0, j1) when there are at least as many columns as rows, else of
+// rows [i0, i1), each a multiple of colPanel columns (rowPanel rows) so that
+// the kernels' panels stay whole.
+func splitProduct(m, n, k, rowPanel, colPanel int, f func(i0, i1, j0, j1 int)) {
+	w, byCols := splitWays(m, n, k, rowPanel, colPanel)
+	if w <= 1 {
 		f(0, m, 0, n)
 		return
 	}
+	d, panel := m, rowPanel
+	if byCols {
+		d, panel = n, colPanel
+	}
+	step := (d/w + panel - 1) / panel * panel
 	var wg sync.WaitGroup
 	for lo := 0; lo < d; lo += step {
 		hi := min(d, lo+step)

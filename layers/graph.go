@@ -44,6 +44,8 @@ type Param struct {
 	// Frozen marks a learnable parameter that is not being trained: graphs
 	// leave it out of Learnables, so no gradient is computed for it.
 	Frozen bool
+
+	panels *weightPanels // the weights packed for inference, made on first use
 }
 
 // NewParam returns a zero-filled float32 parameter of the given shape.

@@ -21,9 +21,11 @@ func NewConv2D(name string, in, out, kernel, stride, pad int) *Conv2D {
 	return &Conv2D{Weight: NewParam(name+".weight", out, in, kernel, kernel), Stride: stride, Pad: pad, Dilation: 1}
 }
 
-// Forward applies the convolution to x of shape (N, in, H, W).
+// Forward applies the convolution to x of shape (N, in, H, W). In an
+// Inference graph the weights stay packed for the kernel from one run to
+// the next, and are packed again when they have changed.
 func (l *Conv2D) Forward(g *Graph, x *G.Node) (*G.Node, error) {
-	op, err := l.op(x)
+	op, err := l.op(g, x)
 	if err != nil {
 		return nil, err
 	}
@@ -34,8 +36,8 @@ func (l *Conv2D) Forward(g *Graph, x *G.Node) (*G.Node, error) {
 	return y, nil
 }
 
-// op returns the convolution op for x, its shapes checked.
-func (l *Conv2D) op(x *G.Node) (*convOp, error) {
+// op returns the convolution op for x in g, its shapes checked.
+func (l *Conv2D) op(g *Graph, x *G.Node) (*convOp, error) {
 	ws := l.Weight.Value.Shape()
 	if x.Dims() != 4 || x.Shape()[1] != ws[1] {
 		return nil, fmt.Errorf("layers: %s: input %v does not have %d channels", l.Weight.Name, x.Shape(), ws[1])
@@ -47,6 +49,9 @@ func (l *Conv2D) op(x *G.Node) (*convOp, error) {
 	op := newConvOp(convGeom{kh: ws[2], kw: ws[3], sh: stride, sw: stride, ph: l.Pad, pw: l.Pad, dh: dil, dw: dil})
 	if _, err := op.outShape(x.Shape(), ws); err != nil {
 		return nil, err
+	}
+	if g.Mode == Inference {
+		op.panels = l.Weight.weightPanels()
 	}
 	return op, nil
 }
@@ -70,7 +75,7 @@ func ConvBN(g *Graph, c *Conv2D, bn *BatchNorm, x *G.Node, relu bool) (*G.Node, 
 		}
 		return bn.Forward(g, y)
 	}
-	op, err := c.op(x)
+	op, err := c.op(g, x)
 	if err != nil {
 		return nil, err
 	}

@@ -37,9 +37,49 @@ type tileJob struct {
 	m, n, k int
 	packA   func(mr, mc, kc, i0, p0 int, dst []float32)
 	packB   func(nr, kc, nc, p0, j0 int, dst []float32)
+	// packedA, when set, is A packed whole (packWhole), read in place
+	// of packing blocks with packA.
+	packedA []float32
 	c       cLayout
 	add     bool
-	epi     func(i int, run []float32)
+	// epi, when set, is applied to each run of final values of row i:
+	// run is c[off:off+len(run)].
+	epi func(i, off int, run []float32)
+}
+
+// packedSize is the length of A (m×k) packed whole for mk.
+func (mk *microKernel) packedSize(m, k int) int {
+	return (m + mk.mr - 1) / mk.mr * mk.mr * k
+}
+
+// packWhole packs all of A (m×k) with packA into dst (packedSize), on
+// GOMAXPROCS goroutines: for each block of kc columns starting at p0,
+// the mr-row panels of every row, panel i/mr at dst[p0·mp + i·kc'] (mp is
+// m rounded up to mr, kc' the block's width). tiles reads its blocks there
+// instead of packing them again, so a product that would pack A once per
+// block of columns, or once per goroutine, packs it once, and a
+// convolution whose weights do not change packs them once for many runs.
+// The panels hold what packA writes: the product is the same, bit for bit.
+func (mk *microKernel) packWhole(m, k int, packA func(mr, mc, kc, i0, p0 int, dst []float32), dst []float32) {
+	mr := mk.mr
+	mp := (m + mr - 1) / mr * mr
+	blocks := (k + mk.kc - 1) / mk.kc
+	panels := mp / mr
+	parallelFor(blocks*panels, mr*min(k, mk.kc), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			p0, i := t/panels*mk.kc, t%panels*mr
+			kc := min(mk.kc, k-p0)
+			packA(mr, min(mr, m-i), kc, i, p0, dst[p0*mp+i*kc:p0*mp+(i+mr)*kc])
+		}
+	})
+}
+
+// packsARepeatedly reports whether computing job through tiles would pack
+// the same blocks of A more than once: on more than one goroutine taking
+// columns, or over more than one block of nc columns.
+func (mk *microKernel) packsARepeatedly(job *tileJob) bool {
+	w, byCols := splitWays(job.m, job.n, job.k, mk.mr, mk.nr)
+	return job.n > mk.nc || (byCols && w > 1)
 }
 
 // runTiles computes job on GOMAXPROCS goroutines, each taking a block of
@@ -71,7 +111,7 @@ func (mk *microKernel) tiles(job *tileJob, ilo, ihi, jlo, jhi int) {
 		}
 		if job.epi != nil {
 			for i := ilo; i < ihi; i++ {
-				cl.runs(i, jlo, jhi-jlo, func(off, n, _ int) { job.epi(i, cl.c[off:off+n]) })
+				cl.runs(i, jlo, jhi-jlo, func(off, n, _ int) { job.epi(i, off, cl.c[off:off+n]) })
 			}
 		}
 		return
@@ -85,14 +125,20 @@ func (mk *microKernel) tiles(job *tileJob, ilo, ihi, jlo, jhi int) {
 			job.packB(nr, kc, nc, p0, j0, *pb)
 			for i0 := ilo; i0 < ihi; i0 += mk.mc {
 				mc := min(mk.mc, ihi-i0)
-				job.packA(mr, mc, kc, i0, p0, *pa)
+				a := *pa
+				if job.packedA != nil {
+					mp := (job.m + mr - 1) / mr * mr
+					a = job.packedA[p0*mp+i0*kc:]
+				} else {
+					job.packA(mr, mc, kc, i0, p0, a)
+				}
 				for jr := 0; jr < nc; jr += nr {
 					w := min(nr, nc-jr)
 					bp := (*pb)[jr*kc:]
 					j := j0 + jr
 					for ir := 0; ir < mc; ir += mr {
 						h := min(mr, mc-ir)
-						ap := (*pa)[ir*kc:]
+						ap := a[ir*kc:]
 						i := i0 + ir
 						if h == mr && w == nr && j%cl.seg+nr <= cl.seg {
 							off := cl.at(i, j)
@@ -101,7 +147,7 @@ func (mk *microKernel) tiles(job *tileJob, ilo, ihi, jlo, jhi int) {
 							if last && job.epi != nil {
 								for r := range mr {
 									o := off + r*cl.ldc
-									job.epi(i+r, cl.c[o:o+nr])
+									job.epi(i+r, o, cl.c[o:o+nr])
 								}
 							}
 							continue
@@ -122,7 +168,7 @@ func (mk *microKernel) tiles(job *tileJob, ilo, ihi, jlo, jhi int) {
 									copy(dst, src)
 								}
 								if last && job.epi != nil {
-									job.epi(i+r, dst)
+									job.epi(i+r, off, dst)
 								}
 							})
 						}

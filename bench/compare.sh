@@ -17,7 +17,7 @@
 # OMP_NUM_THREADS=2, torch.set_num_threads(2) and ONNX Runtime's
 # intraOpNumThreads 2). PyTorch runs with Debian's /usr/bin/python3 (torch
 # 1.13, torchvision 0.14). ONNX Runtime is npm's onnxruntime-node, installed on
-# first use with `npm install --ignore-scripts` into $ORT_DIR (default
+# first use by bench/ort_install.sh (`npm install --ignore-scripts`) into $ORT_DIR (default
 # bench/.ort, ignored by git), where the network is also kept, exported by
 # bench/export_onnx.py; without node and npm it is left out with a message.
 # Its peak RSS is that of inference alone, so its RSS ratio is printed only
@@ -26,7 +26,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=2 GOMAXPROCS=2
 rounds=${ROUNDS:-3}
-ort_version=1.30.0
 export ORT_DIR=${ORT_DIR:-$PWD/bench/.ort}
 
 # Every figure names its CPU.
@@ -41,19 +40,9 @@ echo "cpu: ${cpu:-unknown}${family:+ ($family)}, $(nproc) cores; has: ${has[*]:-
 
 ort=${ORT:-1}
 [[ $ort != 0 ]] || echo "onnxruntime: left out, ORT=0"
-if [[ $ort != 0 ]]; then
-	if ! command -v node >/dev/null; then
-		echo "onnxruntime: left out, node is not installed"
-		ort=0
-	elif [[ ! -d $ORT_DIR/node_modules/onnxruntime-node ]]; then
-		if ! command -v npm >/dev/null; then
-			echo "onnxruntime: left out, npm is not installed"
-			ort=0
-		elif ! { mkdir -p "$ORT_DIR" && npm install --ignore-scripts --no-audit --no-fund --prefix "$ORT_DIR" "onnxruntime-node@$ort_version" >&2; }; then
-			echo "onnxruntime: left out, npm install onnxruntime-node@$ort_version into $ORT_DIR failed"
-			ort=0
-		fi
-	fi
+if [[ $ort != 0 ]] && ! bench/ort_install.sh; then
+	echo "onnxruntime: left out"
+	ort=0
 fi
 
 bin=$(mktemp -d)/bench

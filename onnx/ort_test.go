@@ -247,6 +247,9 @@ func TestONNXRuntimeAgrees(t *testing.T) {
 	worst := 0.0
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if testing.Short() && c.cfg.Encoder.Width == 0 {
+				t.Skip("full-width encoders skipped in -short mode")
+			}
 			cw := 0.0 // this case's largest relative error
 			defer func() {
 				t.Logf("largest relative error: %.3g", cw)

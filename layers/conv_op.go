@@ -29,8 +29,10 @@ type convOp struct {
 	// bn, when set, makes the op an inference convolution followed by
 	// BatchNorm on running statistics (and a ReLU): inputs
 	// (x, w, gamma, beta), output act(scale*conv + shift) per channel,
-	// computed while the product is copied out. Its gradient (rarely
-	// wanted from an inference graph) recomputes the convolution.
+	// computed while the product is copied out; with a residual, inputs
+	// (x, w, gamma, beta, res) and output max(scale*conv + shift + res, 0).
+	// Its gradient (rarely wanted from an inference graph) recomputes the
+	// convolution.
 	bn *convBN
 	// panels, when set, keeps the weights packed across runs: set in
 	// Inference graphs, whose weights change between runs rarely.
@@ -42,6 +44,7 @@ type convBN struct {
 	mean, vari *tensor.Dense // running statistics, shape (F)
 	eps        float64
 	relu       bool
+	res        bool // the fifth input is added before the ReLU
 }
 
 // convGeom is the geometry of a convolution.
@@ -69,7 +72,10 @@ func newConvOp(g convGeom) *convOp {
 }
 
 func (o *convOp) Type() hm.Type {
-	if o.bn != nil {
+	switch {
+	case o.bn != nil && o.bn.res:
+		return fnType(4, 4, 4, 1, 1, 4)
+	case o.bn != nil:
 		return fnType(4, 4, 4, 1, 1)
 	}
 	return fnType(4, 4, 4)
@@ -114,6 +120,9 @@ func (o *convOp) Do(vs ...G.Value) (G.Value, error) {
 				return nil, fmt.Errorf("layers: %s: BatchNorm tensor %v %v does not match %d channels", o.Name, d.Dtype(), d.Shape(), f)
 			}
 		}
+		if o.bn.res && (!in[4].Shape().Eq(s) || in[4].Dtype() != in[0].Dtype()) {
+			return nil, fmt.Errorf("layers: %s: residual %v %v does not match the output %v", o.Name, in[4].Dtype(), in[4].Shape(), s)
+		}
 	}
 	out := o.NewOutput(in[0].Dtype(), s)
 	switch out.Dtype() {
@@ -137,18 +146,20 @@ type epilogue[T float] struct {
 	res          []T
 }
 
-func (o *convOp) epilogue32(in []*tensor.Dense) *epilogue[float32] {
-	if o.bn == nil {
-		return nil
-	}
-	return bnEpilogue(o.bn, data[float32](in[2]), data[float32](in[3]), data[float32](o.bn.mean), data[float32](o.bn.vari))
-}
+func (o *convOp) epilogue32(in []*tensor.Dense) *epilogue[float32] { return opEpilogue[float32](o, in) }
 
-func (o *convOp) epilogue64(in []*tensor.Dense) *epilogue[float64] {
+func (o *convOp) epilogue64(in []*tensor.Dense) *epilogue[float64] { return opEpilogue[float64](o, in) }
+
+// opEpilogue is the epilogue of o for its inputs in, nil without one.
+func opEpilogue[T float](o *convOp, in []*tensor.Dense) *epilogue[T] {
 	if o.bn == nil {
 		return nil
 	}
-	return bnEpilogue(o.bn, data[float64](in[2]), data[float64](in[3]), data[float64](o.bn.mean), data[float64](o.bn.vari))
+	e := bnEpilogue(o.bn, data[T](in[2]), data[T](in[3]), data[T](o.bn.mean), data[T](o.bn.vari))
+	if o.bn.res {
+		e.res = data[T](in[4])
+	}
+	return e
 }
 
 // bnEpilogue folds BatchNorm on running statistics into scale and shift,
@@ -183,11 +194,12 @@ func (e *epilogue[T]) apply(f, off int, src, dst []T) {
 	}
 }
 
-func (o *convOp) DiffWRT(int) []bool {
-	if o.bn != nil {
-		return []bool{true, true, true, true}
+func (o *convOp) DiffWRT(n int) []bool {
+	d := make([]bool, n)
+	for i := range d {
+		d[i] = true
 	}
-	return []bool{true, true}
+	return d
 }
 
 func (o *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
@@ -195,13 +207,24 @@ func (o *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 	if o.bn != nil {
 		// The unfused ops' gradients: the convolution is recomputed (the
 		// BatchNorm gradient needs its output); out is what the BatchNorm
-		// (and ReLU) would have returned.
+		// (and ReLU) would have returned. With a residual, out is what
+		// AddReLU returned: its gradient, the residual's, passes grad
+		// where out is positive, and the BatchNorm before it has no ReLU.
+		relu := o.bn.relu
+		var gres *G.Node
+		if o.bn.res {
+			var err error
+			if gres, err = G.ApplyOp(&reluGradOp{opBase{Name: o.Name + "ReLUGrad", N: 2, Out: &kept{}}, 4}, out, grad); err != nil {
+				return nil, err
+			}
+			grad, relu = gres, false
+		}
 		plain := newConvOp(o.convGeom)
 		conv, err := G.ApplyOp(plain, in[0], in[1])
 		if err != nil {
 			return nil, err
 		}
-		bn := &bnOp{opBase: opBase{Name: o.Name + "BN", N: 3}, dims: 4, eps: o.bn.eps, relu: o.bn.relu, mean: o.bn.mean, vari: o.bn.vari}
+		bn := &bnOp{opBase: opBase{Name: o.Name + "BN", N: 3}, dims: 4, eps: o.bn.eps, relu: relu, mean: o.bn.mean, vari: o.bn.vari}
 		gbn, err := bn.SymDiff(G.Nodes{conv, in[2], in[3]}, out, grad)
 		if err != nil {
 			return nil, err
@@ -209,6 +232,9 @@ func (o *convOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 		gconv, err := plain.SymDiff(G.Nodes{in[0], in[1]}, conv, gbn[0])
 		if err != nil {
 			return nil, err
+		}
+		if gres != nil {
+			return G.Nodes{gconv[0], gconv[1], gbn[1], gbn[2], gres}, nil
 		}
 		return G.Nodes{gconv[0], gconv[1], gbn[1], gbn[2]}, nil
 	}

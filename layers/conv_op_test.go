@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -216,4 +217,88 @@ func toF64(d *tensor.Dense) []float64 {
 		o[i] = float64(x)
 	}
 	return o
+}
+
+// TestConvBNAddReLU checks the fused end of a residual block in an
+// Inference graph, bit for bit, against ConvBN followed by AddReLU (each
+// also run as its own op), with the weights kept packed across runs and
+// new images in each, and its gradients numerically. A residual of another
+// shape is refused.
+func TestConvBNAddReLU(t *testing.T) {
+	for _, s := range []struct{ n, c, h, f, k, stride int }{{2, 24, 9, 40, 1, 1}, {3, 16, 10, 72, 3, 2}, {1, 8, 5, 12, 3, 1}} {
+		t.Run(fmt.Sprintf("n%d_c%d_%dx%d_f%d_k%d_s%d", s.n, s.c, s.h, s.h, s.f, s.k, s.stride), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(s.c), uint64(s.f)))
+			c := NewConv2D("conv", s.c, s.f, s.k, s.stride, s.k/2)
+			copy(c.Weight.Float32s(), randF32(rng, len(c.Weight.Float32s())))
+			bn := NewBatchNorm("bn", s.f)
+			for _, p := range bn.Params() {
+				for i, v := range randF32(rng, s.f) {
+					p.Float32s()[i] = v + 1.5 // a positive variance
+				}
+			}
+			oh := (s.h+2*(s.k/2)-s.k)/s.stride + 1
+			xs, ys := tensor.Shape{s.n, s.c, s.h, s.h}, tensor.Shape{s.n, s.f, oh, oh}
+			outs := make([][]float32, 2)
+			for k := range 2 {
+				g := NewGraph(Inference, 0)
+				x := G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(xs...), G.WithName("x"))
+				r := G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(ys...), G.WithName("res"))
+				var y *G.Node
+				var err error
+				if k == 0 {
+					y, err = ConvBNAddReLU(g, c, bn, x, r)
+				} else if y, err = ConvBN(g, c, bn, x, false); err == nil {
+					y, err = AddReLU(y, r)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				var v G.Value
+				G.Read(y, &v)
+				vm := NewTapeMachine(g)
+				rr := rand.New(rand.NewPCG(5, 6)) // the same inputs for both graphs
+				for range 2 {
+					if err := G.Let(x, tensor.New(tensor.WithShape(xs...), tensor.WithBacking(randF32(rr, xs.TotalSize())))); err != nil {
+						t.Fatal(err)
+					}
+					if err := G.Let(r, tensor.New(tensor.WithShape(ys...), tensor.WithBacking(randF32(rr, ys.TotalSize())))); err != nil {
+						t.Fatal(err)
+					}
+					if err := Run(vm); err != nil {
+						t.Fatal(err)
+					}
+					outs[k] = append(outs[k], v.Data().([]float32)...)
+				}
+				vm.Close()
+			}
+			zeros := 0
+			for i, v := range outs[1] {
+				if v == 0 {
+					zeros++
+				}
+				if math.Float32bits(outs[0][i]) != math.Float32bits(v) {
+					t.Fatalf("element %d: fused %g, ConvBN and AddReLU %g", i, outs[0][i], v)
+				}
+			}
+			if zeros == 0 || zeros == len(outs[1]) {
+				t.Fatalf("%d of %d outputs are zero: the ReLU is not exercised", zeros, len(outs[1]))
+			}
+		})
+	}
+	t.Run("gradient", func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(17, 18))
+		in := []*tensor.Dense{randDense(rng, 2, 3, 6, 6), randDense(rng, 4, 3, 3, 3), randDense(rng, 4), randDense(rng, 4), randDense(rng, 2, 4, 3, 3)}
+		gradCheck(t, Inference, in, func(g *Graph, ps []*Param) (*G.Node, error) {
+			return ConvBNAddReLU(g, &Conv2D{Weight: ps[1], Stride: 2, Pad: 1}, bnWith([]*Param{nil, ps[2], ps[3]}, 4), g.Node(ps[0]), g.Node(ps[4]))
+		}, nil)
+	})
+	t.Run("shape", func(t *testing.T) {
+		g := NewGraph(Inference, 0)
+		x := G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(1, 3, 6, 6), G.WithName("x"))
+		r := G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(1, 4, 6, 6), G.WithName("res"))
+		_, err := ConvBNAddReLU(g, NewConv2D("conv", 3, 4, 3, 2, 1), NewBatchNorm("bn", 4), x, r)
+		if err == nil || !strings.Contains(err.Error(), "residual (1, 4, 6, 6), want the output's shape (1, 4, 3, 3)") {
+			t.Fatalf("err = %v", err)
+		}
+	})
 }

@@ -42,3 +42,31 @@ func ExampleDense_Forward() {
 	fmt.Println(v.Data(), len(nodes))
 	// Output: [2 2] 2
 }
+
+// The end of a residual block: a 1x1 convolution that doubles each pixel,
+// BatchNorm with its defaults (the identity, up to Eps), the residual
+// added and a ReLU, as one op in an inference graph.
+func ExampleConvBNAddReLU() {
+	conv := layers.NewConv2D("conv", 1, 1, 1, 1, 0)
+	conv.Weight.Float32s()[0] = 2
+	bn := layers.NewBatchNorm("bn", 1)
+	g := layers.NewGraph(layers.Inference, 1)
+	x := G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(1, 1, 1, 4), G.WithName("x"), G.WithValue(tensor.New(tensor.WithShape(1, 1, 1, 4), tensor.WithBacking([]float32{1, 2, -3, 0.5}))))
+	res := G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(1, 1, 1, 4), G.WithName("res"), G.WithValue(tensor.New(tensor.WithShape(1, 1, 1, 4), tensor.WithBacking([]float32{1, -5, 4, 0}))))
+	y, err := layers.ConvBNAddReLU(g, conv, bn, x, res)
+	if err != nil {
+		panic(err)
+	}
+	var v G.Value
+	G.Read(y, &v)
+	vm := layers.NewTapeMachine(g)
+	defer vm.Close()
+	if err := layers.Run(vm); err != nil {
+		panic(err)
+	}
+	for _, f := range v.Data().([]float32) {
+		fmt.Printf("%.3f ", f)
+	}
+	fmt.Println()
+	// Output: 3.000 0.000 0.000 1.000
+}

@@ -58,12 +58,12 @@ func (l *Conv2D) op(g *Graph, x *G.Node) (*convOp, error) {
 
 func (o *convOp) outC(l *Conv2D) int { return l.Weight.Value.Shape()[0] }
 
-// ConvBN applies c, then bn, then a ReLU when relu is set. In an Inference
-// graph, with bn on its running statistics, it is one op: the BatchNorm's
-// affine map and the ReLU are applied while the convolution's product is
-// copied out (no intermediate tensor, no pass of its own). That op has no
-// gradient. Elsewhere it is c.Forward followed by bn.Forward or
-// bn.ForwardReLU.
+// ConvBN applies c, then bn, then a ReLU when relu is set. In an
+// Inference graph, with bn on its running statistics, it is one op: the
+// BatchNorm's affine map and the ReLU are applied while the convolution's
+// product is copied out (no intermediate tensor, no pass of its own). That
+// op's gradient recomputes the convolution. Elsewhere it is c.Forward
+// followed by bn.Forward or bn.ForwardReLU.
 func ConvBN(g *Graph, c *Conv2D, bn *BatchNorm, x *G.Node, relu bool) (*G.Node, error) {
 	if g.Mode != Inference {
 		y, err := c.Forward(g, x)
@@ -75,6 +75,28 @@ func ConvBN(g *Graph, c *Conv2D, bn *BatchNorm, x *G.Node, relu bool) (*G.Node, 
 		}
 		return bn.Forward(g, y)
 	}
+	return convBNOp(g, c, bn, x, relu, nil)
+}
+
+// ConvBNAddReLU is max(bn(c(x)) + res, 0), the end of a residual block,
+// res having the convolution's output shape. In an Inference graph it is
+// one op, the BatchNorm, the addition and the ReLU applied to each tile of
+// the product while it is in cache, with the result of ConvBN followed by
+// AddReLU bit for bit; elsewhere it is those two.
+func ConvBNAddReLU(g *Graph, c *Conv2D, bn *BatchNorm, x, res *G.Node) (*G.Node, error) {
+	if g.Mode != Inference {
+		y, err := ConvBN(g, c, bn, x, false)
+		if err != nil {
+			return nil, err
+		}
+		return AddReLU(y, res)
+	}
+	return convBNOp(g, c, bn, x, true, res)
+}
+
+// convBNOp applies the fused inference op: conv, BatchNorm, the residual
+// res when not nil, and the ReLU when relu.
+func convBNOp(g *Graph, c *Conv2D, bn *BatchNorm, x *G.Node, relu bool, res *G.Node) (*G.Node, error) {
 	op, err := c.op(g, x)
 	if err != nil {
 		return nil, err
@@ -85,10 +107,21 @@ func ConvBN(g *Graph, c *Conv2D, bn *BatchNorm, x *G.Node, relu bool) (*G.Node, 
 	op.bn = &convBN{mean: bn.RunningMean.Value, vari: bn.RunningVar.Value, eps: bn.Eps, relu: relu}
 	op.N = 4
 	op.Name = fmt.Sprintf("%s+BatchNorm%d(%s)", op.Name, g.newID(), bn.Gamma.Name)
+	args := []*G.Node{x, g.Node(c.Weight), g.Node(bn.Gamma), g.Node(bn.Beta)}
+	if res != nil {
+		ys, _ := op.outShape(x.Shape(), c.Weight.Value.Shape())
+		if !res.Shape().Eq(ys) {
+			return nil, fmt.Errorf("layers: %s: residual %v, want the output's shape %v", c.Weight.Name, res.Shape(), ys)
+		}
+		op.bn.res = true
+		op.N = 5
+		op.Name += "Add"
+		args = append(args, res)
+	}
 	if relu {
 		op.Name += "ReLU"
 	}
-	y, err := G.ApplyOp(op, x, g.Node(c.Weight), g.Node(bn.Gamma), g.Node(bn.Beta))
+	y, err := G.ApplyOp(op, args...)
 	if err != nil {
 		return nil, fmt.Errorf("layers: %s: %w", c.Weight.Name, err)
 	}

@@ -183,8 +183,8 @@ func (b *block) forward(g *layers.Graph, x *G.Node) (*G.Node, error) {
 	y := x
 	var err error
 	last := len(b.convs) - 1
-	for i, c := range b.convs {
-		if y, err = convBNReLU(g, c, b.bns[i], y, i < last); err != nil {
+	for i, c := range b.convs[:last] {
+		if y, err = convBNReLU(g, c, b.bns[i], y, true); err != nil {
 			return nil, err
 		}
 	}
@@ -194,7 +194,9 @@ func (b *block) forward(g *layers.Graph, x *G.Node) (*G.Node, error) {
 			return nil, err
 		}
 	}
-	if y, err = layers.AddReLU(y, id); err != nil {
+	// the last convolution, its BatchNorm, the residual and the ReLU: one
+	// op in inference graphs
+	if y, err = layers.ConvBNAddReLU(g, b.convs[last], b.bns[last], y, id); err != nil {
 		return nil, fmt.Errorf("resnet: residual: %w", err)
 	}
 	return y, nil

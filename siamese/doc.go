@@ -35,7 +35,10 @@
 // while no score is computed, and SaveWith for a checkpoint that carries
 // its own tensors in the model file. For one image against many, a
 // Gallery embeds the references once and scores a query with the head
-// alone.
+// alone. Beyond memory, Model.FoldHead and Model.SearchVectors give
+// search vectors, the embeddings with the head's weights folded in, that an
+// external vector store ranks under the plain metric Model.SearchMetric
+// names as a Gallery ranks them (package onnx exports them too).
 //
 // For servers: each call that runs the network has a Context variant
 // (EmbedContext, EmbedBatchContext, CompareContext, CompareBatchContext,

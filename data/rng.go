@@ -12,6 +12,8 @@ const (
 	domainFixed   = 0x6669786564 // "fixed"
 	domainAugment = 0x61756720   // "aug "
 	domainImages  = 0x696d6773   // "imgs"
+	domainHold    = 0x686f6c64   // "hold"
+	domainOutlier = 0x6f75746c   // "outl"
 )
 
 // splitmix64 is the SplitMix64 finaliser, a bijective mixer.

@@ -72,6 +72,53 @@ func SplitClasses(ds Dataset, valFraction float64, seed uint64) (train, val []in
 	return train, val
 }
 
+// SplitImages splits the images of ds into training and validation sets
+// that share their classes: of each class, round(valFraction * images)
+// images, chosen by seed alone, go to validation, at least one and at
+// least one left for training when the class has two images or more and
+// 0 < valFraction < 1. Validation then measures the model on new images of
+// the classes it trained on (MNIST's digits, a fixed set of products).
+// valFraction is clamped to [0, 1] (NaN is 0); images with an invalid
+// class go to neither set. Both index lists are sorted.
+func SplitImages(ds Dataset, valFraction float64, seed uint64) (train, val []int) {
+	if ds == nil {
+		return nil, nil
+	}
+	if math.IsNaN(valFraction) || valFraction < 0 {
+		valFraction = 0
+	}
+	valFraction = min(valFraction, 1)
+	byClass := make([][]int, ds.NumClasses())
+	for i := range ds.Len() {
+		if c := ds.Class(i); c >= 0 && c < len(byClass) {
+			byClass[c] = append(byClass[c], i)
+		}
+	}
+	isVal := make([]bool, ds.Len())
+	for c, idx := range byClass {
+		k := len(idx)
+		nVal := int(math.Round(valFraction * float64(k)))
+		if k >= 2 && valFraction > 0 && valFraction < 1 {
+			nVal = min(max(nVal, 1), k-1)
+		}
+		shuffle(derive(seed, domainHold, uint64(c)), idx)
+		for _, i := range idx[:nVal] {
+			isVal[i] = true
+		}
+	}
+	for i := range ds.Len() {
+		if c := ds.Class(i); c < 0 || c >= len(byClass) {
+			continue
+		}
+		if isVal[i] {
+			val = append(val, i)
+		} else {
+			train = append(train, i)
+		}
+	}
+	return train, val
+}
+
 // PairSampler draws balanced random pairs from a subset of a Dataset,
 // alternating positive (label 1) and negative: a positive takes a class
 // with two images or more and two different images of it, a negative two

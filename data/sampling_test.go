@@ -2,6 +2,7 @@ package data
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"slices"
 	"testing"
@@ -234,5 +235,57 @@ func TestCountClasses(t *testing.T) {
 	}
 	if n := CountClasses(ds, []int{0, 1, 5}); n != 2 {
 		t.Errorf("images 0, 1, 5: %d classes, want 2", n)
+	}
+}
+
+func TestSplitImages(t *testing.T) {
+	ds := memoryDataset(t, 4, 10, 10, 10, 1) // classes of 10, 10, 10 and 1 images
+	train, val := SplitImages(ds, 0.2, 3)
+	perClass := map[int]int{}
+	seen := map[int]bool{}
+	for _, i := range val {
+		perClass[ds.Class(i)]++
+		seen[i] = true
+	}
+	// 20% of 10 images is 2 per class; the class of one image keeps it
+	// for training.
+	if want := map[int]int{0: 2, 1: 2, 2: 2}; !reflect.DeepEqual(perClass, want) {
+		t.Errorf("validation images per class %v, want %v", perClass, want)
+	}
+	for _, i := range train {
+		if seen[i] {
+			t.Errorf("image %d in both sets", i)
+		}
+		seen[i] = true
+	}
+	if len(seen) != ds.Len() {
+		t.Errorf("the sets cover %d of %d images", len(seen), ds.Len())
+	}
+	for _, s := range [][]int{train, val} {
+		for k := 1; k < len(s); k++ {
+			if s[k] <= s[k-1] {
+				t.Fatal("a set is not sorted")
+			}
+		}
+	}
+	t2, v2 := SplitImages(ds, 0.2, 3)
+	if !reflect.DeepEqual(train, t2) || !reflect.DeepEqual(val, v2) {
+		t.Error("same seed gave a different split")
+	}
+	differs := false
+	for seed := uint64(4); seed < 8; seed++ {
+		_, v := SplitImages(ds, 0.2, seed)
+		differs = differs || !reflect.DeepEqual(v, val)
+	}
+	if !differs {
+		t.Error("four other seeds all gave the same split")
+	}
+	// A tiny fraction still holds one image of each class of two or more.
+	_, v := SplitImages(ds, 0.001, 3)
+	if len(v) != 3 {
+		t.Errorf("fraction 0.001: %d validation images, want 3 (one per class of 10)", len(v))
+	}
+	if tr, v := SplitImages(ds, math.NaN(), 3); len(v) != 0 || len(tr) != ds.Len() {
+		t.Errorf("fraction NaN: %d validation images, want 0", len(v))
 	}
 }

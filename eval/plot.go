@@ -155,3 +155,59 @@ func savePNG(p *plot.Plot, path string, w, h vg.Length) (err error) {
 	}
 	return os.Rename(tmp, path)
 }
+
+// PlotReliability draws reliability diagrams into a PNG file at path: for
+// each entry of diagrams (from Reliability), the fraction of pairs that
+// show the same thing against the mean score of each non-empty bin, with
+// the diagonal a calibrated model follows; the legend gives each entry's
+// ECE. Names are drawn in sorted order. The file is written atomically.
+func PlotReliability(path string, diagrams map[string][]Bin) error {
+	if len(diagrams) == 0 {
+		return errors.New("eval: PlotReliability: no diagrams")
+	}
+	p := plot.New()
+	p.Title.Text = "Reliability"
+	p.X.Label.Text = "score (mean of the bin)"
+	p.Y.Label.Text = "fraction of pairs that are the same"
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Add(plotter.NewGrid())
+	ideal, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+	if err != nil {
+		return fmt.Errorf("eval: PlotReliability: %w", err)
+	}
+	ideal.Color = color.Gray{Y: 150}
+	ideal.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
+	p.Add(ideal)
+	for i, name := range sortedKeys(diagrams) {
+		var xy plotter.XYs
+		var total int
+		var gap float64
+		for _, b := range diagrams[name] {
+			if b.Count == 0 {
+				continue
+			}
+			if !(b.Confidence >= 0 && b.Confidence <= 1 && b.Frequency >= 0 && b.Frequency <= 1) {
+				return fmt.Errorf("eval: PlotReliability: %q: bin [%g, %g) at (%g, %g), outside [0, 1]", name, b.Lo, b.Hi, b.Confidence, b.Frequency)
+			}
+			xy = append(xy, plotter.XY{X: b.Confidence, Y: b.Frequency})
+			total += b.Count
+			gap += float64(b.Count) * math.Abs(b.Confidence-b.Frequency)
+		}
+		if total == 0 {
+			return fmt.Errorf("eval: PlotReliability: %q has no pairs", name)
+		}
+		l, pts, err := plotter.NewLinePoints(xy)
+		if err != nil {
+			return fmt.Errorf("eval: PlotReliability: %q: %w", name, err)
+		}
+		l.Color, pts.Color = plotutil.Color(i), plotutil.Color(i)
+		l.Width = vg.Points(1.5)
+		pts.Shape = draw.CircleGlyph{}
+		pts.Radius = vg.Points(2.5)
+		p.Add(l, pts)
+		p.Legend.Add(fmt.Sprintf("%s (ECE %.3f)", name, gap/float64(total)), l, pts)
+	}
+	return savePNG(p, path, 5*vg.Inch, 5*vg.Inch)
+}

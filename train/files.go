@@ -15,6 +15,9 @@ const (
 	// its latest validation ROC curve.
 	CurvesPlot = "curves.png"
 	ROCPlot    = "roc.png"
+	// ReliabilityPlot is the reliability diagram of the validation pairs'
+	// scores before and after a recipe's Platt scaling (Recipe.Platt).
+	ReliabilityPlot = "reliability.png"
 
 	// PretrainModel is the pretrained model at its best validation
 	// one-shot accuracy (the last without validation).

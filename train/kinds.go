@@ -57,3 +57,33 @@ func ParseScheduleKind(s string) (ScheduleKind, error) {
 	}
 	return k, nil
 }
+
+// HoldoutKind is what a recipe holds out of the training data for model
+// selection. Its value is the name saved in run records; the zero value
+// means HoldClasses.
+type HoldoutKind string
+
+const (
+	// HoldClasses holds out whole classes, so that validation measures
+	// the model on classes it never saw: the one-shot setting, where the
+	// classes met in use are new (Omniglot's alphabets, new people).
+	HoldClasses HoldoutKind = "classes"
+	// HoldImages holds out images of every class, so that validation
+	// measures the model on new images of the classes it trained on: the
+	// setting where the classes met in use are the training classes
+	// (MNIST's ten digits, a fixed catalogue).
+	HoldImages HoldoutKind = "images"
+)
+
+// ParseHoldoutKind reads a flag's value: "classes" or "images" in any
+// case; "" is HoldClasses.
+func ParseHoldoutKind(s string) (HoldoutKind, error) {
+	k := HoldoutKind(strings.ToLower(strings.TrimSpace(s)))
+	if k == "" {
+		return HoldClasses, nil
+	}
+	if !slices.Contains([]HoldoutKind{HoldClasses, HoldImages}, k) {
+		return "", fmt.Errorf("train: unknown holdout %q (want classes or images)", s)
+	}
+	return k, nil
+}

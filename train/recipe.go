@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/gosiamese/gosiamese/data"
+	"github.com/gosiamese/gosiamese/eval"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/siamese"
@@ -33,12 +35,24 @@ type Recipe struct {
 	// stage. Two classes at least are held out when the data have four
 	// or more.
 	ValFraction float64
+	// Holdout says what ValFraction is a fraction of: the classes
+	// (HoldClasses, the default: validation classes are never trained
+	// on) or each class's images (HoldImages: validation images are new
+	// images of the training classes).
+	Holdout HoldoutKind `json:",omitempty"`
 	// Augment distorts training images (both stages, unless the pair stage
 	// trains on cached features of a frozen encoder).
 	Augment data.Augment
 	// Rotations adds each training class's three quarter turns as classes
 	// of their own during pretraining.
 	Rotations bool
+	// Outliers adds synthetic images that show nothing (constant colours,
+	// noise, dots, stripes, checkerboards, smooth fields: data.WithOutliers)
+	// to pretraining as one extra class, this many per training image
+	// (0.05: one for every twenty), so that the embedding learns to put a
+	// blank page or a texture away from every real class (outlier
+	// exposure). The pair stage never sees them. Default 0: none.
+	Outliers float64 `json:",omitempty"`
 	// Pretrain, when non-nil, trains the towers as a classifier over the
 	// training classes first.
 	Pretrain *PretrainConfig
@@ -49,6 +63,12 @@ type Recipe struct {
 	// keeps what pretraining learned); with no augmentation in that stage
 	// each image's encoder output is computed once.
 	FreezeEncoder bool
+	// Platt fits Platt scaling to the chosen model's logits on the
+	// validation pairs after the pair stage (PlattScale), so that its
+	// scores are probabilities, and calibrates the threshold again; Fit
+	// reports the calibration error before and after and writes
+	// ReliabilityPlot. Default false.
+	Platt bool `json:",omitempty"`
 	// ValPairs is the number of validation pairs of the pair stage;
 	// default 1000.
 	ValPairs int
@@ -196,6 +216,12 @@ func (r Recipe) Validate() error {
 		p.StepsPerEpoch = 1 // chosen from the data by Fit
 	}
 	errs = append(errs, p.Validate())
+	if !(r.Outliers >= 0 && r.Outliers <= 1) {
+		errs = append(errs, fmt.Errorf("train: recipe: outliers %v per training image outside [0, 1]", r.Outliers))
+	}
+	if _, err := ParseHoldoutKind(string(r.Holdout)); err != nil {
+		errs = append(errs, err)
+	}
 	if r.ValPairs < 0 || r.ValEpisodes < 0 {
 		errs = append(errs, fmt.Errorf("train: recipe: %d validation pairs, %d episodes", r.ValPairs, r.ValEpisodes))
 	}
@@ -255,6 +281,8 @@ type FitReport struct {
 	Pairs                    []EpochStats
 	// Validation holds the pair stage's held-out pairs.
 	Validation *PairValidation
+	// Calibration is what Platt scaling did; nil without Recipe.Platt.
+	Calibration *PlattResult
 }
 
 // Fit trains a model on d by recipe r: it holds out r.ValFraction of the
@@ -283,6 +311,13 @@ func Fit(ctx context.Context, r Recipe, d Data, opts FitOptions) (*siamese.Model
 		}
 		rep.TrainPairs, rep.ValPairs = len(trainPairs), len(valPairs)
 		progressf(opts.Progress, "split: %d training pairs, %d validation pairs\n", len(trainPairs), len(valPairs))
+	} else if r.Holdout == HoldImages {
+		trainIdx, valIdx = data.SplitImages(ds, r.ValFraction, opts.Seed)
+		rep.TrainClasses, rep.ValClasses = data.CountClasses(ds, trainIdx), data.CountClasses(ds, valIdx)
+		rep.TrainImages, rep.ValImages = len(trainIdx), len(valIdx)
+		if rep.ValClasses < 2 {
+			return nil, rep, fmt.Errorf("train: recipe: %d validation classes, want at least 2", rep.ValClasses)
+		}
 	} else {
 		trainIdx, valIdx = data.SplitClasses(ds, r.ValFraction, opts.Seed)
 		if nv := data.CountClasses(ds, valIdx); nv < 2 && nv+data.CountClasses(ds, trainIdx) >= 4 {
@@ -324,12 +359,20 @@ func Fit(ctx context.Context, r Recipe, d Data, opts FitOptions) (*siamese.Model
 		if err != nil {
 			return nil, rep, err
 		}
-		imgs, err := NewSampledImages(ds, trainIdx, input, r.Augment, r.Rotations, opts.Workers, opts.Seed)
+		pds, pidx := ds, trainIdx
+		if r.Outliers > 0 {
+			n := int(math.Round(r.Outliers * float64(len(trainIdx))))
+			pds, pidx = data.WithOutliers(ds, n, opts.Seed), slices.Clone(trainIdx)
+			for k := range n {
+				pidx = append(pidx, ds.Len()+k)
+			}
+		}
+		imgs, err := NewSampledImages(pds, pidx, input, r.Augment, r.Rotations, opts.Workers, opts.Seed)
 		if err != nil {
 			return nil, rep, err
 		}
 		if !opts.NoImageCache {
-			imgs.Batcher().SetCacheImages(len(trainIdx))
+			imgs.Batcher().SetCacheImages(len(pidx))
 		}
 		pc := *r.Pretrain
 		pc.Seed, pc.Dir, pc.Progress = opts.Seed, opts.Dir, opts.Progress
@@ -390,8 +433,12 @@ func Fit(ctx context.Context, r Recipe, d Data, opts FitOptions) (*siamese.Model
 		if val, err = NewPairValidation(ds, pairs); err != nil {
 			return nil, rep, err
 		}
-		progressf(opts.Progress, "split: %d training images in %d classes; %d validation pairs from %d images in %d held-out classes\n",
-			rep.TrainImages, rep.TrainClasses, len(pairs), rep.ValImages, rep.ValClasses)
+		held := "held-out classes"
+		if r.Holdout == HoldImages {
+			held = "classes (held-out images)"
+		}
+		progressf(opts.Progress, "split: %d training images in %d classes; %d validation pairs from %d images in %d %s\n",
+			rep.TrainImages, rep.TrainClasses, len(pairs), rep.ValImages, rep.ValClasses, held)
 	}
 	rep.Validation = val
 	tc := r.Pairs
@@ -415,13 +462,41 @@ func Fit(ctx context.Context, r Recipe, d Data, opts FitOptions) (*siamese.Model
 		return nil, rep, err
 	}
 	if opts.Dir != "" {
-		best, err := siamese.Load(filepath.Join(opts.Dir, BestModel))
-		if err != nil {
+		if m, err = siamese.Load(filepath.Join(opts.Dir, BestModel)); err != nil {
 			return nil, rep, fmt.Errorf("train: recipe: %w", err)
 		}
-		return best, rep, nil
+	}
+	if r.Platt {
+		if err := plattStage(m, val, tc.TargetFAR, opts, &rep); err != nil {
+			return nil, rep, err
+		}
 	}
 	return m, rep, nil
+}
+
+// plattStage fits Platt scaling to m on val, reports it and, with a
+// folder, saves the calibrated model as BestModel and draws
+// ReliabilityPlot.
+func plattStage(m *siamese.Model, val *PairValidation, targetFAR float64, opts FitOptions, rep *FitReport) error {
+	pr, err := PlattScale(m, val, targetFAR)
+	if err != nil {
+		return err
+	}
+	rep.Calibration = &pr
+	progressf(opts.Progress, "calibration: Platt scaling (scale %.4g, offset %.4g) on %d validation pairs: ECE %.4f before, %.4f after; threshold %.4f\n",
+		pr.A, pr.B, len(val.Pairs()), pr.ECEBefore, pr.ECEAfter, pr.Threshold)
+	if opts.Dir == "" {
+		return nil
+	}
+	if err := m.Save(filepath.Join(opts.Dir, BestModel)); err != nil {
+		return fmt.Errorf("train: recipe: %w", err)
+	}
+	err = eval.PlotReliability(filepath.Join(opts.Dir, ReliabilityPlot), map[string][]eval.Bin{
+		"before calibration": pr.Before, "after calibration": pr.After})
+	if err != nil {
+		return fmt.Errorf("train: recipe: %w", err)
+	}
+	return nil
 }
 
 // progressf writes a line of progress to w, if not nil.

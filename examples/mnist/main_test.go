@@ -39,22 +39,26 @@ func writeIdx(t *testing.T, dir, prefix string, n int) {
 	}
 }
 
+// TestMNISTEndToEnd trains by the default recipe, quick (ResNet-50), at
+// a tiny budget and checks the report and the files.
 func TestMNISTEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	writeIdx(t, dir, "train", 40)
+	writeIdx(t, dir, "train", 160)
 	writeIdx(t, dir, "t10k", 20)
 	out := filepath.Join(dir, "run")
 	var stdout, stderr bytes.Buffer
-	rc := run(context.Background(), []string{"-data", dir, "-arch", "resnet18", "-width", "8", "-epochs", "2", "-pairs", "8", "-batch", "4", "-test-pairs", "8", "-out", out}, &stdout, &stderr)
+	rc := run(context.Background(), []string{"-data", dir, "-pretrain-epochs", "1", "-pretrain-steps", "2", "-pair-epochs", "1", "-test-pairs", "8", "-out", out}, &stdout, &stderr)
 	if rc != 0 {
 		t.Fatalf("exit %d: %s", rc, stderr.String())
 	}
-	for _, want := range []string{"epoch 1: test accuracy", "epoch 2: test accuracy", "a few test pairs", "score"} {
+	for _, want := range []string{"recipe quick:", "trained on 152 images of 4 classes (8 images held out)", "128 images pretraining", "calibrated on 1000 validation pairs: ECE",
+		"test pairs (8, scored once): accuracy", "4-way one-shot accuracy on the test set", "(400 tasks)", "an image against itself: lowest score",
+		"a blank image against the same images: highest score", "uniform noise against the same images", "a few test pairs", "score"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
 	}
-	for _, f := range []string{"best.safetensors", "samples/pair1_a.png", "samples/pair1_b.png"} {
+	for _, f := range []string{"best.safetensors", "reliability.png", TestReliability, "samples/pair1_a.png", "samples/pair1_b.png"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
@@ -63,7 +67,7 @@ func TestMNISTEndToEnd(t *testing.T) {
 	// The finished run is not overwritten by another, unless -force.
 	best := filepath.Join(out, "best.safetensors")
 	before, _ := os.ReadFile(best)
-	again := []string{"-data", dir, "-arch", "resnet18", "-width", "8", "-epochs", "1", "-pairs", "8", "-batch", "4", "-test-pairs", "8", "-seed", "2", "-out", out}
+	again := []string{"-data", dir, "-pretrain-epochs", "1", "-pretrain-steps", "1", "-pair-epochs", "1", "-test-pairs", "8", "-seed", "2", "-out", out}
 	for _, extra := range [][]string{nil, {"-recipe", "oneshot"}} {
 		stdout.Reset()
 		stderr.Reset()
@@ -95,7 +99,7 @@ func TestMNISTRecipe(t *testing.T) {
 	if rc != 0 {
 		t.Fatalf("exit %d: %s", rc, stderr.String())
 	}
-	for _, want := range []string{"recipe oneshot:", "trained on 2 classes (2 held out)", "64 images pretraining, 4800 pairs", "test pairs: accuracy", "4-way one-shot accuracy on the test set", "(400 tasks)", "a few test pairs"} {
+	for _, want := range []string{"recipe oneshot:", "of 2 classes (2 classes held out)", "64 images pretraining, 4800 pairs", "test pairs (8, scored once): accuracy", "4-way one-shot accuracy on the test set", "(400 tasks)", "a few test pairs"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
@@ -125,7 +129,7 @@ func TestMNISTRecipe(t *testing.T) {
 // resultLine returns the output's test pairs line.
 func resultLine(out string) string {
 	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "test pairs: accuracy") {
+		if strings.Contains(l, "scored once): accuracy") {
 			return l
 		}
 	}
@@ -140,17 +144,13 @@ func TestMNISTErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-data", filepath.Join(dir, "nothing")}, 1, "nothing"},
-		{[]string{"-arch", "resnet9"}, 2, "resnet9"},
-		{[]string{"-size", "16"}, 2, "-size >= 32"},
+		{[]string{"-test-pairs", "1"}, 2, "-test-pairs >= 2"},
+		{[]string{"-pretrain-epochs", "-1"}, 2, "no negative count"},
+		{[]string{"stray"}, 2, "no arguments"},
+		{[]string{"-workers", "-1"}, 2, "no negative count"},
+		{[]string{"-force", "-resume"}, 2, "give one"},
 		{[]string{"-bogus"}, 2, "bogus"},
 		{[]string{"-recipe", "fast"}, 2, `no recipe "fast"`},
-		{[]string{"-resume"}, 2, "-resume continues a -recipe run"},
-		{[]string{"-lr", "0"}, 2, "-lr > 0"},
-		{[]string{"-workers", "-1"}, 2, "-workers"},
-		{[]string{"-recipe", "oneshot", "-pretrain-epochs", "-1"}, 2, "not negative"},
-		{[]string{"-pair-epochs", "2"}, 2, "go with -recipe"},
-		{[]string{"-recipe", "oneshot", "-force", "-resume"}, 2, "give one"},
-		{[]string{"extra"}, 2, "no arguments"},
 	}
 	for _, c := range cases {
 		var stdout, stderr bytes.Buffer

@@ -81,7 +81,8 @@ func (o *Outliers) Image(i int) (image.Image, error) {
 // OutlierImage returns synthetic outlier image k of the stream keyed by
 // seed: one of six kinds in turn (constant, uniform noise, sparse dots,
 // stripes, checkerboard, smooth random field), each with random levels,
-// colours and scales.
+// colours and scales; half the constant images are black or white and
+// half the noise images span the whole range.
 func OutlierImage(seed, k uint64) *image.NRGBA {
 	rng := rand.New(derive(seed, domainOutlier, k))
 	img := image.NewNRGBA(image.Rect(0, 0, outlierSize, outlierSize))
@@ -105,10 +106,20 @@ func OutlierImage(seed, k uint64) *image.NRGBA {
 			}
 		}
 	}
+	// Half the constant and noise images take the extremes: a black or a
+	// white page, noise over the whole range.
+	extreme := rng.IntN(2) == 0
+	black, white := color.NRGBA{0, 0, 0, 255}, color.NRGBA{255, 255, 255, 255}
 	switch k % 6 {
 	case 0: // constant
+		if extreme {
+			c0 = [2]color.NRGBA{black, white}[rng.IntN(2)]
+		}
 		set(func(int, int) color.NRGBA { return c0 })
 	case 1: // uniform noise between the two colours
+		if extreme {
+			c0, c1 = black, white
+		}
 		set(func(int, int) color.NRGBA { return mix(c0, c1, rng.Float64()) })
 	case 2: // sparse dots on a background
 		p := 0.01 + 0.3*rng.Float64()

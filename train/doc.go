@@ -33,10 +33,19 @@
 // of them, see Data), run by Fit: the model, an optional pretraining stage
 // (Pretrainer: the towers learn to classify the training classes, and
 // optionally their quarter turns, with softmax cross-entropy; the epoch
-// with the best one-shot accuracy on held-out classes is kept) and the
-// pair stage above. Presets names them: "oneshot" (the default, see
-// OneShotRecipe), "oneshot-long" (the same, pretrained longer with a
-// cosine classifier) and "original", the Keras design (see
-// OriginalRecipe). The README's results section gives what each reached,
-// at what cost, and what each lever of "oneshot" adds.
+// with the best one-shot accuracy on held-out data is kept) and the pair
+// stage above. What is held out for those choices is whole classes
+// (HoldClasses: the classes met in use are new ones) or images of every
+// class (HoldImages: the classes met in use are the training classes). A
+// recipe can add synthetic outlier images to pretraining (Outliers), so a
+// blank page or noise embeds away from every class, and calibrate the
+// chosen model's scores by Platt scaling on the validation pairs (Platt,
+// PlattScale), so a score is the probability it claims.
+//
+// Presets names them: "oneshot" (the default, see OneShotRecipe),
+// "oneshot-long" (the same, pretrained longer with a cosine classifier),
+// "quick" (minutes, for data whose classes are the ones met in use: the
+// main job on MNIST, see QuickRecipe) and "original", the Keras design
+// (see OriginalRecipe). The README's results section gives what each
+// reached, at what cost, and what each lever of "oneshot" adds.
 package train

@@ -31,5 +31,6 @@
 // siamese.Gallery does.
 //
 // The package's tests run the files in ONNX Runtime 1.30 (npm's
-// onnxruntime-node) and compare the outputs with the library's.
+// onnxruntime-node) and compare the outputs with the library's, and pass
+// them through ONNX 1.12's checker.
 package onnx

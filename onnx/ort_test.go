@@ -21,7 +21,7 @@ import (
 // through testdata/ort_run.js) and their outputs compared with the
 // library's. The runtime lives in $ORT_DIR/node_modules, or in
 // ../bench/.ort/node_modules when ORT_DIR is unset; without it, or without
-// node, the tests skip, unless GOSIAMESE_REQUIRE_ORT is set (as CI sets
+// node, the tests skip, unless GOSIAMESE_REQUIRE_ONNX is set (as CI sets
 // it), when they fail.
 
 // ortTolerance is the largest relative error allowed: the largest
@@ -46,10 +46,7 @@ func ortDir(t *testing.T) string {
 		missing = fmt.Sprintf("onnxruntime-node is not in %s (npm install --ignore-scripts --prefix %s onnxruntime-node@1.30.0, or set ORT_DIR)", dir, dir)
 	}
 	if missing != "" {
-		if os.Getenv("GOSIAMESE_REQUIRE_ORT") != "" {
-			t.Fatalf("GOSIAMESE_REQUIRE_ORT is set but %s", missing)
-		}
-		t.Skipf("ONNX Runtime comparison skipped: %s", missing)
+		skipWithout(t, missing)
 	}
 	return dir
 }

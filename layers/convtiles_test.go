@@ -85,7 +85,7 @@ func same(t *testing.T, what string, got, want []float32) {
 	t.Helper()
 	for i := range want {
 		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-			t.Fatalf("%s: element %d: tiles %g, im2col %g", what, i, got[i], want[i])
+			t.Fatalf("%s: element %d: %g, want %g (bit for bit)", what, i, got[i], want[i])
 		}
 	}
 }

@@ -62,40 +62,38 @@ func (o *maxPoolOp) Do(vs ...G.Value) (G.Value, error) {
 }
 
 // maxPool writes the pooled values to y, or, given dy, adds each window's
-// gradient to the position of its maximum in dx.
+// gradient to the position of its maximum in dx: the first maximum in
+// reading order, or the first NaN. Planes (image, channel) are shared out
+// among GOMAXPROCS goroutines.
 func maxPool[T float](o *maxPoolOp, s tensor.Shape, x, y, dy, dx []T) {
 	h, w := s[2], s[3]
 	oh, ow := o.out(h, w)
-	for nc := 0; nc < s[0]*s[1]; nc++ {
-		xs := x[nc*h*w : (nc+1)*h*w]
-		for i := 0; i < oh; i++ {
-			for j := 0; j < ow; j++ {
-				best, at := T(math.Inf(-1)), -1
-				for di := 0; di < o.k; di++ {
-					r := i*o.s - o.p + di
-					if r < 0 || r >= h {
-						continue
-					}
-					for dj := 0; dj < o.k; dj++ {
-						c := j*o.s - o.p + dj
-						if c < 0 || c >= w {
-							continue
-						}
-						v := xs[r*w+c]
-						if at < 0 || v > best || (v != v && best == best) {
-							best, at = v, r*w+c
+	parallelFor(s[0]*s[1], h*w, func(lo, hi int) {
+		for nc := lo; nc < hi; nc++ {
+			xs := x[nc*h*w : (nc+1)*h*w]
+			for i := range oh {
+				// the window's rows and columns inside the image
+				r0, r1 := max(0, i*o.s-o.p), min(h, i*o.s-o.p+o.k)
+				for j := range ow {
+					c0, c1 := max(0, j*o.s-o.p), min(w, j*o.s-o.p+o.k)
+					best, at := T(math.Inf(-1)), -1
+					for r := r0; r < r1; r++ {
+						for c, v := range xs[r*w+c0 : r*w+c1] {
+							if at < 0 || v > best || (v != v && best == best) {
+								best, at = v, r*w+c0+c
+							}
 						}
 					}
-				}
-				k := nc*oh*ow + i*ow + j
-				if dy == nil {
-					y[k] = best
-				} else if at >= 0 {
-					dx[nc*h*w+at] += dy[k]
+					k := nc*oh*ow + i*ow + j
+					if dy == nil {
+						y[k] = best
+					} else if at >= 0 {
+						dx[nc*h*w+at] += dy[k]
+					}
 				}
 			}
 		}
-	}
+	})
 }
 
 func (o *maxPoolOp) DiffWRT(int) []bool { return []bool{true} }

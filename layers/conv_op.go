@@ -175,18 +175,31 @@ func bnEpilogue[T float](bn *convBN, gamma, beta, rm, rv []T) *epilogue[T] {
 }
 
 // apply sets dst, which is y[off:off+len(dst)], to the epilogue of src
-// for output channel f.
+// for output channel f. Each multiplication and addition is rounded on its
+// own (the conversions keep the compiler from fusing them), as the vector
+// code (affineVec) that does most of a float32 slice rounds them.
 func (e *epilogue[T]) apply(f, off int, src, dst []T) {
 	scale, shift := e.scale[f], e.shift[f]
+	var res []T
 	if e.res != nil {
-		res := e.res[off : off+len(dst)]
+		res = e.res[off : off+len(dst)]
+	}
+	done := 0
+	if d, ok := any(dst).([]float32); ok {
+		done = affineVec(d, any(src).([]float32), any(res).([]float32), float32(scale), float32(shift), e.relu)
+		if done == len(dst) {
+			return
+		}
+	}
+	src, dst = src[done:len(dst)], dst[done:]
+	if res != nil {
+		res = res[done:]
 		for i, v := range src {
-			t := v*scale + shift
-			dst[i] = t + res[i]
+			dst[i] = T(T(v*scale)+shift) + res[i]
 		}
 	} else {
 		for i, v := range src {
-			dst[i] = v*scale + shift
+			dst[i] = T(v*scale) + shift
 		}
 	}
 	if e.relu {

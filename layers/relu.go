@@ -187,6 +187,7 @@ func maskPos[T float](y, dy, out []T) {
 // branches.
 func reluInPlace[T float](s []T) {
 	if s32, ok := any(s).([]float32); ok {
+		s32 = s32[reluVec(s32):]
 		for i, v := range s32 {
 			u := int64(math.Float32bits(v))
 			// keep when u <= bits(+Inf) (+0, positive, +Inf) or when v is

@@ -1,0 +1,49 @@
+//go:build amd64 && !purego && !openblas
+
+package layers
+
+import "golang.org/x/sys/cpu"
+
+// Vector code for the elementwise passes over float32 activations (the
+// convolution's epilogue, the ReLU) on amd64 CPUs with AVX2 (vec_amd64.s);
+// the Go loops do the rest of a slice and everything elsewhere. Both round
+// each operation alike, so a value's result does not depend on which of
+// them computes it.
+
+var vecAVX2 = cpu.X86.HasAVX2
+
+//go:noescape
+func affineAVX2(dst, src, res *float32, n int, scale, shift float32, relu bool)
+
+//go:noescape
+func reluAVX2(s *float32, n int)
+
+// affineVec sets dst[i] to act(src[i]*scale + shift + res[i]) (no res when
+// nil, act the ReLU when relu) for a prefix of dst and returns its length:
+// a multiple of 8, 0 without AVX2. src and res hold at least len(dst)
+// values.
+func affineVec(dst, src, res []float32, scale, shift float32, relu bool) int {
+	n := len(dst) &^ 7
+	if !vecAVX2 || n == 0 {
+		return 0
+	}
+	_ = src[n-1]
+	var r *float32
+	if res != nil {
+		_ = res[n-1]
+		r = &res[0]
+	}
+	affineAVX2(&dst[0], &src[0], r, n, scale, shift, relu)
+	return n
+}
+
+// reluVec applies the ReLU to a prefix of s in place and returns its
+// length: a multiple of 8, 0 without AVX2.
+func reluVec(s []float32) int {
+	n := len(s) &^ 7
+	if !vecAVX2 || n == 0 {
+		return 0
+	}
+	reluAVX2(&s[0], n)
+	return n
+}

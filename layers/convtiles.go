@@ -73,8 +73,9 @@ func packCols(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float3
 	}
 	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
 	return func(nr, kc, nc, p0, j0 int, dst []float32) {
-		// a panel's columns in runs along one output row: with stride 1
-		// a run reads consecutive input values, copied at once
+		// a panel's columns in runs along one output row: a run reads
+		// input values sw apart (consecutive ones, copied at once, with
+		// stride 1), and only its ends can fall in the padding
 		type run struct{ q, n, base, iy0, ix0 int }
 		var runs [32]run
 		for jp := 0; jp < nc; jp += nr {
@@ -84,10 +85,7 @@ func packCols(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float3
 			for q := 0; q < w; {
 				j := j0 + jp + q
 				img, pos := j/p, j%p
-				n := 1
-				if cg.sw == 1 {
-					n = min(w-q, cg.ow-pos%cg.ow)
-				}
+				n := min(w-q, cg.ow-pos%cg.ow)
 				runs[nruns] = run{q, n, img * chw, pos/cg.ow*cg.sh - cg.ph, pos%cg.ow*cg.sw - cg.pw}
 				nruns++
 				q += n
@@ -97,6 +95,7 @@ func packCols(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float3
 				ch, ki, kj := r/kk, r%kk/cg.kw, r%cg.kw
 				cb, dy, dx := ch*hw, ki*cg.dh, kj*cg.dw
 				row := d[pp*nr : pp*nr+nr]
+				sw := cg.sw
 				for _, ru := range runs[:nruns] {
 					out := row[ru.q : ru.q+ru.n]
 					iy, ix := ru.iy0+dy, ru.ix0+dx
@@ -104,23 +103,31 @@ func packCols(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float3
 						clear(out)
 						continue
 					}
-					if ru.n == 1 {
-						if uint(ix) < uint(cg.w) {
-							out[0] = x[ru.base+cb+iy*cg.w+ix]
-						} else {
-							out[0] = 0
-						}
-						continue
+					// columns t read ix + t·sw: zeros where that is left
+					// of 0 (t < a) or at w and beyond (t >= b)
+					a, b := 0, ru.n
+					if ix < 0 {
+						a = (-ix + sw - 1) / sw
 					}
-					// ix .. ix+n-1 (stride 1): zeros left of 0 and from w on
-					a, b := max(0, -ix), min(ru.n, cg.w-ix)
+					if lim := cg.w - ix; lim <= 0 {
+						b = 0
+					} else {
+						b = min(b, (lim+sw-1)/sw)
+					}
 					if a >= b {
 						clear(out)
 						continue
 					}
 					src := ru.base + cb + iy*cg.w + ix
 					clear(out[:a])
-					copy(out[a:b], x[src+a:src+b])
+					if sw == 1 {
+						copy(out[a:b], x[src+a:src+b])
+					} else {
+						in := x[src+a*sw : src+(b-1)*sw+1]
+						for t := range out[a:b] {
+							out[a+t] = in[t*sw]
+						}
+					}
 					clear(out[b:])
 				}
 				clear(row[w:])

@@ -139,6 +139,9 @@ func packCols(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float3
 // packColsT packs panels of the transposed matrix of image columns,
 // B(j, r): the right operand of the weight gradient dy'·colsᵀ.
 func packColsT(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
+	if cg.direct() {
+		return packImageRowsT(cg.c, cg.h*cg.w, x)
+	}
 	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
 	return func(nr, kc, nc, p0, j0 int, dst []float32) {
 		var cb, dy, dx [32]int
@@ -164,6 +167,36 @@ func packColsT(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float
 					}
 				}
 				clear(row[w:])
+			}
+		}
+	}
+}
+
+// packImageRowsT packs panels of the transpose of packImageRows' view,
+// B(j, r) = x[(img·rows + r)·seg + pos], j = img·seg + pos: the image
+// columns of a direct convolution for the weight gradient. Each row r is
+// read a stretch of one image at a time, in order.
+func packImageRowsT(rows, seg int, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
+	return func(nr, kc, nc, p0, j0 int, dst []float32) {
+		for jp := 0; jp < nc; jp += nr {
+			w := min(nr, nc-jp)
+			d := dst[jp*kc : jp*kc+kc*nr]
+			for pp := 0; pp < kc; {
+				img, pos := (p0+pp)/seg, (p0+pp)%seg
+				n := min(kc-pp, seg-pos)
+				for q := range w {
+					off := (img*rows+j0+jp+q)*seg + pos
+					out := d[pp*nr+q:]
+					for t, v := range x[off : off+n] {
+						out[t*nr] = v
+					}
+				}
+				pp += n
+			}
+			if w < nr {
+				for pp := range kc {
+					clear(d[pp*nr+w : pp*nr+nr])
+				}
 			}
 		}
 	}

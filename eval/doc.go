@@ -1,6 +1,7 @@
 // Package eval measures how well a similarity model separates "same" from
 // "different": verification metrics on scored pairs, N-way one-shot
-// classification (Omniglot's 20 official runs among them) and plots.
+// classification (Omniglot's 20 official runs among them), retrieval of
+// a labelled gallery and plots.
 //
 // # Conventions
 //
@@ -34,6 +35,14 @@
 // (RunsResult.String prints them in its format). On these runs raw-pixel
 // nearest neighbour makes 81.0% error, the modified Hausdorff distance
 // 38.8%, Koch et al.'s Siamese network 8%.
+//
+// # Retrieval
+//
+// RetrievalScores ranks a gallery for each query by a score matrix and
+// reports Recall@K, precision@1 and MAP@R (Musgrave, Belongie & Lim 2020);
+// RetrievalLeaveOneOut does so within one labelled set, each item the
+// query of all the others, and RetrievalImages scores a set of images
+// through a Scorer first. Equal scores keep the gallery's order.
 //
 // # Plots
 //

@@ -44,3 +44,19 @@ func Example() {
 	// no false accepts from threshold 0.90
 	// eval: only one class present: 8 pairs labelled same, 0 different
 }
+
+// Retrieval of a gallery by score: one query of class 0 ranks the gallery
+// (classes 1, 0, 1, 0) by score as 0 (0.9), 1 (0.8), 0 (0.6), 1 (0.1):
+// its first item is relevant (recall@1 and precision@1 1), and of its R = 2
+// relevant items one is in the first two: MAP@R = (1/1)/2 = 0.5.
+func ExampleRetrievalScores() {
+	scores := [][]float64{{0.8, 0.9, 0.1, 0.6}}
+	r, err := eval.RetrievalScores(scores, []int{0}, []int{1, 0, 1, 0}, 1, 2)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(r)
+	// Output:
+	// recall@1 1.000  recall@2 1.000  precision@1 1.000  MAP@R 0.500 (1 queries)
+}

@@ -159,3 +159,101 @@ func TestContrastiveErrors(t *testing.T) {
 		wantErr(t, name, n, err)
 	}
 }
+
+// refContrastiveBatch is ContrastiveBatch by brute force, with the paper's
+// per-pair loss (Y = 1 for a pair of different classes).
+func refContrastiveBatch(emb, lab []float64, margin float64) float64 {
+	n, d := len(lab), len(emb)/len(lab)
+	var sum float64
+	var pairs int
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			bigY := 1.0
+			if lab[i] == lab[j] {
+				bigY = 0
+			}
+			sum += paperContrastive(refDist(emb, d, i, j), bigY, margin)
+			pairs++
+		}
+	}
+	return sum / float64(pairs)
+}
+
+func TestContrastiveBatchValue(t *testing.T) {
+	emb, lab := tripletBatch(19)
+	for _, margin := range []float64{0.5, 1.5, 4} {
+		want := refContrastiveBatch(emb, lab, margin)
+		for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+			rel := 1e-13
+			if dt == tensor.Float32 {
+				rel = 1e-5
+			}
+			g := G.NewGraph()
+			e := input(g, dt, "emb", emb, 8, 5)
+			y := input(g, dt, "labels", lab, 8)
+			l, err := ContrastiveBatch(e, y, margin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := eval(t, g, l); !near(got[0], want, rel, 0) {
+				t.Errorf("%v margin %v: %v, want %v", dt, margin, got[0], want)
+			}
+		}
+	}
+	// Two rows: one pair. Same class at distance 5 (3-4-5): ½·25;
+	// different classes at distance 5 with margin 6: ½·1.
+	for _, c := range []struct{ lab, want float64 }{{0, 12.5}, {1, 0.5}} {
+		g := G.NewGraph()
+		e := input(g, tensor.Float64, "emb", []float64{0, 0, 3, 4}, 2, 2)
+		y := input(g, tensor.Float64, "labels", []float64{0, c.lab}, 2)
+		l, err := ContrastiveBatch(e, y, 6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := eval(t, g, l); !near(got[0], c.want, 1e-9, 0) {
+			t.Errorf("labels 0 and %v: %v, want %v", c.lab, got[0], c.want)
+		}
+	}
+}
+
+func TestContrastiveBatchGrad(t *testing.T) {
+	emb, lab := tripletBatch(19)
+	const margin = 1.5
+	// Central differences need every different-class pair clear of the
+	// hinge at margin.
+	for i := range lab {
+		for j := i + 1; j < len(lab); j++ {
+			if lab[i] != lab[j] && math.Abs(refDist(emb, 5, i, j)-margin) < 1e-4 {
+				t.Fatalf("pair %d, %d sits on the hinge; pick another batch", i, j)
+			}
+		}
+	}
+	for _, shape := range [][]int{{8}, {8, 1}} {
+		g := G.NewGraph()
+		e := input(g, tensor.Float64, "emb", emb, 8, 5)
+		y := input(g, tensor.Float64, "labels", lab, shape...)
+		l, err := ContrastiveBatch(e, y, margin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gradcheck.Check(t, g, G.Nodes{e}, l, nil)
+	}
+}
+
+func TestContrastiveBatchErrors(t *testing.T) {
+	g := G.NewGraph()
+	e := input(g, tensor.Float64, "e", make([]float64, 12), 4, 3)
+	e1 := input(g, tensor.Float64, "e1", make([]float64, 3), 1, 3)
+	y := input(g, tensor.Float64, "y", make([]float64, 4), 4)
+	y1 := input(g, tensor.Float64, "y1", make([]float64, 1), 1)
+	y3 := input(g, tensor.Float64, "y3", make([]float64, 3), 3)
+	for name, f := range map[string]func() (*G.Node, error){
+		"N mismatch":  func() (*G.Node, error) { return ContrastiveBatch(e, y3, 1) },
+		"one row":     func() (*G.Node, error) { return ContrastiveBatch(e1, y1, 1) },
+		"zero margin": func() (*G.Node, error) { return ContrastiveBatch(e, y, 0) },
+		"nil emb":     func() (*G.Node, error) { return ContrastiveBatch(nil, y, 1) },
+	} {
+		n, err := f()
+		wantErr(t, name, n, err)
+	}
+}

@@ -10,7 +10,7 @@
 // negative pair). This is the convention of the Keras original and of
 // binary cross-entropy, and it is the opposite of Hadsell, Chopra & LeCun
 // (2006), whose Y is 1 for dissimilar pairs: Contrastive's label is the
-// paper's 1 - Y. Triplet takes class ids instead of pair labels; two rows
+// paper's 1 - Y. Triplet and ContrastiveBatch take class ids instead of pair labels; two rows
 // with equal ids form a positive pair.
 //
 // # Functions
@@ -20,6 +20,8 @@
 //   - EuclideanDistance: row-wise distance sqrt(Σ(a-b)² + Eps) of two
 //     (N, D) embeddings.
 //   - Contrastive: the contrastive loss on distances and pair labels.
+//   - ContrastiveBatch: the contrastive loss of every pair of rows of a
+//     batch of embeddings with class ids.
 //   - Triplet: the triplet loss on a batch of embeddings and class ids,
 //     with batch-all or batch-hard online mining (Hermans, Beyer & Leibe
 //     2017).

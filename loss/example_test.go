@@ -56,3 +56,39 @@ func Example() {
 	// loss 0.0625
 	// d loss/d a[0] = (0.150, 0.200)
 }
+
+// A batch of three 2-D embeddings, two of class 0 one unit apart, one of
+// class 1 at distance 1.5 from the first and sqrt(3.25) ≈ 1.803 from the
+// second. Batch-hard triplet loss with margin 1: the first anchor pays
+// 1 - 1.5 + 1 = 0.5, the second 1 - 1.803 + 1 = 0.197, the third has no
+// positive: mean 0.349. Contrastive loss of all pairs with margin 2: the
+// same pair pays ½·1², the others ½(2 - 1.5)² and ½(2 - 1.803)²: mean
+// 0.215.
+func ExampleContrastiveBatch() {
+	g := G.NewGraph()
+	emb := G.NewMatrix(g, tensor.Float64, G.WithShape(3, 2), G.WithName("emb"),
+		G.WithValue(tensor.New(tensor.WithShape(3, 2), tensor.WithBacking([]float64{0, 0, 0, 1, 1.5, 0}))))
+	classes := G.NewVector(g, tensor.Float64, G.WithShape(3), G.WithName("classes"),
+		G.WithValue(tensor.New(tensor.WithBacking([]float64{0, 0, 1}))))
+	hard, err := loss.Triplet(emb, classes, 1, loss.BatchHard)
+	if err != nil {
+		panic(err)
+	}
+	pairs, err := loss.ContrastiveBatch(emb, classes, 2)
+	if err != nil {
+		panic(err)
+	}
+	var hv, pv G.Value
+	G.Read(hard, &hv)
+	G.Read(pairs, &pv)
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		panic(err)
+	}
+	fmt.Printf("batch-hard triplet %.3f\n", hv.Data())
+	fmt.Printf("contrastive, all pairs %.3f\n", pv.Data())
+	// Output:
+	// batch-hard triplet 0.349
+	// contrastive, all pairs 0.215
+}

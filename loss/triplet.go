@@ -45,15 +45,44 @@ func (m Mining) String() string {
 // differentiated; at ties BatchHard's gradient goes to the first row that
 // attains the extreme.
 func Triplet(emb, labels *G.Node, margin float64, mining Mining) (*G.Node, error) {
-	const fn = "Triplet"
+	if mining != BatchAll && mining != BatchHard {
+		return nil, fmt.Errorf("loss: Triplet: unknown mining %v", mining)
+	}
+	return batchLoss("Triplet", emb, labels, margin, mining)
+}
+
+// allPairs is the "mining" of ContrastiveBatch: every pair of the batch.
+const allPairs Mining = -1
+
+// ContrastiveBatch returns the contrastive loss (see Contrastive) of every
+// pair of rows of a batch: embeddings emb (N, D) whose classes are labels
+// (N), stored as floats. Rows of one class are "same" pairs (label 1),
+// others "different":
+//
+//	loss = 1/P Σ_{i<j} y_ij·½d_ij² + (1-y_ij)·½max(0, margin-d_ij)²
+//
+// over the P = N(N-1)/2 pairs, with Euclidean distances d_ij (with Eps,
+// as in Triplet). margin must be positive and finite; N must be 2 or more.
+// Only emb is differentiated.
+func ContrastiveBatch(emb, labels *G.Node, margin float64) (*G.Node, error) {
+	const fn = "ContrastiveBatch"
+	if err := checkMargin(fn, margin, true); err != nil {
+		return nil, err
+	}
+	if emb != nil && emb.Dims() == 2 && emb.Shape()[0] < 2 {
+		return nil, fmt.Errorf("loss: %s: emb has shape %v: a batch of one row has no pair", fn, emb.Shape())
+	}
+	return batchLoss(fn, emb, labels, margin, allPairs)
+}
+
+// batchLoss checks the inputs of Triplet and ContrastiveBatch and applies
+// their op.
+func batchLoss(fn string, emb, labels *G.Node, margin float64, mining Mining) (*G.Node, error) {
 	if err := checkNodes(fn, []string{"emb", "labels"}, emb, labels); err != nil {
 		return nil, err
 	}
 	if err := checkMargin(fn, margin, false); err != nil {
 		return nil, err
-	}
-	if mining != BatchAll && mining != BatchHard {
-		return nil, fmt.Errorf("loss: %s: unknown mining %v", fn, mining)
 	}
 	if emb.Dims() != 2 || emb.Shape()[0] < 1 {
 		return nil, fmt.Errorf("loss: %s: emb has shape %v, want (N, D)", fn, emb.Shape())
@@ -65,11 +94,16 @@ func Triplet(emb, labels *G.Node, margin float64, mining Mining) (*G.Node, error
 	if n != emb.Shape()[0] {
 		return nil, fmt.Errorf("loss: %s: %d embeddings but %d labels", fn, emb.Shape()[0], n)
 	}
-	op := &tripletOp{graphop.Base{Name: fmt.Sprintf("%s(%v, margin=%v)", fn, mining, margin), N: 2}, labels.Dims(), margin, mining}
+	name := fmt.Sprintf("%s(%v, margin=%v)", fn, mining, margin)
+	if mining == allPairs {
+		name = fmt.Sprintf("%s(margin=%v)", fn, margin)
+	}
+	op := &tripletOp{graphop.Base{Name: name, N: 2}, labels.Dims(), margin, mining}
 	return G.ApplyOp(op, emb, labels)
 }
 
-// tripletOp takes (emb, labels) and returns the scalar triplet loss.
+// tripletOp takes (emb, labels) and returns the scalar triplet loss, or
+// with allPairs the contrastive loss of all pairs.
 type tripletOp struct {
 	graphop.Base
 	yr     int // rank of labels
@@ -139,6 +173,24 @@ func tripletKernel[T float](margin float64, mining Mining, emb, lab []T, dx []fl
 	var sum float64
 	count := 0
 	switch mining {
+	case allPairs:
+		for i := range n {
+			for j := i + 1; j < n; j++ {
+				dij := dist[i*n+j]
+				count++
+				var c float64 // dLoss/d dist(i, j)
+				if lab[i] == lab[j] {
+					sum += dij * dij / 2
+					c = dij
+				} else if h := margin - dij; h > 0 {
+					sum += h * h / 2
+					c = -h
+				}
+				if coef != nil {
+					coef[i*n+j] += c
+				}
+			}
+		}
 	case BatchAll:
 		for a := range n {
 			for p := range n {

@@ -120,6 +120,47 @@ type Pretrainer struct {
 	// resumed holds the optimizer's moments read by Resume, by name,
 	// until Run builds the optimizer.
 	resumed map[string][]float32
+	// obj is the stage's objective on the towers' embeddings: the
+	// classifier, or a metric learning loss.
+	obj objective
+	// files names the stage in errors, logs, files and checkpoints.
+	files stageFiles
+}
+
+// objective is what a stage that trains the towers on labelled images
+// puts on top of the embeddings.
+type objective interface {
+	// build returns the loss of a batch of n embeddings e, adding its
+	// inputs (the labels) to g.
+	build(g *layers.Graph, e *G.Node, n int) (*G.Node, error)
+	// feed sets the labels of a batch.
+	feed(classes []int) error
+	// correct counts the images of the last batch run that the stage's
+	// accuracy counts as right.
+	correct(classes []int) int
+	// params are the objective's own learnable parameters, saved in
+	// checkpoints beside the model.
+	params() []*layers.Param
+}
+
+// stageFiles names a stage that trains the towers: pretraining or metric
+// learning.
+type stageFiles struct {
+	what                   string     // in errors and progress lines
+	model, ckpt, log, plot string     // file names in Dir
+	stateKey, configKey    string     // checkpoint metadata keys
+	best                   string     // tensor name prefix of the best epoch's parameters
+	accuracy               string     // the plot's name of TrainAcc
+	config                 func() any // the settings a checkpoint records and Resume compares
+}
+
+// pretrainFiles names classification pretraining.
+func pretrainFiles(p *Pretrainer) stageFiles {
+	return stageFiles{
+		what: "pretraining", model: PretrainModel, ckpt: PretrainCheckpoint, log: PretrainLog, plot: PretrainPlot,
+		stateKey: pretrainStateKey, configKey: pretrainConfigKey, best: pretrainBest,
+		accuracy: "train accuracy", config: func() any { return p.cfg.withoutIO() },
+	}
 }
 
 // pretrainState is what a pretraining checkpoint holds besides tensors.
@@ -164,7 +205,9 @@ func NewPretrainer(m *siamese.Model, data ClassBatches, val *OneShotValidation, 
 	// prefix.
 	fc := layers.NewDense(checkpointPrefix+"pretrain.fc", m.Config().EmbeddingSize(), data.NumClasses())
 	layers.InitLinear(fc, rand.New(rand.NewPCG(cfg.Seed, 0x66632d696e6974))) // "fc-init"
-	return &Pretrainer{m: m, cfg: cfg, data: data, val: val, fc: fc}, nil
+	p := &Pretrainer{m: m, cfg: cfg, data: data, val: val, fc: fc}
+	p.obj, p.files = &classifier{p: p}, pretrainFiles(p)
+	return p, nil
 }
 
 // History returns the statistics of the epochs done so far.
@@ -181,36 +224,30 @@ func (p *Pretrainer) Step() uint64 { return p.st.Step }
 // cancelled; Resume continues from it. A non-finite input, loss, gradient
 // or update stops it as it stops Trainer.Run.
 func (p *Pretrainer) Run(ctx context.Context) error {
-	n, k := p.cfg.BatchSize, p.data.NumClasses()
+	n := p.cfg.BatchSize
 	in := p.m.Config().Input
+	prefix := "train: " + p.files.what
 	var (
-		gr      stepGraph
-		x, y    *G.Node
-		logitsV G.Value
+		gr stepGraph
+		x  *G.Node
 	)
 	err := p.m.Network().ChangeParams(func() error {
 		g := layers.NewGraph(layers.Training, p.cfg.Seed)
 		gr.g = g
 		x = G.NewTensor(g.G, tensor.Float32, 4, G.WithShape(n, in.Channels, in.Size, in.Size), G.WithName("pretrain.x"))
-		y = G.NewMatrix(g.G, tensor.Float32, G.WithShape(n, k), G.WithName("pretrain.targets"))
 		e, err := p.m.Network().Embeddings(g, 0, x)
 		if err != nil {
 			return err
 		}
-		logits, err := p.classify(g, e)
-		if err != nil {
-			return err
-		}
-		cost, err := loss.SoftmaxCrossEntropy(logits, y)
+		cost, err := p.obj.build(g, e, n)
 		if err != nil {
 			return err
 		}
 		gr.nodes, gr.params = g.Learnables()
 		if _, err := G.Grad(cost, gr.nodes...); err != nil {
-			return fmt.Errorf("train: pretraining: gradients: %w", err)
+			return fmt.Errorf("%s: gradients: %w", prefix, err)
 		}
 		G.Read(cost, &gr.loss)
-		G.Read(logits, &logitsV)
 		gr.vm = layers.NewTapeMachine(g, G.BindDualValues(gr.nodes...))
 		return nil
 	})
@@ -230,7 +267,7 @@ func (p *Pretrainer) Run(ctx context.Context) error {
 			copy(s.Float32s(), v)
 		}
 		if len(missing) > 0 {
-			return fmt.Errorf("train: pretraining: resume: the checkpoint lacks optimizer state %v", missing)
+			return fmt.Errorf("%s: resume: the checkpoint lacks optimizer state %v", prefix, missing)
 		}
 		opt.t = p.st.OptSteps
 		p.resumed = nil
@@ -240,10 +277,10 @@ func (p *Pretrainer) Run(ctx context.Context) error {
 	total := spe * uint64(p.cfg.Epochs)
 	var classes []int // the current step's
 	l := &loop{
-		prefix: "train: pretraining", m: p.m, gr: &gr, opt: opt, step: &p.st.Step,
+		prefix: prefix, m: p.m, gr: &gr, opt: opt, step: &p.st.Step,
 		stepsPerEpoch: spe, epochs: p.cfg.Epochs, batch: n, unit: "images",
 		dir: p.cfg.Dir, progress: p.cfg.Progress,
-		watch: slices.Concat(p.m.Network().Params(), []*layers.Param{p.fc.Weight, p.fc.Bias}),
+		watch: slices.Concat(p.m.Network().Params(), p.obj.params()),
 		hooks: hooks{
 			feed: func(step uint64) error {
 				xt, cs, err := p.data.Batch(step, n)
@@ -253,18 +290,17 @@ func (p *Pretrainer) Run(ctx context.Context) error {
 				if i := firstNonFinite(xt.Data().([]float32)); i >= 0 {
 					return fmt.Errorf("image %d holds a non-finite value; the step was not run", i/max(xt.Shape().TotalSize()/n, 1))
 				}
-				targets, err := loss.OneHot(cs, k, p.cfg.LabelSmoothing)
-				if err != nil {
+				if err := p.obj.feed(cs); err != nil {
 					return err
 				}
 				classes = cs
-				return errors.Join(G.Let(x, xt), G.Let(y, tensor.New(tensor.WithShape(n, k), tensor.WithBacking(targets))))
+				return G.Let(x, xt)
 			},
 			learningRate: func(step uint64) float64 {
 				return p.cfg.Optimizer.LearningRate * p.cfg.Schedule.factor(step, spe, total)
 			},
 			afterStep: func(_ uint64, l float64) {
-				p.st.EpochRight += correct(logitsV.Data().([]float32), classes, k)
+				p.st.EpochRight += p.obj.correct(classes)
 				p.st.EpochLoss += l
 			},
 			endEpoch: func(seconds, lr float64) (string, error) {
@@ -277,8 +313,8 @@ func (p *Pretrainer) Run(ctx context.Context) error {
 				if err := p.endEpoch(&ep); err != nil {
 					return "", err
 				}
-				return fmt.Sprintf("pretraining epoch %d  step %d  loss %.4f  train acc %.4f  val one-shot %.4f  lr %.3g  %.1fs",
-					ep.Epoch, ep.Step, ep.TrainLoss, ep.TrainAcc, ep.ValOneShot, ep.LearningRate, ep.Seconds), nil
+				return fmt.Sprintf("%s epoch %d  step %d  loss %.4f  train acc %.4f  val one-shot %.4f  lr %.3g  %.1fs",
+					p.files.what, ep.Epoch, ep.Step, ep.TrainLoss, ep.TrainAcc, ep.ValOneShot, ep.LearningRate, ep.Seconds), nil
 			},
 			interrupted: p.checkpoint,
 		},
@@ -313,6 +349,39 @@ func (p *Pretrainer) classify(g *layers.Graph, e *G.Node) (*G.Node, error) {
 	return G.Mul(en, wt)
 }
 
+// classifier is pretraining's objective: a linear or cosine classifier
+// over the training classes, trained by softmax cross-entropy.
+type classifier struct {
+	p      *Pretrainer
+	y      *G.Node // one-hot targets, (n, classes)
+	logits G.Value // read after each step
+}
+
+func (c *classifier) build(g *layers.Graph, e *G.Node, n int) (*G.Node, error) {
+	c.y = G.NewMatrix(g.G, tensor.Float32, G.WithShape(n, c.p.data.NumClasses()), G.WithName("pretrain.targets"))
+	logits, err := c.p.classify(g, e)
+	if err != nil {
+		return nil, err
+	}
+	G.Read(logits, &c.logits)
+	return loss.SoftmaxCrossEntropy(logits, c.y)
+}
+
+func (c *classifier) feed(classes []int) error {
+	n, k := len(classes), c.p.data.NumClasses()
+	targets, err := loss.OneHot(classes, k, c.p.cfg.LabelSmoothing)
+	if err != nil {
+		return err
+	}
+	return G.Let(c.y, tensor.New(tensor.WithShape(n, k), tensor.WithBacking(targets)))
+}
+
+func (c *classifier) correct(classes []int) int {
+	return correct(c.logits.Data().([]float32), classes, c.p.data.NumClasses())
+}
+
+func (c *classifier) params() []*layers.Param { return []*layers.Param{c.p.fc.Weight, c.p.fc.Bias} }
+
 // correct counts the rows of logits (n, k) whose largest entry is the class.
 func correct(logits []float32, classes []int, k int) int {
 	c := 0
@@ -337,7 +406,7 @@ func (p *Pretrainer) endEpoch(ep *PretrainEpoch) error {
 	if p.val != nil {
 		acc, err := p.val.Accuracy(p.m)
 		if err != nil {
-			return fmt.Errorf("train: pretraining: validation: %w", err)
+			return fmt.Errorf("train: %s: validation: %w", p.files.what, err)
 		}
 		ep.ValOneShot = acc
 		if !p.st.HasBest || acc > p.st.BestAcc {
@@ -352,21 +421,22 @@ func (p *Pretrainer) endEpoch(ep *PretrainEpoch) error {
 	if p.cfg.Dir == "" {
 		return nil
 	}
-	if err := writePretrainLog(filepath.Join(p.cfg.Dir, PretrainLog), p.st.History); err != nil {
+	if err := writePretrainLog(filepath.Join(p.cfg.Dir, p.files.log), p.st.History); err != nil {
 		return err
 	}
-	series := map[string][]float64{"train accuracy": nil}
+	acc := p.files.accuracy
+	series := map[string][]float64{acc: nil}
 	for _, e := range p.st.History {
-		series["train accuracy"] = append(series["train accuracy"], e.TrainAcc)
+		series[acc] = append(series[acc], e.TrainAcc)
 		if !math.IsNaN(e.ValOneShot) {
 			series["held-out one-shot accuracy"] = append(series["held-out one-shot accuracy"], e.ValOneShot)
 		}
 	}
-	if err := eval.PlotCurves(filepath.Join(p.cfg.Dir, PretrainPlot), "pretraining", series); err != nil {
+	if err := eval.PlotCurves(filepath.Join(p.cfg.Dir, p.files.plot), p.files.what, series); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 	if improved {
-		if err := p.m.Save(filepath.Join(p.cfg.Dir, PretrainModel)); err != nil {
+		if err := p.m.Save(filepath.Join(p.cfg.Dir, p.files.model)); err != nil {
 			return fmt.Errorf("train: %w", err)
 		}
 	}

@@ -21,14 +21,14 @@ func (p *Pretrainer) checkpoint() error {
 		return nil
 	}
 	p.st.OptSteps = p.opt.t
-	extra := append([]*layers.Param{p.fc.Weight, p.fc.Bias}, p.opt.state()...)
+	extra := append(p.obj.params(), p.opt.state()...)
 	if p.best != nil {
 		for i, q := range p.m.Network().Params() {
-			extra = append(extra, &layers.Param{Name: pretrainBest + q.Name, Value: tensorLike(q, p.best[i])})
+			extra = append(extra, &layers.Param{Name: p.files.best + q.Name, Value: tensorLike(q, p.best[i])})
 		}
 	}
-	return saveCheckpoint(p.m, filepath.Join(p.cfg.Dir, PretrainCheckpoint), extra,
-		map[string]any{pretrainStateKey: p.st, pretrainConfigKey: p.cfg.withoutIO()})
+	return saveCheckpoint(p.m, filepath.Join(p.cfg.Dir, p.files.ckpt), extra,
+		map[string]any{p.files.stateKey: p.st, p.files.configKey: p.files.config()})
 }
 
 // withoutIO returns c without its writer and folder, the parts a resumed
@@ -49,27 +49,27 @@ func (c PretrainConfig) withoutIO() PretrainConfig {
 // fails.
 func (p *Pretrainer) Resume(path string) error {
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("train: pretraining: resume %s: "+format, append([]any{path}, args...)...)
+		return fmt.Errorf("train: %s: resume %s: "+format, append([]any{p.files.what, path}, args...)...)
 	}
 	h, err := siamese.ReadHeader(path)
 	if err != nil {
-		return fmt.Errorf("train: pretraining: resume: %w", err)
+		return fmt.Errorf("train: %s: resume: %w", p.files.what, err)
 	}
 	f, err := safetensors.Open(path)
 	if err != nil {
-		return fmt.Errorf("train: pretraining: resume: %w", err)
+		return fmt.Errorf("train: %s: resume: %w", p.files.what, err)
 	}
 	defer f.Close()
-	sj, cj := f.Metadata[pretrainStateKey], f.Metadata[pretrainConfigKey]
+	sj, cj := f.Metadata[p.files.stateKey], f.Metadata[p.files.configKey]
 	if sj == "" || cj == "" {
-		return fail("not a pretraining checkpoint (no %s)", pretrainStateKey)
+		return fail("not a %s checkpoint (no %s)", p.files.what, p.files.stateKey)
 	}
-	want, err := json.Marshal(p.cfg.withoutIO())
+	want, err := json.Marshal(p.files.config())
 	if err != nil {
 		return fail("%v", err)
 	}
 	if cj != string(want) {
-		return fail("written with the pretraining settings %s, not %s", cj, want)
+		return fail("written with the %s settings %s, not %s", p.files.what, cj, want)
 	}
 	if a, b := modelConfigJSON(h.Config), modelConfigJSON(p.m.Config()); a != b {
 		return fail("a model configured as %s, not %s", a, b)
@@ -98,18 +98,17 @@ func (p *Pretrainer) Resume(path string) error {
 			return err
 		}
 	}
-	fcw, err := read(p.fc.Weight.Name, p.fc.Weight)
-	if err != nil {
-		return err
-	}
-	fcb, err := read(p.fc.Bias.Name, p.fc.Bias)
-	if err != nil {
-		return err
+	own := p.obj.params()
+	ownV := make([][]float32, len(own))
+	for i, q := range own {
+		if ownV[i], err = read(q.Name, q); err != nil {
+			return err
+		}
 	}
 	var best [][]float32
 	if st.HasBest && p.val != nil {
 		for _, q := range params {
-			v, err := read(pretrainBest+q.Name, q)
+			v, err := read(p.files.best+q.Name, q)
 			if err != nil {
 				return err
 			}
@@ -132,8 +131,9 @@ func (p *Pretrainer) Resume(path string) error {
 		}
 		return nil
 	})
-	copy(p.fc.Weight.Float32s(), fcw)
-	copy(p.fc.Bias.Float32s(), fcb)
+	for i, q := range own {
+		copy(q.Float32s(), ownV[i])
+	}
 	p.st, p.best, p.resumed = st, best, resumed
 	return nil
 }

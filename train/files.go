@@ -31,6 +31,20 @@ const (
 	// PretrainPlot is pretraining's accuracy curves.
 	PretrainPlot = "pretrain.png"
 
+	// MetricModel is the metric learning stage's model at its best
+	// validation one-shot accuracy (the last without validation).
+	MetricModel = "metric.safetensors"
+	// MetricCheckpoint is the metric learning stage's checkpoint, which
+	// MetricTrainer.Resume reads: the model, the optimizer's moments, the
+	// best epoch's parameters and the progress.
+	MetricCheckpoint = "metric-last.safetensors"
+	// MetricLog has one row of the metric learning stage's metrics per
+	// epoch, in PretrainLog's columns (train_accuracy is the in-batch
+	// precision@1).
+	MetricLog = "metric-log.csv"
+	// MetricPlot is the metric learning stage's accuracy curves.
+	MetricPlot = "metric.png"
+
 	// RunRecord records what a Fit run was started with (the recipe, the
 	// seed and the split of the data), so that a resumed run can be
 	// checked against it.

@@ -11,11 +11,15 @@
 //	oneshot                                   # train by the default recipe, then evaluate
 //	oneshot -recipe oneshot-long -out long    # 21 epochs instead of 8, cosine classifier
 //	oneshot -recipe original -out original    # the original design, for comparison
+//	oneshot -recipe oneshot-triplet -out tri  # batch-hard triplet loss instead of a classifier
 //	oneshot -model run/best.safetensors
 //	oneshot -model run/best.safetensors -runs /data/omniglot/all_runs -json
 //
 // It prints, as Lake's demo_classification.py does, each run's error rate
 // and their average, then the mean accuracy; with -json one JSON object.
+// After training it also prints recall@1, recall@5, precision@1 and MAP@R
+// of the embeddings over the held-out background images, each the query of
+// all the others.
 // The runs are read from -runs: the all_runs folder or all_runs.zip of
 // github.com/brendenlake/omniglot (by default ../shared/omniglot/all_runs.zip,
 // the shared folder beside the repository, when run from the repository's
@@ -89,6 +93,9 @@ type options struct {
 	pretrainEpochs, pretrainSteps        int
 	pairEpochs, size                     int
 	lr, smoothing, cosineScale           float64
+	metricEpochs, metricSteps            int
+	metricLoss                           string
+	metricMargin                         float64
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -109,6 +116,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.Float64Var(&o.lr, "lr", 0, "learning rate of the first stage (0: the recipe's)")
 	flags.Float64Var(&o.smoothing, "smoothing", -1, "pretraining label smoothing (-1: the recipe's)")
 	flags.Float64Var(&o.cosineScale, "cosine-scale", 0, "pretrain with a cosine classifier, logits this number times the cosine to each class (0: the recipe's: a linear classifier in oneshot, 16 in oneshot-long)")
+	flags.IntVar(&o.metricEpochs, "metric-epochs", 0, "metric learning epochs of a recipe that learns a metric, such as oneshot-triplet (0: the recipe's)")
+	flags.IntVar(&o.metricSteps, "metric-steps", 0, "metric learning steps per epoch (0: the recipe's)")
+	flags.StringVar(&o.metricLoss, "metric-loss", "", "metric learning loss: triplet-hard, triplet-all or contrastive (\"\": the recipe's)")
+	flags.Float64Var(&o.metricMargin, "metric-margin", 0, "metric learning margin (0: the recipe's, or the default of another -metric-loss: 0.2 for the triplet losses, 1 for contrastive)")
 	flags.BoolVar(&o.noRotations, "no-rotations", false, "pretrain without quarter turns as extra classes")
 	flags.BoolVar(&o.noAugment, "no-augment", false, "train without affine distortions")
 	flags.BoolVar(&o.invert, "invert", false, "read images inverted (each value v as 1 - v): Omniglot's black ink on white as white on black")
@@ -144,8 +155,8 @@ Flags:
 		flags.Usage()
 		return 2
 	}
-	if o.pretrainEpochs < 0 || o.pretrainSteps < 0 || o.pairEpochs < 0 || o.size < 0 || !(o.lr >= 0) || o.smoothing < 0 && o.smoothing != -1 {
-		fmt.Fprintln(stderr, "oneshot: -pretrain-epochs, -pretrain-steps, -pair-epochs, -size, -lr and -smoothing must not be negative (0 and -smoothing -1: the recipe's)")
+	if o.pretrainEpochs < 0 || o.pretrainSteps < 0 || o.pairEpochs < 0 || o.metricEpochs < 0 || o.metricSteps < 0 || !(o.metricMargin >= 0) || o.size < 0 || !(o.lr >= 0) || o.smoothing < 0 && o.smoothing != -1 {
+		fmt.Fprintln(stderr, "oneshot: -pretrain-epochs, -pretrain-steps, -pair-epochs, -metric-epochs, -metric-steps, -metric-margin, -size, -lr and -smoothing must not be negative (0 and -smoothing -1: the recipe's)")
 		return 2
 	}
 	if o.force && (o.resume || o.model != "") {
@@ -216,8 +227,11 @@ Flags:
 	fmt.Fprint(stdout, res.String())
 	fmt.Fprintf(stdout, "mean accuracy %.1f%% (%d runs)\n", 100*res.MeanAccuracy, len(res.Runs))
 	if trained != nil {
-		fmt.Fprintf(stdout, "model %s: recipe %s, trained in %s (%d images pretraining, %d pairs)\n",
-			trained.Model, trained.Recipe, time.Duration(trained.Seconds*float64(time.Second)).Round(time.Second), trained.PretrainImages, trained.Pairs)
+		fmt.Fprintf(stdout, "model %s: recipe %s, trained in %s (%d images pretraining, %d metric learning, %d pairs)\n",
+			trained.Model, trained.Recipe, time.Duration(trained.Seconds*float64(time.Second)).Round(time.Second), trained.PretrainImages, trained.MetricImages, trained.Pairs)
+		if r := trained.Retrieval; r != nil {
+			fmt.Fprintf(stdout, "retrieval on %d held-out background images: %s\n", r.Queries+r.Skipped, r)
+		}
 	}
 	return 0
 }
@@ -228,10 +242,13 @@ type trainedInfo struct {
 	Model          string  `json:"model"`
 	Seconds        float64 `json:"seconds"`
 	PretrainImages uint64  `json:"pretrain_images"`
+	MetricImages   uint64  `json:"metric_images,omitempty"`
 	Pairs          uint64  `json:"pairs"`
 	TrainClasses   int     `json:"train_classes"`
 	ValClasses     int     `json:"val_classes"`
 	BestValOneShot float64 `json:"best_val_oneshot,omitempty"`
+	// Retrieval is measured on the held-out background images.
+	Retrieval *eval.Retrieval `json:"retrieval,omitempty"`
 }
 
 // train builds the recipe with the flags' overrides and runs it.
@@ -244,7 +261,18 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 	ov := train.Overrides{
 		Budget: train.Budget{PretrainEpochs: o.pretrainEpochs, PretrainSteps: o.pretrainSteps, PairEpochs: o.pairEpochs},
 		Size:   o.size, Invert: o.invert, NoAugment: o.noAugment, NoRotations: o.noRotations,
-		LearningRate: o.lr, CosineScale: o.cosineScale,
+		LearningRate: o.lr, CosineScale: o.cosineScale, MetricMargin: o.metricMargin,
+	}
+	ov.Budget.MetricEpochs, ov.Budget.MetricSteps = o.metricEpochs, o.metricSteps
+	if r.Metric == nil && (o.metricEpochs > 0 || o.metricSteps > 0 || o.metricLoss != "" || o.metricMargin > 0) {
+		fmt.Fprintf(stderr, "oneshot: -metric-*: recipe %q has no metric learning stage (oneshot-triplet has)\n", r.Name)
+		return nil, nil, 2
+	}
+	if o.metricLoss != "" {
+		if ov.MetricLoss, err = train.ParseEmbeddingLoss(o.metricLoss); err != nil {
+			fmt.Fprintln(stderr, "oneshot: -metric-loss:", strings.TrimPrefix(err.Error(), "train: "))
+			return nil, nil, 2
+		}
 	}
 	if o.norm != "" {
 		n, err := preprocess.ParseNormalization(o.norm)
@@ -309,17 +337,28 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 		}
 		return nil, nil, fail(stderr, err)
 	}
-	info := &trainedInfo{Recipe: r.Name, Model: best, Seconds: time.Since(start).Seconds(), TrainClasses: rep.TrainClasses, ValClasses: rep.ValClasses}
+	info := &trainedInfo{Recipe: r.Name, Model: best, Seconds: time.Since(start).Seconds(), TrainClasses: rep.TrainClasses, ValClasses: rep.ValClasses, Retrieval: rep.Retrieval}
 	if n := len(rep.Pretrain); n > 0 {
 		info.PretrainImages = rep.Pretrain[n-1].Images
-		for _, e := range rep.Pretrain {
-			info.BestValOneShot = max(info.BestValOneShot, e.ValOneShot)
-		}
+		info.BestValOneShot = bestOf(info.BestValOneShot, rep.Pretrain)
+	}
+	if n := len(rep.Metric); n > 0 {
+		info.MetricImages = rep.Metric[n-1].Images
+		info.BestValOneShot = bestOf(info.BestValOneShot, rep.Metric)
 	}
 	if n := len(rep.Pairs); n > 0 {
 		info.Pairs = rep.Pairs[n-1].Pairs
 	}
 	return m, info, 0
+}
+
+// bestOf is the larger of acc and the best validation accuracy of a
+// stage's epochs, those without validation (NaN) left out.
+func bestOf(acc float64, h []train.PretrainEpoch) float64 {
+	if b := train.BestOneShot(h); b > acc {
+		return b
+	}
+	return acc
 }
 
 // resumeCommand is the command line that continues this run.

@@ -110,6 +110,9 @@ type options struct {
 
 	recipe                                    string
 	pretrainEpochs, pretrainSteps, pairEpochs int
+	metricEpochs, metricSteps                 int
+	metricLoss                                string
+	metricMargin                              float64
 }
 
 // listFlag collects a flag given several times or as a comma-separated
@@ -168,6 +171,10 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.pretrainEpochs, "pretrain-epochs", 0, "with a recipe: pretraining epochs (0: the recipe's)")
 	fs.IntVar(&o.pretrainSteps, "pretrain-steps", 0, "with a recipe: pretraining steps per epoch (0: the recipe's)")
 	fs.IntVar(&o.pairEpochs, "pair-epochs", 0, "with a recipe: pair-stage epochs (0: the recipe's)")
+	fs.IntVar(&o.metricEpochs, "metric-epochs", 0, "with a recipe that learns a metric (oneshot-triplet): metric learning epochs (0: the recipe's)")
+	fs.IntVar(&o.metricSteps, "metric-steps", 0, "with a recipe that learns a metric: steps per epoch (0: the recipe's)")
+	fs.StringVar(&o.metricLoss, "metric-loss", "", "with a recipe that learns a metric: its loss, triplet-hard, triplet-all or contrastive (\"\": the recipe's)")
+	fs.Float64Var(&o.metricMargin, "metric-margin", 0, "with a recipe that learns a metric: the loss's margin (0: the recipe's, or the default of another -metric-loss: 0.2 for the triplet losses, 1 for contrastive)")
 	fs.BoolVar(&o.force, "force", false, "start afresh in an OUT that holds a run, finished or not, replacing its files")
 	fs.BoolVar(&o.resume, "resume", false, "continue the interrupted run in OUT: a recipe's run given the flags it was started with (checked against OUT/recipe.json); a -recipe original run from OUT/last.safetensors, with the flags it was started with (only -workers may change)")
 	fs.Usage = func() {
@@ -178,7 +185,8 @@ Trains a Siamese ResNet: two images in, the probability that they show the
 same thing out (label 1 = same). By default by the "oneshot" recipe
 (ResNet-50 pretrained as a classifier over the training classes and their
 quarter turns, then a cosine-distance head fitted on pairs; "oneshot-long"
-pretrains longer, with a cosine classifier); -recipe original trains on
+pretrains longer, with a cosine classifier; "oneshot-triplet" trains the
+towers by the batch-hard triplet loss instead); -recipe original trains on
 pairs only, configured by the model and training flags. Training pairs are
 drawn, balanced, from the training classes; validation pairs from classes
 held out of training (-val), so the metrics measure classes the model never
@@ -189,7 +197,10 @@ its threshold calibrated on the validation pairs), last.safetensors (the
 checkpoint -resume reads), log.csv (one row per epoch), curves.png and
 roc.png and recipe.json (what it was started with); a run that pretrains
 also pretrain.safetensors, pretrain-last.safetensors (its pretraining
-checkpoint), pretrain-log.csv and pretrain.png. Ctrl-C stops after the
+checkpoint), pretrain-log.csv and pretrain.png; one that learns a metric
+metric.safetensors, metric-last.safetensors, metric-log.csv and metric.png.
+A recipe's run ends with recall@1, recall@5, precision@1 and MAP@R of the
+embeddings over the held-out images. Ctrl-C stops after the
 current step and writes the checkpoints; -resume continues the run.
 
 Flags:
@@ -295,6 +306,12 @@ func fit(r train.Recipe, ld loaded, o *options, info map[string]string, resume s
 			bestAcc = max(bestAcc, e.ValOneShot)
 		}
 		fmt.Fprintf(stdout, "pretraining: %d images; best %d-way one-shot accuracy on the %d held-out classes %.4f\n", rep.Pretrain[n-1].Images, min(20, rep.ValClasses), rep.ValClasses, bestAcc)
+	}
+	if n := len(rep.Metric); n > 0 {
+		fmt.Fprintf(stdout, "metric learning (%s): %d images; best %d-way one-shot accuracy on the held-out classes %.4f\n", r.Metric.WithDefaults().Loss, rep.Metric[n-1].Images, min(20, rep.ValClasses), train.BestOneShot(rep.Metric))
+	}
+	if rep.Retrieval != nil {
+		fmt.Fprintf(stdout, "retrieval on %d held-out images: %s\n", rep.Retrieval.Queries+rep.Retrieval.Skipped, rep.Retrieval)
 	}
 	return report(stdout, stderr, o.out, m, r.Pairs.Metric, rep)
 }

@@ -617,6 +617,38 @@ func TestTrainRecipe(t *testing.T) {
 	}
 }
 
+// TestTrainRecipeTriplet trains oneshot-triplet with another metric loss
+// at a tiny budget: the metric stage runs and writes its files, and the
+// held-out retrieval is printed. Metric flags on a recipe without the
+// stage, and an unknown loss, are refused.
+func TestTrainRecipeTriplet(t *testing.T) {
+	images := classFolder(t, 6, 3)
+	out := filepath.Join(t.TempDir(), "run")
+	stdout, stderr := runOK(t, "-folder", images, "-val", "0.34", "-recipe", "oneshot-triplet", "-metric-loss", "contrastive", "-metric-epochs", "1", "-metric-steps", "1", "-pair-epochs", "1", "-valpairs", "8", "-out", out)
+	if !strings.Contains(stderr, "metric learning epoch 1") || !strings.Contains(stdout, "metric learning (contrastive): 64 images; best 2-way one-shot accuracy") ||
+		!strings.Contains(stdout, "retrieval on 6 held-out images: recall@1 ") || !strings.Contains(stdout, "MAP@R") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	}
+	for _, f := range []string{"metric.safetensors", "metric-log.csv", "metric-last.safetensors", "best.safetensors"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-folder", images, "-metric-loss", "triplet-all"}, `recipe "oneshot" has no metric learning stage`},
+		{[]string{"-folder", images, "-recipe", "oneshot-triplet", "-metric-loss", "quadruplet"}, `unknown metric loss "quadruplet"`},
+		{[]string{"-folder", images, "-recipe", "oneshot-triplet", "-metric-margin", "-1"}, "must not be negative"},
+	} {
+		var so, se bytes.Buffer
+		if rc := run(c.args, &so, &se); rc != exitUsage || !strings.Contains(se.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, rc, se.String(), exitUsage, c.want)
+		}
+	}
+}
+
 // ppmBytes encodes img as a binary PPM (P6), or, grey, as a binary PGM (P5).
 func ppmBytes(img *image.NRGBA, grey bool) []byte {
 	b := img.Bounds()

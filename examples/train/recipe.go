@@ -29,6 +29,7 @@ var recipeFlags = map[string]bool{
 	"folder": true, "omniglot": true, "mnist": true, "strict": true,
 	"size": true, "channels": true, "val": true, "valpairs": true, "seed": true, "workers": true, "out": true,
 	"recipe": true, "pretrain-epochs": true, "pretrain-steps": true, "pair-epochs": true, "resume": true, "force": true,
+	"metric-epochs": true, "metric-steps": true, "metric-loss": true, "metric-margin": true,
 }
 
 // runRecipe trains by a preset recipe of the package train.
@@ -58,13 +59,27 @@ func runRecipe(fs *flag.FlagSet, o *options, stdout, stderr io.Writer) int {
 	case !(o.val > 0 && o.val < 1):
 		fmt.Fprintf(stderr, "train: -val %g outside (0, 1)\n", o.val)
 		return exitUsage
-	case o.pretrainEpochs < 0 || o.pretrainSteps < 0 || o.pairEpochs < 0 || o.valPairs < 2:
-		fmt.Fprintln(stderr, "train: -pretrain-epochs, -pretrain-steps and -pair-epochs must not be negative, -valpairs at least 2")
+	case o.pretrainEpochs < 0 || o.pretrainSteps < 0 || o.pairEpochs < 0 || o.metricEpochs < 0 || o.metricSteps < 0 || !(o.metricMargin >= 0) || o.valPairs < 2:
+		fmt.Fprintln(stderr, "train: -pretrain-epochs, -pretrain-steps, -pair-epochs, -metric-epochs, -metric-steps and -metric-margin must not be negative, -valpairs at least 2")
 		return exitUsage
+	case r.Metric == nil && (o.metricEpochs > 0 || o.metricSteps > 0 || o.metricLoss != "" || o.metricMargin > 0):
+		fmt.Fprintf(stderr, "train: -metric-*: recipe %q has no metric learning stage (oneshot-triplet has)\n", r.Name)
+		return exitUsage
+	}
+	loss, err := train.ParseEmbeddingLoss(o.metricLoss)
+	if err != nil {
+		fmt.Fprintln(stderr, "train: -metric-loss:", strings.TrimPrefix(err.Error(), "train: "))
+		return exitUsage
+	}
+	if o.metricLoss == "" {
+		loss = ""
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	ov := train.Overrides{Budget: train.Budget{PretrainEpochs: o.pretrainEpochs, PretrainSteps: o.pretrainSteps, PairEpochs: o.pairEpochs}, ValPairs: o.valPairs}
+	ov := train.Overrides{
+		Budget:   train.Budget{PretrainEpochs: o.pretrainEpochs, PretrainSteps: o.pretrainSteps, PairEpochs: o.pairEpochs, MetricEpochs: o.metricEpochs, MetricSteps: o.metricSteps},
+		ValPairs: o.valPairs, MetricLoss: loss, MetricMargin: o.metricMargin,
+	}
 	if given["size"] {
 		ov.Size = o.size
 	}

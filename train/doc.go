@@ -13,8 +13,8 @@
 // continues such a run; it ends bit for bit where an uninterrupted run
 // would.
 //
-// Both stages of training (Trainer and Pretrainer) run their steps through
-// one loop, so they fail alike: a NaN or infinite input, loss or gradient
+// Every stage of training (Trainer, Pretrainer and MetricTrainer) runs its
+// steps through one loop, so they fail alike: a NaN or infinite input, loss or gradient
 // stops training with an error naming the step, with the model's
 // parameters and BatchNorm statistics from before it; an update that
 // makes a weight or statistic non-finite stops it after the step, before
@@ -33,19 +33,26 @@
 // of them, see Data), run by Fit: the model, an optional pretraining stage
 // (Pretrainer: the towers learn to classify the training classes, and
 // optionally their quarter turns, with softmax cross-entropy; the epoch
-// with the best one-shot accuracy on held-out data is kept) and the pair
-// stage above. What is held out for those choices is whole classes
-// (HoldClasses: the classes met in use are new ones) or images of every
-// class (HoldImages: the classes met in use are the training classes). A
-// recipe can add synthetic outlier images to pretraining (Outliers), so a
-// blank page or noise embeds away from every class, and calibrate the
-// chosen model's scores by Platt scaling on the validation pairs (Platt,
-// PlattScale), so a score is the probability it claims.
+// with the best one-shot accuracy on held-out data is kept), an optional
+// metric learning stage (MetricTrainer: the towers learn embeddings by a
+// triplet or contrastive loss on batches of P classes with M images each,
+// drawn by ClassBalancedImages; chosen, checkpointed and resumed as
+// pretraining is) and the pair stage above. What is held out for those
+// choices is whole classes (HoldClasses: the classes met in use are new
+// ones) or images of every class (HoldImages: the classes met in use are
+// the training classes). A recipe can add synthetic outlier images to
+// pretraining (Outliers), so a blank page or noise embeds away from every
+// class, and calibrate the chosen model's scores by Platt scaling on the
+// validation pairs (Platt, PlattScale), so a score is the probability it
+// claims. Fit ends by measuring retrieval (recall@K, MAP@R) of the
+// embeddings on the held-out images.
 //
 // Presets names them: "oneshot" (the default, see OneShotRecipe),
 // "oneshot-long" (the same, pretrained longer with a cosine classifier),
-// "quick" (minutes, for data whose classes are the ones met in use: the
-// main job on MNIST, see QuickRecipe) and "original", the Keras design
-// (see OriginalRecipe). The README's results section gives what each
-// reached, at what cost, and what each lever of "oneshot" adds.
+// "oneshot-triplet" (the batch-hard triplet loss instead of the
+// classifier, see OneShotTripletRecipe), "quick" (minutes, for data whose
+// classes are the ones met in use: the main job on MNIST, see QuickRecipe)
+// and "original", the Keras design (see OriginalRecipe). The README's
+// results section gives what each reached, at what cost, and what each
+// lever of "oneshot" adds.
 package train

@@ -82,3 +82,47 @@ func ExampleFit() {
 	fmt.Println(rep.TrainClasses, "training classes,", rep.ValClasses, "held out;", m.Config().Distance, "distance")
 	// Output: 7 training classes, 3 held out; cosine distance
 }
+
+// Train the towers of a small model with the batch-hard triplet loss on
+// batches of 3 classes with 2 images each, drawn from ten generated
+// classes, choosing the epoch by 3-way one-shot tasks on held-out classes.
+func ExampleMetricTrainer() {
+	var imgs []image.Image
+	var classes []int
+	for c := range 10 {
+		for k := range 3 {
+			img := image.NewGray(image.Rect(0, 0, 32, 32))
+			for i := range img.Pix {
+				if (i%32*(c+1)+i/32*(k+2))%(c+3) == 0 {
+					img.Pix[i] = 255
+				}
+			}
+			imgs, classes = append(imgs, img), append(classes, c)
+		}
+	}
+	ds, _ := data.NewMemory(imgs, classes, nil)
+	m, _ := siamese.New(siamese.Config{
+		Encoder:  resnet.Config{Depth: 18, Width: 8},
+		Hidden:   []int{},
+		Distance: siamese.Cosine,
+		Input:    preprocess.Config{Size: 32, Channels: 1},
+	})
+	trainIdx, valIdx := data.SplitClasses(ds, 0.3, 1)
+	batches, err := train.NewClassBalancedImages(ds, trainIdx, m.Config().Input, data.Augment{}, false, 3, 2, 2, 1)
+	if err != nil {
+		panic(err)
+	}
+	val, _ := train.NewOneShotValidation(ds, valIdx, 3, 5, 1)
+	mt, err := train.NewMetricTrainer(m, batches, val, train.MetricConfig{
+		Loss: train.TripletBatchHard, P: 3, M: 2, Epochs: 2, StepsPerEpoch: 3,
+	})
+	if err != nil {
+		panic(err)
+	}
+	if err := mt.Run(context.Background()); err != nil {
+		panic(err)
+	}
+	h := mt.History()
+	fmt.Println(len(h), "epochs,", h[len(h)-1].Images, "images")
+	// Output: 2 epochs, 36 images
+}

@@ -167,7 +167,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the initialisation, the class split, the pairs, the augmentation and Dropout; the same seed gives the same run")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines decoding and preprocessing images; 0: one per CPU")
 	fs.StringVar(&o.out, "out", "run", "output `dir`: best.safetensors, last.safetensors (checkpoint), log.csv, curves.png, roc.png")
-	fs.StringVar(&o.recipe, "recipe", train.Presets()[0], "training recipe: "+strings.Join(train.Presets(), ", ")+"; \"original\" trains on pairs only, configured by the model and training flags (whose defaults are the original design); the others are fixed recipes of the package train that take only the data flags, -size, -channels, -val, -valpairs, -seed, -workers, -out and the three below")
+	fs.StringVar(&o.recipe, "recipe", train.Presets()[0], "training recipe: "+strings.Join(train.Presets(), ", ")+"; \"original\" trains on pairs only, configured by the model and training flags (whose defaults are the original design); the others are fixed recipes of the package train that take only the data flags, -size, -channels, -val, -valpairs, -seed, -workers, -out and the -pretrain-*, -pair-epochs and -metric-* flags below")
 	fs.IntVar(&o.pretrainEpochs, "pretrain-epochs", 0, "with a recipe: pretraining epochs (0: the recipe's)")
 	fs.IntVar(&o.pretrainSteps, "pretrain-steps", 0, "with a recipe: pretraining steps per epoch (0: the recipe's)")
 	fs.IntVar(&o.pairEpochs, "pair-epochs", 0, "with a recipe: pair-stage epochs (0: the recipe's)")

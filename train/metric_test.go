@@ -273,15 +273,23 @@ func TestFitMetricResume(t *testing.T) {
 	if _, _, err := Fit(context.Background(), other, Data{Images: ds}, opts); err == nil || !strings.Contains(err.Error(), "Recipe.Metric") {
 		t.Errorf("resuming with another loss: %v", err)
 	}
+	m, rep := fitResumed(t, r, ds, opts, "metric learning")
+	sameParams(t, m, want)
+	samePretrainHistory(t, rep.Metric, wantRep.Metric)
+}
+
+// fitResumed runs Fit with opts (resuming) and fails unless stage says it
+// continues from its checkpoint.
+func fitResumed(t *testing.T, r Recipe, ds data.Dataset, opts FitOptions, stage string) (*siamese.Model, FitReport) {
+	t.Helper()
 	var progress bytes.Buffer
 	opts.Progress = &progress
 	m, rep, err := Fit(context.Background(), r, Data{Images: ds}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(progress.String(), "resuming metric learning from") {
-		t.Errorf("metric learning did not continue from its checkpoint:\n%s", progress.String())
+	if !strings.Contains(progress.String(), "resuming "+stage+" from") {
+		t.Errorf("%s did not continue from its checkpoint:\n%s", stage, progress.String())
 	}
-	sameParams(t, m, want)
-	samePretrainHistory(t, rep.Metric, wantRep.Metric)
+	return m, rep
 }

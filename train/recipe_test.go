@@ -1,7 +1,6 @@
 package train
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"image"
@@ -141,15 +140,7 @@ func TestFitResume(t *testing.T) {
 	if _, _, err := Fit(context.Background(), tinyRecipe(), Data{Images: ds}, other); err == nil || !strings.Contains(err.Error(), "Seed") {
 		t.Errorf("resuming with another seed: %v", err)
 	}
-	var progress bytes.Buffer
-	opts.Progress = &progress
-	m, rep, err := Fit(context.Background(), tinyRecipe(), Data{Images: ds}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(progress.String(), "resuming the pair stage from") {
-		t.Errorf("the pair stage did not continue from its checkpoint:\n%s", progress.String())
-	}
+	m, rep := fitResumed(t, tinyRecipe(), ds, opts, "the pair stage")
 	sameParams(t, m, want)
 	samePretrainHistory(t, rep.Pretrain, wantRep.Pretrain)
 	if len(rep.Pairs) != len(wantRep.Pairs) {

@@ -395,11 +395,20 @@ func col2im[T float](g convGeom, n, c, h, w, oh, ow int, cols, dx []T) {
 						}
 						drow := dst[ih*w : (ih+1)*w]
 						s := src[i*ow : (i+1)*ow]
+						// column j lands at j·sw + off: inside the row
+						// for j in [j0, j1)
 						off := kj*g.dw - g.pw
-						for j, v := range s {
-							if iw := j*g.sw + off; iw >= 0 && iw < w {
-								drow[iw] += v
-							}
+						j0, j1 := 0, ow
+						if off < 0 {
+							j0 = (-off + g.sw - 1) / g.sw
+						}
+						if lim := w - off; lim <= 0 {
+							j1 = 0
+						} else {
+							j1 = min(j1, (lim+g.sw-1)/g.sw)
+						}
+						for j := j0; j < j1; j++ {
+							drow[j*g.sw+off] += s[j]
 						}
 					}
 				}

@@ -10,10 +10,16 @@ import "golang.org/x/sys/cpu"
 // each operation alike, so a value's result does not depend on which of
 // them computes it.
 
-var vecAVX2 = cpu.X86.HasAVX2
+var (
+	vecAVX2   = cpu.X86.HasAVX2
+	vecAVX512 = cpu.X86.HasAVX512F
+)
 
 //go:noescape
 func affineAVX2(dst, src, res *float32, n int, scale, shift float32, relu bool)
+
+//go:noescape
+func affineAVX512(dst, src, res *float32, n int, scale, shift float32, relu bool)
 
 //go:noescape
 func reluAVX2(s *float32, n int)
@@ -21,20 +27,37 @@ func reluAVX2(s *float32, n int)
 // affineVec sets dst[i] to act(src[i]*scale + shift + res[i]) (no res when
 // nil, act the ReLU when relu) for a prefix of dst and returns its length:
 // a multiple of 8, 0 without AVX2. src and res hold at least len(dst)
-// values.
+// values. With AVX-512 it takes 16 values at a time, then 8.
 func affineVec(dst, src, res []float32, scale, shift float32, relu bool) int {
 	n := len(dst) &^ 7
 	if !vecAVX2 || n == 0 {
 		return 0
 	}
 	_ = src[n-1]
-	var r *float32
 	if res != nil {
 		_ = res[n-1]
-		r = &res[0]
 	}
-	affineAVX2(&dst[0], &src[0], r, n, scale, shift, relu)
+	done := 0
+	if n16 := n &^ 15; vecAVX512 && n16 > 0 {
+		affineAVX512(&dst[0], &src[0], first(res), n16, scale, shift, relu)
+		done = n16
+	}
+	if done < n {
+		var r *float32
+		if res != nil {
+			r = &res[done]
+		}
+		affineAVX2(&dst[done], &src[done], r, n-done, scale, shift, relu)
+	}
 	return n
+}
+
+// first returns &s[0], or nil for an empty s.
+func first(s []float32) *float32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return &s[0]
 }
 
 // reluVec applies the ReLU to a prefix of s in place and returns its

@@ -68,3 +68,46 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func affineAVX512(dst, src, res *float32, n int, scale, shift float32, relu bool)
+//
+// affineAVX2 for n a multiple of 16, 16 values at a time: the loads of a
+// tile the 8x32 kernel has just stored match its stores one for one, so
+// they are forwarded from the store buffer instead of waiting for it.
+// AVX-512F.
+TEXT ·affineAVX512(SB), NOSPLIT, $0-41
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ res+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS scale+32(FP), Z0
+	VBROADCASTSS shift+36(FP), Z1
+	MOVBLZX relu+40(FP), AX
+	VPXORD Z2, Z2, Z2
+	SHRQ $4, CX
+	JZ done
+
+loop:
+	VMULPS (SI), Z0, Z3
+	VADDPS Z1, Z3, Z3
+	TESTQ DX, DX
+	JZ act
+	VADDPS (DX), Z3, Z3
+	ADDQ $64, DX
+
+act:
+	TESTB AL, AL
+	JZ store
+	VCMPPS $0x16, Z2, Z3, K1 // x > 0 or NaN
+	VMOVAPS.Z Z3, K1, Z3
+
+store:
+	VMOVUPS Z3, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ loop
+
+done:
+	VZEROUPPER
+	RET

@@ -72,15 +72,17 @@ func SplitClasses(ds Dataset, valFraction float64, seed uint64) (train, val []in
 	return train, val
 }
 
-// SplitImages splits the images of ds into training and validation sets
-// that share their classes: of each class, round(valFraction * images)
-// images, chosen by seed alone, go to validation, at least one and at
-// least one left for training when the class has two images or more and
-// 0 < valFraction < 1. Validation then measures the model on new images of
+// SplitImages splits the images of ds listed in indices (nil: all) into
+// training and validation sets that share their classes: of each class,
+// round(valFraction * images) images, chosen by seed alone, go to
+// validation when 0 < valFraction < 1: at least two when the class has
+// four images or more (so that validation has a positive pair of it), at
+// least one when it has two or three, and never all of them. Validation then measures the model on new images of
 // the classes it trained on (MNIST's digits, a fixed set of products).
 // valFraction is clamped to [0, 1] (NaN is 0); images with an invalid
-// class go to neither set. Both index lists are sorted.
-func SplitImages(ds Dataset, valFraction float64, seed uint64) (train, val []int) {
+// class, an index out of range or a repeated one go to neither set. Both
+// index lists are sorted.
+func SplitImages(ds Dataset, indices []int, valFraction float64, seed uint64) (train, val []int) {
 	if ds == nil {
 		return nil, nil
 	}
@@ -88,9 +90,20 @@ func SplitImages(ds Dataset, valFraction float64, seed uint64) (train, val []int
 		valFraction = 0
 	}
 	valFraction = min(valFraction, 1)
+	if indices == nil {
+		indices = make([]int, ds.Len())
+		for i := range indices {
+			indices[i] = i
+		}
+	}
 	byClass := make([][]int, ds.NumClasses())
-	for i := range ds.Len() {
+	listed := make([]bool, ds.Len())
+	for _, i := range indices {
+		if i < 0 || i >= ds.Len() || listed[i] {
+			continue
+		}
 		if c := ds.Class(i); c >= 0 && c < len(byClass) {
+			listed[i] = true
 			byClass[c] = append(byClass[c], i)
 		}
 	}
@@ -99,7 +112,11 @@ func SplitImages(ds Dataset, valFraction float64, seed uint64) (train, val []int
 		k := len(idx)
 		nVal := int(math.Round(valFraction * float64(k)))
 		if k >= 2 && valFraction > 0 && valFraction < 1 {
-			nVal = min(max(nVal, 1), k-1)
+			least := 1
+			if k >= 4 {
+				least = 2
+			}
+			nVal = min(max(nVal, least), k-1)
 		}
 		shuffle(derive(seed, domainHold, uint64(c)), idx)
 		for _, i := range idx[:nVal] {
@@ -107,7 +124,7 @@ func SplitImages(ds Dataset, valFraction float64, seed uint64) (train, val []int
 		}
 	}
 	for i := range ds.Len() {
-		if c := ds.Class(i); c < 0 || c >= len(byClass) {
+		if !listed[i] {
 			continue
 		}
 		if isVal[i] {

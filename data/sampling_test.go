@@ -240,7 +240,7 @@ func TestCountClasses(t *testing.T) {
 
 func TestSplitImages(t *testing.T) {
 	ds := memoryDataset(t, 4, 10, 10, 10, 1) // classes of 10, 10, 10 and 1 images
-	train, val := SplitImages(ds, 0.2, 3)
+	train, val := SplitImages(ds, nil, 0.2, 3)
 	perClass := map[int]int{}
 	seen := map[int]bool{}
 	for _, i := range val {
@@ -268,24 +268,41 @@ func TestSplitImages(t *testing.T) {
 			}
 		}
 	}
-	t2, v2 := SplitImages(ds, 0.2, 3)
+	t2, v2 := SplitImages(ds, nil, 0.2, 3)
 	if !reflect.DeepEqual(train, t2) || !reflect.DeepEqual(val, v2) {
 		t.Error("same seed gave a different split")
 	}
 	differs := false
 	for seed := uint64(4); seed < 8; seed++ {
-		_, v := SplitImages(ds, 0.2, seed)
+		_, v := SplitImages(ds, nil, 0.2, seed)
 		differs = differs || !reflect.DeepEqual(v, val)
 	}
 	if !differs {
 		t.Error("four other seeds all gave the same split")
 	}
-	// A tiny fraction still holds one image of each class of two or more.
-	_, v := SplitImages(ds, 0.001, 3)
-	if len(v) != 3 {
-		t.Errorf("fraction 0.001: %d validation images, want 3 (one per class of 10)", len(v))
+	// A tiny fraction still holds two images of each class of four or
+	// more, one of a class of two or three.
+	_, v := SplitImages(ds, nil, 0.001, 3)
+	if len(v) != 6 {
+		t.Errorf("fraction 0.001: %d validation images, want 6 (two per class of 10)", len(v))
 	}
-	if tr, v := SplitImages(ds, math.NaN(), 3); len(v) != 0 || len(tr) != ds.Len() {
+	if _, v := SplitImages(memoryDataset(t, 4, 3, 2, 1), nil, 0.001, 3); len(v) != 2 {
+		t.Errorf("classes of 3, 2 and 1, fraction 0.001: %d validation images, want 2", len(v))
+	}
+	if tr, v := SplitImages(ds, nil, math.NaN(), 3); len(v) != 0 || len(tr) != ds.Len() {
 		t.Errorf("fraction NaN: %d validation images, want 0", len(v))
+	}
+	// A subset: only the listed images, once each, and the same split of
+	// a class whatever else is listed.
+	sub := []int{10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 12, 99, -1}
+	tr, v := SplitImages(ds, sub, 0.2, 3)
+	if len(tr) != 8 || len(v) != 2 {
+		t.Errorf("subset: %d training and %d validation images, want 8 and 2", len(tr), len(v))
+	}
+	_, all := SplitImages(ds, nil, 0.2, 3)
+	for _, i := range v {
+		if !slices.Contains(all, i) {
+			t.Errorf("subset: validation image %d is not held out when all images are listed", i)
+		}
 	}
 }

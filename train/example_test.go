@@ -79,8 +79,9 @@ func ExampleFit() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(rep.TrainClasses, "training classes,", rep.ValClasses, "held out;", m.Config().Distance, "distance")
-	// Output: 7 training classes, 3 held out; cosine distance
+	fmt.Printf("holdout %s: %d training classes; %d classes held out whole and images of the others held out, %d classes in validation; %s distance\n",
+		rep.Holdout, rep.TrainClasses, rep.HeldClasses, rep.ValClasses, m.Config().Distance)
+	// Output: holdout both: 7 training classes; 3 classes held out whole and images of the others held out, 10 classes in validation; cosine distance
 }
 
 // Train the towers of a small model with the batch-hard triplet loss on

@@ -17,10 +17,12 @@ import (
 
 // recipeOneShot draws the one-shot tasks that choose the epoch of a
 // recipe's pretraining and metric learning: 20-way (fewer ways when fewer
-// validation classes exist), r.ValEpisodes episodes (default 10), and
+// validation classes with two images exist; recorded in rep.ValWays),
+// r.ValEpisodes episodes (default 10), and
 // never fewer than make 200 tasks.
-func recipeOneShot(r Recipe, ds data.Dataset, valIdx []int, valClasses int, seed uint64) (*OneShotValidation, error) {
-	ways := min(20, valClasses)
+func recipeOneShot(r Recipe, ds data.Dataset, valIdx []int, rep *FitReport, seed uint64) (*OneShotValidation, error) {
+	ways := min(20, pairableClasses(ds, valIdx))
+	rep.ValWays = ways
 	episodes := r.ValEpisodes
 	if episodes == 0 {
 		episodes = 10

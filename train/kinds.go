@@ -73,17 +73,29 @@ const (
 	// setting where the classes met in use are the training classes
 	// (MNIST's ten digits, a fixed catalogue).
 	HoldImages HoldoutKind = "images"
+	// HoldBoth holds out whole classes and, of the other classes, images:
+	// validation measures new classes and new images of the training
+	// classes together. For data with few classes, where the few classes
+	// held out are too few to choose an epoch or calibrate a threshold.
+	HoldBoth HoldoutKind = "both"
+	// HoldAuto is HoldClasses when that holds out MinValClasses classes
+	// or more, HoldBoth when it holds out fewer.
+	HoldAuto HoldoutKind = "auto"
 )
 
-// ParseHoldoutKind reads a flag's value: "classes" or "images" in any
-// case; "" is HoldClasses.
+// MinValClasses is the number of held-out classes from which HoldAuto
+// holds out classes alone: enough for 20-way one-shot tasks.
+const MinValClasses = 20
+
+// ParseHoldoutKind reads a flag's value: "classes", "images", "both" or
+// "auto" in any case; "" is HoldClasses.
 func ParseHoldoutKind(s string) (HoldoutKind, error) {
 	k := HoldoutKind(strings.ToLower(strings.TrimSpace(s)))
 	if k == "" {
 		return HoldClasses, nil
 	}
-	if !slices.Contains([]HoldoutKind{HoldClasses, HoldImages}, k) {
-		return "", fmt.Errorf("train: unknown holdout %q (want classes or images)", s)
+	if !slices.Contains([]HoldoutKind{HoldClasses, HoldImages, HoldBoth, HoldAuto}, k) {
+		return "", fmt.Errorf("train: unknown holdout %q (want classes, images, both or auto)", s)
 	}
 	return k, nil
 }

@@ -38,8 +38,10 @@ type Recipe struct {
 	ValFraction float64
 	// Holdout says what ValFraction is a fraction of: the classes
 	// (HoldClasses, the default: validation classes are never trained
-	// on) or each class's images (HoldImages: validation images are new
-	// images of the training classes).
+	// on), each class's images (HoldImages: validation images are new
+	// images of the training classes), or both (HoldBoth: the classes,
+	// then the images of the others); HoldAuto chooses HoldBoth when
+	// fewer than MinValClasses classes would be held out.
 	Holdout HoldoutKind `json:",omitempty"`
 	// Augment distorts training images (both stages, unless the pair stage
 	// trains on cached features of a frozen encoder).
@@ -138,7 +140,10 @@ func Preset(name string) (Recipe, error) {
 //     the cosine distance) fitted by binary cross-entropy for 2 epochs of
 //     150 steps of 32 pairs, Adam at 0.5, and the verdict threshold
 //     calibrated on held-out pairs.
-//   - 10% of the classes held out for model selection.
+//   - 10% of the classes held out for model selection; when that is fewer
+//     than MinValClasses classes, 10% of the other classes' images too
+//     (HoldAuto), so that a few classes do not choose the epoch and
+//     threshold alone.
 //
 // The README gives its cost and one-shot accuracy on Omniglot and MNIST,
 // with the commands that measure them.
@@ -153,6 +158,7 @@ func OneShotRecipe() Recipe {
 			Input:    preprocess.Config{Size: 32, Channels: 1},
 		},
 		ValFraction: 0.1,
+		Holdout:     HoldAuto,
 		Augment:     data.KochAugment(),
 		Rotations:   true,
 		Pretrain: &PretrainConfig{
@@ -345,12 +351,22 @@ type Data struct {
 
 // FitReport says what Fit did.
 type FitReport struct {
-	TrainClasses, ValClasses int             // 0 when trained on Data.Pairs
-	TrainImages, ValImages   int             // 0 when trained on Data.Pairs
-	TrainPairs, ValPairs     int             // Data.Pairs split; 0 without
-	Pretrain                 []PretrainEpoch // nil without pretraining
-	Metric                   []PretrainEpoch // nil without metric learning
-	Pairs                    []EpochStats
+	TrainClasses, ValClasses int // 0 when trained on Data.Pairs
+	TrainImages, ValImages   int // 0 when trained on Data.Pairs
+	TrainPairs, ValPairs     int // Data.Pairs split; 0 without
+	// HeldClasses of the ValClasses are held out whole; the others are
+	// training classes with images held out. 0 when trained on Data.Pairs.
+	HeldClasses int
+	// ValWays is the number of ways of pretraining's one-shot validation
+	// tasks: 20, or the validation classes with two images or more when
+	// fewer; 0 without pretraining.
+	ValWays int
+	// Holdout is what was held out: HoldClasses, HoldImages or HoldBoth
+	// (HoldAuto resolved); "" when trained on Data.Pairs.
+	Holdout  HoldoutKind
+	Pretrain []PretrainEpoch // nil without pretraining
+	Metric   []PretrainEpoch // nil without metric learning
+	Pairs    []EpochStats
 	// Validation holds the pair stage's held-out pairs.
 	Validation *PairValidation
 	// Calibration is what Platt scaling did; nil without Recipe.Platt.
@@ -358,6 +374,9 @@ type FitReport struct {
 	// Retrieval measures the final model's embeddings on held-out images
 	// (see heldOutRetrieval); nil when trained on Data.Pairs.
 	Retrieval *eval.Retrieval
+	// Warnings name choices the validation data could not make well, such
+	// as an epoch chosen among several with perfect validation scores.
+	Warnings []string
 }
 
 // Fit trains a model on d by recipe r: it holds out r.ValFraction of the
@@ -386,25 +405,10 @@ func Fit(ctx context.Context, r Recipe, d Data, opts FitOptions) (*siamese.Model
 		}
 		rep.TrainPairs, rep.ValPairs = len(trainPairs), len(valPairs)
 		progressf(opts.Progress, "split: %d training pairs, %d validation pairs\n", len(trainPairs), len(valPairs))
-	} else if r.Holdout == HoldImages {
-		trainIdx, valIdx = data.SplitImages(ds, r.ValFraction, opts.Seed)
-		rep.TrainClasses, rep.ValClasses = data.CountClasses(ds, trainIdx), data.CountClasses(ds, valIdx)
-		rep.TrainImages, rep.ValImages = len(trainIdx), len(valIdx)
-		if rep.ValClasses < 2 {
-			return nil, rep, fmt.Errorf("train: recipe: %d validation classes, want at least 2", rep.ValClasses)
-		}
 	} else {
-		trainIdx, valIdx = data.SplitClasses(ds, r.ValFraction, opts.Seed)
-		if nv := data.CountClasses(ds, valIdx); nv < 2 && nv+data.CountClasses(ds, trainIdx) >= 4 {
-			n := nv + data.CountClasses(ds, trainIdx)
-			// Hold out two classes at least (MNIST's ten at 10%), so that
-			// validation has negatives and one-shot tasks have a choice.
-			trainIdx, valIdx = data.SplitClasses(ds, 2/float64(n), opts.Seed)
-		}
-		rep.TrainClasses, rep.ValClasses = data.CountClasses(ds, trainIdx), data.CountClasses(ds, valIdx)
-		rep.TrainImages, rep.ValImages = len(trainIdx), len(valIdx)
-		if rep.TrainClasses < 2 || rep.ValClasses < 2 {
-			return nil, rep, fmt.Errorf("train: recipe: %d training and %d validation classes, want at least 2 of each", rep.TrainClasses, rep.ValClasses)
+		var err error
+		if trainIdx, valIdx, err = splitData(ds, r, opts, &rep); err != nil {
+			return nil, rep, err
 		}
 	}
 	if err := recordRun(r, opts, rep); err != nil {
@@ -423,7 +427,7 @@ func Fit(ctx context.Context, r Recipe, d Data, opts FitOptions) (*siamese.Model
 	input := m.Config().Input
 	var oneShot *OneShotValidation
 	if r.Pretrain != nil || r.Metric != nil {
-		if oneShot, err = recipeOneShot(r, ds, valIdx, rep.ValClasses, opts.Seed); err != nil {
+		if oneShot, err = recipeOneShot(r, ds, valIdx, &rep, opts.Seed); err != nil {
 			return nil, rep, err
 		}
 	}
@@ -460,6 +464,11 @@ func Fit(ctx context.Context, r Recipe, d Data, opts FitOptions) (*siamese.Model
 		if err != nil {
 			return nil, rep, err
 		}
+		var accs []float64
+		for _, e := range rep.Pretrain {
+			accs = append(accs, e.ValOneShot)
+		}
+		rep.warnSaturated(opts.Progress, "pretraining", "one-shot accuracy", accs)
 	}
 	if r.Metric != nil {
 		if rep.Metric, err = fitMetric(ctx, r, m, ds, trainIdx, oneShot, opts); err != nil {
@@ -507,12 +516,8 @@ func Fit(ctx context.Context, r Recipe, d Data, opts FitOptions) (*siamese.Model
 		if val, err = NewPairValidation(ds, pairs); err != nil {
 			return nil, rep, err
 		}
-		held := "held-out classes"
-		if r.Holdout == HoldImages {
-			held = "classes (held-out images)"
-		}
-		progressf(opts.Progress, "split: %d training images in %d classes; %d validation pairs from %d images in %d %s\n",
-			rep.TrainImages, rep.TrainClasses, len(pairs), rep.ValImages, rep.ValClasses, held)
+		progressf(opts.Progress, "split: %d training images in %d classes; %d validation pairs from %d images in %d classes (%s)\n",
+			rep.TrainImages, rep.TrainClasses, len(pairs), rep.ValImages, rep.ValClasses, rep.Holdout)
 	}
 	rep.Validation = val
 	tc := r.Pairs
@@ -535,6 +540,11 @@ func Fit(ctx context.Context, r Recipe, d Data, opts FitOptions) (*siamese.Model
 	if err != nil {
 		return nil, rep, err
 	}
+	var auc []float64
+	for _, e := range rep.Pairs {
+		auc = append(auc, e.ValAUC)
+	}
+	rep.warnSaturated(opts.Progress, "the pair stage", "AUC", auc)
 	if opts.Dir != "" {
 		if m, err = siamese.Load(filepath.Join(opts.Dir, BestModel)); err != nil {
 			return nil, rep, fmt.Errorf("train: recipe: %w", err)
@@ -576,6 +586,82 @@ func plattStage(m *siamese.Model, val *PairValidation, targetFAR float64, opts F
 		return fmt.Errorf("train: recipe: %w", err)
 	}
 	return nil
+}
+
+// splitData splits the images of ds for training and validation as
+// r.Holdout says, fills in rep's counts and reports the split.
+func splitData(ds data.Dataset, r Recipe, opts FitOptions, rep *FitReport) (trainIdx, valIdx []int, err error) {
+	kind := r.Holdout
+	if kind == "" {
+		kind = HoldClasses
+	}
+	if kind != HoldImages {
+		trainIdx, valIdx = data.SplitClasses(ds, r.ValFraction, opts.Seed)
+		if nv := data.CountClasses(ds, valIdx); nv < 2 && nv+data.CountClasses(ds, trainIdx) >= 4 {
+			n := nv + data.CountClasses(ds, trainIdx)
+			// Hold out two classes at least (MNIST's ten at 10%), so that
+			// validation has negatives and one-shot tasks have a choice.
+			trainIdx, valIdx = data.SplitClasses(ds, 2/float64(n), opts.Seed)
+		}
+		rep.HeldClasses = data.CountClasses(ds, valIdx)
+		if kind == HoldAuto {
+			kind = HoldClasses
+			if rep.HeldClasses < MinValClasses {
+				kind = HoldBoth
+			}
+		}
+	}
+	switch kind {
+	case HoldImages:
+		trainIdx, valIdx = data.SplitImages(ds, nil, r.ValFraction, opts.Seed)
+	case HoldBoth:
+		var held []int
+		trainIdx, held = data.SplitImages(ds, trainIdx, r.ValFraction, opts.Seed)
+		valIdx = append(valIdx, held...)
+		slices.Sort(valIdx)
+	}
+	rep.Holdout = kind
+	rep.TrainClasses, rep.ValClasses = data.CountClasses(ds, trainIdx), data.CountClasses(ds, valIdx)
+	rep.TrainImages, rep.ValImages = len(trainIdx), len(valIdx)
+	if rep.TrainClasses < 2 || rep.ValClasses < 2 {
+		return nil, nil, fmt.Errorf("train: recipe: %d training and %d validation classes, want at least 2 of each", rep.TrainClasses, rep.ValClasses)
+	}
+	progressf(opts.Progress, "holdout %s: %d images of %d classes for training; %d images of %d classes for validation (%d classes held out whole)\n",
+		kind, rep.TrainImages, rep.TrainClasses, rep.ValImages, rep.ValClasses, rep.HeldClasses)
+	return trainIdx, valIdx, nil
+}
+
+// warnSaturated adds a warning when two epochs or more of a stage reach
+// a perfect validation value: the epoch kept is then one of several the
+// validation data cannot tell apart, and the data say little about the
+// model beyond them.
+func (rep *FitReport) warnSaturated(progress io.Writer, stage, metric string, values []float64) {
+	n := 0
+	for _, v := range values {
+		if v >= 1 {
+			n++
+		}
+	}
+	if n < 2 {
+		return
+	}
+	w := fmt.Sprintf("validation saturated: %d epochs of %s reached a validation %s of 1 (on %d images of %d classes), so the epoch kept is one of several it cannot tell apart; hold out more data (a larger ValFraction) to choose better",
+		n, stage, metric, rep.ValImages, rep.ValClasses)
+	rep.Warnings = append(rep.Warnings, w)
+	progressf(progress, "warning: %s\n", w)
+}
+
+// pairableClasses counts the classes with two images or more among the
+// images of ds listed in idx: those a one-shot task can use.
+func pairableClasses(ds data.Dataset, idx []int) int {
+	count := map[int]int{}
+	n := 0
+	for _, i := range idx {
+		if count[ds.Class(i)]++; count[ds.Class(i)] == 2 {
+			n++
+		}
+	}
+	return n
 }
 
 // progressf writes a line of progress to w, if not nil.

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"image"
@@ -23,6 +24,7 @@ func tinyRecipe() Recipe {
 	r := OneShotRecipe()
 	r.Model.Encoder = resnet.Config{Depth: 18, Width: 8}
 	r.ValFraction = 0.3
+	r.Holdout = HoldClasses
 	r.ValPairs = 40
 	r.ValEpisodes = 3
 	p := *r.Pretrain
@@ -66,6 +68,54 @@ func TestFit(t *testing.T) {
 		models = append(models, m)
 	}
 	sameParams(t, models[1], models[0])
+}
+
+// TestFitHoldAuto: with few classes the default holdout holds out whole
+// classes and images of the others; with many, classes alone.
+func TestFitHoldAuto(t *testing.T) {
+	ds := memoryPatterns(t, 10, 4, 3)
+	r := tinyRecipe()
+	r.Holdout = HoldAuto
+	r.Pretrain.Epochs = 1
+	r.Pairs.Epochs = 1
+	_, rep, err := Fit(context.Background(), r, Data{Images: ds}, FitOptions{Seed: 4, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 of 10 classes whole (fewer than MinValClasses), then 2 of the 4
+	// images of each of the other 7.
+	if rep.Holdout != HoldBoth || rep.HeldClasses != 3 || rep.ValClasses != 10 || rep.TrainClasses != 7 || rep.TrainImages != 14 || rep.ValImages != 26 {
+		t.Errorf("report: holdout %s, %d classes whole, %d/%d training/validation classes, %d/%d images; want both, 3, 7/10, 14/26",
+			rep.Holdout, rep.HeldClasses, rep.TrainClasses, rep.ValClasses, rep.TrainImages, rep.ValImages)
+	}
+	trainIdx, valIdx, err := splitData(ds, r, FitOptions{Seed: 4}, &FitReport{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inTrain := map[int]bool{}
+	trainClass := map[int]bool{}
+	for _, i := range trainIdx {
+		inTrain[i], trainClass[ds.Class(i)] = true, true
+	}
+	whole := map[int]bool{}
+	for _, i := range valIdx {
+		if inTrain[i] {
+			t.Errorf("image %d both in training and validation", i)
+		}
+		if !trainClass[ds.Class(i)] {
+			whole[ds.Class(i)] = true
+		}
+	}
+	if len(whole) != 3 {
+		t.Errorf("%d classes held out whole, want 3", len(whole))
+	}
+	// Many classes: classes alone, as HoldClasses.
+	many := memoryPatterns(t, 200, 2, 3)
+	var rm FitReport
+	r.ValFraction = 0.1
+	if _, _, err := splitData(many, r, FitOptions{Seed: 4}, &rm); err != nil || rm.Holdout != HoldClasses || rm.HeldClasses != 20 || rm.ValClasses != 20 {
+		t.Errorf("200 classes: holdout %s, %d whole, %d validation classes, err %v; want classes, 20, 20", rm.Holdout, rm.HeldClasses, rm.ValClasses, err)
+	}
 }
 
 func TestPresets(t *testing.T) {
@@ -269,5 +319,19 @@ func TestRecipeWith(t *testing.T) {
 	// Without pretraining the learning rate is the pair stage's.
 	if o := OriginalRecipe().With(Overrides{LearningRate: 0.5}); o.Pairs.Optimizer.LearningRate != 0.5 || o.Pretrain != nil {
 		t.Errorf("original recipe: %+v", o)
+	}
+}
+
+func TestWarnSaturated(t *testing.T) {
+	var rep FitReport
+	var out bytes.Buffer
+	rep.warnSaturated(&out, "pretraining", "one-shot accuracy", []float64{0.9, 1, 0.98})
+	if len(rep.Warnings) != 0 || out.Len() != 0 {
+		t.Errorf("one perfect epoch warned: %q", rep.Warnings)
+	}
+	rep.ValImages, rep.ValClasses = 30, 3
+	rep.warnSaturated(&out, "pretraining", "one-shot accuracy", []float64{0.9, 1, 1, math.NaN()})
+	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "2 epochs of pretraining") || !strings.Contains(out.String(), "warning: validation saturated") || !strings.Contains(out.String(), "30 images of 3 classes") {
+		t.Errorf("two perfect epochs: warnings %q, progress %q", rep.Warnings, out.String())
 	}
 }

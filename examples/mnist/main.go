@@ -139,9 +139,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if n := len(rep.Pairs); n > 0 {
 		pairs = rep.Pairs[n-1].Pairs
 	}
-	held := fmt.Sprintf("%d classes held out", rep.ValClasses)
-	if r.Holdout == train.HoldImages {
-		held = fmt.Sprintf("%d images held out", rep.ValImages)
+	held := fmt.Sprintf("%d images of %d classes held out", rep.ValImages, rep.ValClasses)
+	if rep.HeldClasses > 0 {
+		held += fmt.Sprintf(", %d of them whole", rep.HeldClasses)
 	}
 	fmt.Fprintf(stdout, "trained on %d images of %d classes (%s) in %s: %d images pretraining, %d pairs\n",
 		rep.TrainImages, rep.TrainClasses, held, elapsed.Round(time.Second), images, pairs)

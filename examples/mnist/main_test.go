@@ -51,7 +51,7 @@ func TestMNISTEndToEnd(t *testing.T) {
 	if rc != 0 {
 		t.Fatalf("exit %d: %s", rc, stderr.String())
 	}
-	for _, want := range []string{"recipe quick:", "trained on 152 images of 4 classes (8 images held out)", "128 images pretraining", "calibrated on 1000 validation pairs: ECE",
+	for _, want := range []string{"recipe quick:", "trained on 152 images of 4 classes (8 images of 4 classes held out)", "128 images pretraining", "calibrated on 1000 validation pairs: ECE",
 		"test pairs (8, scored once): accuracy", "4-way one-shot accuracy on the test set", "(400 tasks)", "an image against itself: lowest score",
 		"a blank image against the same images: highest score", "uniform noise against the same images", "a few test pairs", "score"} {
 		if !strings.Contains(stdout.String(), want) {
@@ -99,7 +99,7 @@ func TestMNISTRecipe(t *testing.T) {
 	if rc != 0 {
 		t.Fatalf("exit %d: %s", rc, stderr.String())
 	}
-	for _, want := range []string{"recipe oneshot:", "of 2 classes (2 classes held out)", "64 images pretraining, 4800 pairs", "test pairs (8, scored once): accuracy", "4-way one-shot accuracy on the test set", "(400 tasks)", "a few test pairs"} {
+	for _, want := range []string{"recipe oneshot:", "trained on 16 images of 2 classes (24 images of 4 classes held out, 2 of them whole)", "64 images pretraining, 4800 pairs", "test pairs (8, scored once): accuracy", "4-way one-shot accuracy on the test set", "(400 tasks)", "a few test pairs"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}

@@ -24,7 +24,10 @@
 //
 // Training pairs are drawn, balanced, from the training classes; validation
 // pairs from classes held out of training (-val), so the validation metrics
-// measure images of classes the model never saw. With -pairs, the CSV's
+// measure images of classes the model never saw. A recipe that would hold
+// out fewer than 20 classes also holds out images of the training classes
+// (train.HoldAuto), so that a few people or products do not decide the
+// epoch and threshold alone. With -pairs, the CSV's
 // pairs are split instead. The model with the best validation AUC, its
 // verdict threshold calibrated on the validation pairs, is
 // OUT/best.safetensors; read it with siamese.Load or examples/compare.
@@ -163,7 +166,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.warmup, "warmup", 0, "steps over which the learning rate ramps up linearly from 0")
 	fs.BoolVar(&o.augment, "augment", false, "random affine distortions of the training images (Koch et al. 2015: rotation ±10°, shear ±0.3, scale 0.8-1.2, shift ±2%; white fill)")
 	fs.Float64Var(&o.val, "val", 0.2, "fraction of the classes held out for validation (of the pairs, with -pairs), in (0, 1); the best model, its threshold and the metrics come from these")
-	fs.IntVar(&o.valPairs, "valpairs", 1000, "number of validation pairs drawn (balanced, fixed by -seed) from the held-out classes; not with -pairs")
+	fs.IntVar(&o.valPairs, "valpairs", 1000, "number of validation pairs drawn (balanced, fixed by -seed) from the held-out data; not with -pairs")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the initialisation, the class split, the pairs, the augmentation and Dropout; the same seed gives the same run")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines decoding and preprocessing images; 0: one per CPU")
 	fs.StringVar(&o.out, "out", "run", "output `dir`: best.safetensors, last.safetensors (checkpoint), log.csv, curves.png, roc.png")
@@ -190,7 +193,8 @@ towers by the batch-hard triplet loss instead); -recipe original trains on
 pairs only, configured by the model and training flags. Training pairs are
 drawn, balanced, from the training classes; validation pairs from classes
 held out of training (-val), so the metrics measure classes the model never
-saw.
+saw; a recipe that would hold out fewer than 20 classes also holds out images
+of the training classes.
 
 OUT (-out) receives best.safetensors (the model with the best validation AUC,
 its threshold calibrated on the validation pairs), last.safetensors (the
@@ -305,7 +309,8 @@ func fit(r train.Recipe, ld loaded, o *options, info map[string]string, resume s
 		for _, e := range rep.Pretrain {
 			bestAcc = max(bestAcc, e.ValOneShot)
 		}
-		fmt.Fprintf(stdout, "pretraining: %d images; best %d-way one-shot accuracy on the %d held-out classes %.4f\n", rep.Pretrain[n-1].Images, min(20, rep.ValClasses), rep.ValClasses, bestAcc)
+		fmt.Fprintf(stdout, "pretraining: %d images; best %d-way one-shot accuracy on validation (%d images of %d classes, %d held out whole) %.4f\n",
+			rep.Pretrain[n-1].Images, rep.ValWays, rep.ValImages, rep.ValClasses, rep.HeldClasses, bestAcc)
 	}
 	if n := len(rep.Metric); n > 0 {
 		fmt.Fprintf(stdout, "metric learning (%s): %d images; best %d-way one-shot accuracy on the held-out classes %.4f\n", r.Metric.WithDefaults().Loss, rep.Metric[n-1].Images, min(20, rep.ValClasses), train.BestOneShot(rep.Metric))

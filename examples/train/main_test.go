@@ -326,7 +326,7 @@ func TestTrainOmniglotCombined(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "run")
 		_, stderr := runOK(t, args(append(sources, "-channels", "1", "-val", "0.4", "-augment", "-out", out)...)...)
 		if !strings.Contains(stderr, "15 images in 5 classes (3 images present in more than one source kept once)") ||
-			!strings.Contains(stderr, "held-out classes") {
+			!strings.Contains(stderr, "holdout classes:") {
 			t.Errorf("%v: stderr:\n%s", sources, stderr)
 		}
 		m, err := siamese.ReadHeader(filepath.Join(out, "best.safetensors"))
@@ -395,7 +395,7 @@ func TestTrainGoMNIST(t *testing.T) {
 		t.Skip(err)
 	}
 	_, stderr := runOK(t, args("-mnist", "gomnist", "-channels", "1", "-out", filepath.Join(t.TempDir(), "run"))...)
-	if !strings.Contains(stderr, "60000 images in 10 classes") || !strings.Contains(stderr, "held-out classes") {
+	if !strings.Contains(stderr, "60000 images in 10 classes") || !strings.Contains(stderr, "holdout classes: 47884 images of 8 classes for training") {
 		t.Errorf("stderr:\n%s", stderr)
 	}
 }
@@ -562,7 +562,7 @@ func TestTrainRecipe(t *testing.T) {
 	images := classFolder(t, 6, 3)
 	out := filepath.Join(t.TempDir(), "run")
 	stdout, stderr := runOK(t, "-folder", images, "-val", "0.34", "-pretrain-epochs", "1", "-pretrain-steps", "1", "-pair-epochs", "1", "-valpairs", "8", "-out", out)
-	if !strings.Contains(stderr, "recipe oneshot:") || !strings.Contains(stderr, "pretraining epoch 1") || !strings.Contains(stdout, "pretraining: 64 images; best 2-way one-shot accuracy on the 2 held-out classes") {
+	if !strings.Contains(stderr, "recipe oneshot:") || !strings.Contains(stderr, "pretraining epoch 1") || !strings.Contains(stdout, "pretraining: 64 images; best 2-way one-shot accuracy on validation (10 images of 6 classes, 2 held out whole)") {
 		t.Errorf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	}
 	for _, f := range []string{"pretrain.safetensors", "pretrain-log.csv", "best.safetensors", "log.csv"} {

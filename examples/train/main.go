@@ -313,7 +313,8 @@ func fit(r train.Recipe, ld loaded, o *options, info map[string]string, resume s
 			rep.Pretrain[n-1].Images, rep.ValWays, rep.ValImages, rep.ValClasses, rep.HeldClasses, bestAcc)
 	}
 	if n := len(rep.Metric); n > 0 {
-		fmt.Fprintf(stdout, "metric learning (%s): %d images; best %d-way one-shot accuracy on the held-out classes %.4f\n", r.Metric.WithDefaults().Loss, rep.Metric[n-1].Images, min(20, rep.ValClasses), train.BestOneShot(rep.Metric))
+		fmt.Fprintf(stdout, "metric learning (%s): %d images; best %d-way one-shot accuracy on validation (%d images of %d classes, %d held out whole) %.4f\n",
+			r.Metric.WithDefaults().Loss, rep.Metric[n-1].Images, rep.ValWays, rep.ValImages, rep.ValClasses, rep.HeldClasses, train.BestOneShot(rep.Metric))
 	}
 	if rep.Retrieval != nil {
 		fmt.Fprintf(stdout, "retrieval on %d held-out images: %s\n", rep.Retrieval.Queries+rep.Retrieval.Skipped, rep.Retrieval)

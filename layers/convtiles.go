@@ -90,10 +90,15 @@ func packCols(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float3
 				nruns++
 				q += n
 			}
+			// row p0+pp is (ch, ki, kj), stepped along without dividing
+			ch, ki, kj := p0/kk, p0%kk/cg.kw, p0%cg.kw
 			for pp := range kc {
-				r := p0 + pp
-				ch, ki, kj := r/kk, r%kk/cg.kw, r%cg.kw
 				cb, dy, dx := ch*hw, ki*cg.dh, kj*cg.dw
+				if kj++; kj == cg.kw {
+					if kj, ki = 0, ki+1; ki == cg.kh {
+						ki, ch = 0, ch+1
+					}
+				}
 				row := d[pp*nr : pp*nr+nr]
 				sw := cg.sw
 				for _, ru := range runs[:nruns] {
@@ -106,12 +111,15 @@ func packCols(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float3
 					// columns t read ix + t·sw: zeros where that is left
 					// of 0 (t < a) or at w and beyond (t >= b)
 					a, b := 0, ru.n
-					if ix < 0 {
-						a = (-ix + sw - 1) / sw
-					}
-					if lim := cg.w - ix; lim <= 0 {
+					switch lim := cg.w - ix; {
+					case lim <= 0:
 						b = 0
-					} else {
+					case sw == 1:
+						a, b = max(0, -ix), min(b, lim)
+					default:
+						if ix < 0 {
+							a = (-ix + sw - 1) / sw
+						}
 						b = min(b, (lim+sw-1)/sw)
 					}
 					if a >= b {

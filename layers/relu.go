@@ -164,6 +164,8 @@ func maskPos[T float](y, dy, out []T) {
 	if y32, ok := any(y).([]float32); ok {
 		dy32, out32 := any(dy).([]float32), any(out).([]float32)
 		dy32, out32 = dy32[:len(y32)], out32[:len(y32)]
+		done := maskPosVec(y32, dy32, out32)
+		y32, dy32, out32 = y32[done:], dy32[done:], out32[done:]
 		for i, v := range y32 {
 			u := int64(math.Float32bits(v))
 			// all ones when 1 <= u <= bits(+Inf) (v > 0), else 0

@@ -24,6 +24,21 @@ func affineAVX512(dst, src, res *float32, n int, scale, shift float32, relu bool
 //go:noescape
 func reluAVX2(s *float32, n int)
 
+//go:noescape
+func maskPosAVX2(y, dy, out *float32, n int)
+
+// maskPosVec is maskPos on a prefix of y whose length it returns: a
+// multiple of 8, 0 without AVX2. dy and out hold at least len(y) values.
+func maskPosVec(y, dy, out []float32) int {
+	n := len(y) &^ 7
+	if !vecAVX2 || n == 0 {
+		return 0
+	}
+	_, _ = dy[n-1], out[n-1]
+	maskPosAVX2(&y[0], &dy[0], &out[0], n)
+	return n
+}
+
 // affineVec sets dst[i] to act(src[i]*scale + shift + res[i]) (no res when
 // nil, act the ReLU when relu) for a prefix of dst and returns its length:
 // a multiple of 8, 0 without AVX2. src and res hold at least len(dst)

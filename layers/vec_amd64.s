@@ -111,3 +111,31 @@ store:
 done:
 	VZEROUPPER
 	RET
+
+// func maskPosAVX2(y, dy, out *float32, n int)
+//
+// out[i] = dy[i] where y[i] > 0, +0 elsewhere (a NaN is not > 0), for
+// i < n, n a multiple of 8; out may be dy. AVX2.
+TEXT ·maskPosAVX2(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), SI
+	MOVQ dy+8(FP), DX
+	MOVQ out+16(FP), DI
+	MOVQ n+24(FP), CX
+	VXORPS Y2, Y2, Y2
+	SHRQ $3, CX
+	JZ done
+
+loop:
+	VMOVUPS (SI), Y3
+	VCMPPS $0x1e, Y2, Y3, Y4 // y > 0, ordered: false for a NaN
+	VANDPS (DX), Y4, Y4
+	VMOVUPS Y4, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	DECQ CX
+	JNZ loop
+
+done:
+	VZEROUPPER
+	RET

@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// TestVecMatchesGo: the epilogue and the ReLU give, bit for bit, what
-// their Go loops give element by element, on lengths that leave a tail
-// for the Go loop, and on values that test the rounding and the ReLU's
-// edges: NaNs of either sign, infinities, signed zeros, subnormals. (Where
+// TestVecMatchesGo: the epilogue, the ReLU and the ReLU's gradient mask
+// (maskPos) give, bit for bit, what their Go loops give element by
+// element, on lengths that leave a tail for the Go loop, and on values that
+// test the rounding and the ReLU's edges: NaNs of either sign, infinities, signed zeros, subnormals. (Where
 // two NaNs meet, which one an operation returns is up to the instruction's
 // operand order, which Go does not fix either: any NaN is right.)
 func TestVecMatchesGo(t *testing.T) {
@@ -51,6 +51,20 @@ func TestVecMatchesGo(t *testing.T) {
 							}
 							if !sameBits(got[i], w) {
 								t.Fatalf("channel %d, element %d of %d: %g (%#x), want %g (%#x)", f, i, n, got[i], math.Float32bits(got[i]), w, math.Float32bits(w))
+							}
+						}
+					}
+					if withRes {
+						// maskPos, res playing dy
+						got := make([]float32, n)
+						maskPos(src, res[:n], got)
+						for i, v := range src {
+							w := float32(0)
+							if v > 0 {
+								w = res[i]
+							}
+							if math.Float32bits(got[i]) != math.Float32bits(w) {
+								t.Fatalf("maskPos: element %d of %d: %g (%#x), want %g (%#x)", i, n, got[i], math.Float32bits(got[i]), w, math.Float32bits(w))
 							}
 						}
 					}

@@ -267,6 +267,16 @@ func packA(ta bool, mr, mc, kc, i0, p0 int, alpha float32, a []float32, lda int,
 		if h < mr {
 			clear(d)
 		}
+		if !ta && h == 8 && mr == 8 && alpha == 1 {
+			// the AVX-512 kernel's whole panels, unrolled (x·1 is x)
+			row := func(ii int) []float32 { return a[(i0+ip+ii)*lda+p0:][:kc] }
+			s0, s1, s2, s3, s4, s5, s6, s7 := row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)
+			for p := range s0 {
+				q := d[p*8 : p*8+8 : p*8+8]
+				q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7] = s0[p], s1[p], s2[p], s3[p], s4[p], s5[p], s6[p], s7[p]
+			}
+			continue
+		}
 		if !ta {
 			// the rows read side by side, the panel written in order
 			var src [16][]float32
@@ -284,6 +294,10 @@ func packA(ta bool, mr, mc, kc, i0, p0 int, alpha float32, a []float32, lda int,
 		for p := range kc {
 			src := a[(p0+p)*lda+i0+ip : (p0+p)*lda+i0+ip+h]
 			row := d[p*mr : p*mr+h]
+			if h == 8 && alpha == 1 {
+				*(*[8]float32)(row) = *(*[8]float32)(src) // x·1 is x
+				continue
+			}
 			for ii, v := range src {
 				row[ii] = alpha * v
 			}

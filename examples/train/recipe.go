@@ -28,7 +28,7 @@ import (
 var recipeFlags = map[string]bool{
 	"folder": true, "omniglot": true, "mnist": true, "strict": true,
 	"size": true, "channels": true, "val": true, "valpairs": true, "seed": true, "workers": true, "out": true,
-	"recipe": true, "pretrain-epochs": true, "pretrain-steps": true, "pair-epochs": true, "resume": true, "force": true,
+	"recipe": true, "pretrain-epochs": true, "pretrain-steps": true, "pair-epochs": true, "resume": true, "force": true, "test": true,
 	"metric-epochs": true, "metric-steps": true, "metric-loss": true, "metric-margin": true,
 }
 

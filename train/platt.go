@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -8,6 +9,12 @@ import (
 	"github.com/gosiamese/gosiamese/internal/numeric"
 	"github.com/gosiamese/gosiamese/siamese"
 )
+
+// ErrMisranked is PlattScale's error when the model ranks the validation
+// pairs the wrong way round (different pairs above same ones, as an
+// untrained model may): no positive scale fits, and the model is left as
+// it was.
+var ErrMisranked = errors.New("train: Platt scaling: the model ranks the validation pairs the wrong way round")
 
 // CalibrationBins is the number of equal-width score bins of the
 // calibration error (ECE) and reliability diagrams the package reports.
@@ -35,7 +42,7 @@ type PlattResult struct {
 // pairs does not change. The verdict threshold is then calibrated again on
 // the new scores (the F1 optimum, or the false-accept limit targetFAR >
 // 0). m is changed in place; it is an error, leaving m as it was, when
-// the fitted A is not positive (the model ranks val the wrong way round).
+// the fitted A is not positive (ErrMisranked).
 func PlattScale(m *siamese.Model, val *PairValidation, targetFAR float64) (PlattResult, error) {
 	var r PlattResult
 	logits, labels, err := val.Logits(m)
@@ -53,7 +60,7 @@ func PlattScale(m *siamese.Model, val *PairValidation, targetFAR float64) (Platt
 		return r, fmt.Errorf("train: Platt scaling: %w", err)
 	}
 	if !(r.A > 0) || math.IsInf(r.A, 0) || math.IsNaN(r.B) || math.IsInf(r.B, 0) {
-		return r, fmt.Errorf("train: Platt scaling: fitted scale %g, offset %g (the model ranks the validation pairs the wrong way round)", r.A, r.B)
+		return r, fmt.Errorf("%w (fitted scale %g, offset %g)", ErrMisranked, r.A, r.B)
 	}
 	var w, b []float32
 	for _, p := range m.Network().Params() {

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -119,6 +120,49 @@ func TestPlattScaleKeepsTheHeadsForm(t *testing.T) {
 	for k := 1; k < 6; k++ {
 		if s, _ := m.Compare(img, mustImage(t, ds, k)); s > self {
 			t.Errorf("image 0 scores %v with image %d, above its %v with itself", s, k, self)
+		}
+	}
+}
+
+// TestPlattMisranked: a model that ranks the validation pairs the wrong
+// way round is left as it was, with ErrMisranked.
+func TestPlattMisranked(t *testing.T) {
+	ds := memoryPatterns(t, 4, 6, 2)
+	pairs, err := data.FixedPairs(ds, nil, 40, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range pairs {
+		pairs[i].Label = 1 - pairs[i].Label
+	}
+	m := smallModel(t)
+	good, err := NewPairValidation(ds, pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _, _ := good.Logits(m)
+	// With labels flipped, whichever way the model ranks one list, it
+	// ranks the other the wrong way round.
+	flipped := make([]data.Pair, len(pairs))
+	for i, p := range pairs {
+		flipped[i] = data.Pair{A: p.A, B: p.B, Label: 1 - p.Label}
+	}
+	bad, _ := NewPairValidation(ds, flipped)
+	_, err1 := PlattScale(m, good, 0)
+	after1, _, _ := good.Logits(m)
+	_, err2 := PlattScale(m, bad, 0)
+	after2, _, _ := good.Logits(m)
+	if (err1 == nil) == (err2 == nil) || !(errors.Is(err1, ErrMisranked) || errors.Is(err2, ErrMisranked)) {
+		t.Fatalf("errors %v and %v; want ErrMisranked from one of the two", err1, err2)
+	}
+	// The failed call changed nothing.
+	from, to := before, after1
+	if errors.Is(err2, ErrMisranked) {
+		from, to = after1, after2
+	}
+	for i := range from {
+		if to[i] != from[i] {
+			t.Fatalf("pair %d: logit %v changed to %v by a failed scaling", i, from[i], to[i])
 		}
 	}
 }

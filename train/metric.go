@@ -19,9 +19,9 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// EmbeddingLoss is the loss of a metric learning stage (MetricConfig). Its value is the
-// name saved in run records and checkpoints; the zero value means
-// TripletBatchHard.
+// EmbeddingLoss is the loss of a metric learning stage (MetricConfig).
+// Its value is the name saved in run records and checkpoints; the zero
+// value means TripletBatchAll.
 type EmbeddingLoss string
 
 const (
@@ -43,11 +43,11 @@ func EmbeddingLosses() []EmbeddingLoss {
 }
 
 // ParseEmbeddingLoss reads a flag's value: "triplet-hard", "triplet-all" or
-// "contrastive" in any case; "" is TripletBatchHard.
+// "contrastive" in any case; "" is TripletBatchAll.
 func ParseEmbeddingLoss(s string) (EmbeddingLoss, error) {
 	k := EmbeddingLoss(strings.ToLower(strings.TrimSpace(s)))
 	if k == "" {
-		return TripletBatchHard, nil
+		return TripletBatchAll, nil
 	}
 	if !slices.Contains(EmbeddingLosses(), k) {
 		return "", fmt.Errorf("train: unknown metric loss %q (want triplet-hard, triplet-all or contrastive)", s)
@@ -63,7 +63,9 @@ func ParseEmbeddingLoss(s string) (EmbeddingLoss, error) {
 // the Euclidean distances the loss reads order pairs as the cosine does.
 // Zero fields take the documented defaults.
 type MetricConfig struct {
-	// Loss is the objective; default TripletBatchHard.
+	// Loss is the objective; default TripletBatchAll (batch-hard mining
+	// can collapse a randomly initialised encoder's embeddings to one
+	// point: see OneShotTripletRecipe).
 	Loss EmbeddingLoss
 	// Margin of the loss; default 0.2 for the triplet losses and 1 for
 	// Contrastive (a distance between unit vectors lies in [0, 2]).
@@ -91,7 +93,7 @@ type MetricConfig struct {
 // WithDefaults returns c with zero fields replaced by their defaults.
 func (c MetricConfig) WithDefaults() MetricConfig {
 	if c.Loss == "" {
-		c.Loss = TripletBatchHard
+		c.Loss = TripletBatchAll
 	}
 	if c.Margin == 0 {
 		c.Margin = 0.2

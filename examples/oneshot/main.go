@@ -11,7 +11,7 @@
 //	oneshot                                   # train by the default recipe, then evaluate
 //	oneshot -recipe oneshot-long -out long    # 21 epochs instead of 8, cosine classifier
 //	oneshot -recipe original -out original    # the original design, for comparison
-//	oneshot -recipe oneshot-triplet -out tri  # batch-hard triplet loss instead of a classifier
+//	oneshot -recipe oneshot-triplet -out tri  # triplet loss (batch-all) instead of a classifier
 //	oneshot -model run/best.safetensors
 //	oneshot -model run/best.safetensors -runs /data/omniglot/all_runs -json
 //

@@ -191,7 +191,7 @@ same thing out (label 1 = same). By default by the "oneshot" recipe
 (ResNet-50 pretrained as a classifier over the training classes and their
 quarter turns, then a cosine-distance head fitted on pairs; "oneshot-long"
 pretrains longer, with a cosine classifier; "oneshot-triplet" trains the
-towers by the batch-hard triplet loss instead); -recipe original trains on
+towers by the triplet loss instead); -recipe original trains on
 pairs only, configured by the model and training flags. Training pairs are
 drawn, balanced, from the training classes; validation pairs from classes
 held out of training (-val), so the metrics measure classes the model never

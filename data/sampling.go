@@ -58,12 +58,18 @@ func SplitClasses(ds Dataset, valFraction float64, seed uint64) (train, val []in
 	for _, c := range classes[:nVal] {
 		isVal[c] = true
 	}
-	for i := 0; i < n; i++ {
-		c := ds.Class(i)
-		if c < 0 || c >= len(count) {
+	return partition(n, func(i int) bool { c := ds.Class(i); return c >= 0 && c < len(count) },
+		func(i int) bool { return isVal[ds.Class(i)] })
+}
+
+// partition lists the images i in [0, n) for which in is true, in order,
+// as training images or, where held is true, validation images.
+func partition(n int, in, held func(i int) bool) (train, val []int) {
+	for i := range n {
+		if !in(i) {
 			continue
 		}
-		if isVal[c] {
+		if held(i) {
 			val = append(val, i)
 		} else {
 			train = append(train, i)
@@ -123,17 +129,7 @@ func SplitImages(ds Dataset, indices []int, valFraction float64, seed uint64) (t
 			isVal[i] = true
 		}
 	}
-	for i := range ds.Len() {
-		if !listed[i] {
-			continue
-		}
-		if isVal[i] {
-			val = append(val, i)
-		} else {
-			train = append(train, i)
-		}
-	}
-	return train, val
+	return partition(ds.Len(), func(i int) bool { return listed[i] }, func(i int) bool { return isVal[i] })
 }
 
 // PairSampler draws balanced random pairs from a subset of a Dataset,

@@ -25,21 +25,10 @@ func PlotROC(path string, curves map[string]Curve) error {
 	if len(curves) == 0 {
 		return errors.New("eval: PlotROC: no curves")
 	}
-	p := plot.New()
-	p.Title.Text = "ROC"
-	p.X.Label.Text = "false-accept rate"
-	p.Y.Label.Text = "true-accept rate"
-	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
-	p.Legend.Top = false
-	p.Legend.Left = false
-	p.Add(plotter.NewGrid())
-	chance, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+	p, err := unitSquare("ROC", "false-accept rate", "true-accept rate", false)
 	if err != nil {
 		return fmt.Errorf("eval: PlotROC: %w", err)
 	}
-	chance.Color = color.Gray{Y: 150}
-	chance.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
-	p.Add(chance)
 	for i, name := range sortedKeys(curves) {
 		c := curves[name]
 		if len(c.FPR) == 0 || len(c.FPR) != len(c.TPR) {
@@ -113,6 +102,28 @@ func PlotCurves(path, title string, series map[string][]float64) error {
 	return savePNG(p, path, 7*vg.Inch, 4*vg.Inch)
 }
 
+// unitSquare returns a plot of [0, 1] x [0, 1] with a grid and the
+// dashed grey diagonal (chance for a ROC curve, perfect calibration for a
+// reliability diagram), its legend top left or bottom right.
+func unitSquare(title, x, y string, legendTopLeft bool) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = x
+	p.Y.Label.Text = y
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+	p.Legend.Top = legendTopLeft
+	p.Legend.Left = legendTopLeft
+	p.Add(plotter.NewGrid())
+	diagonal, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+	if err != nil {
+		return nil, err
+	}
+	diagonal.Color = color.Gray{Y: 150}
+	diagonal.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
+	p.Add(diagonal)
+	return p, nil
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -165,21 +176,10 @@ func PlotReliability(path string, diagrams map[string][]Bin) error {
 	if len(diagrams) == 0 {
 		return errors.New("eval: PlotReliability: no diagrams")
 	}
-	p := plot.New()
-	p.Title.Text = "Reliability"
-	p.X.Label.Text = "score (mean of the bin)"
-	p.Y.Label.Text = "fraction of pairs that are the same"
-	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
-	p.Legend.Top = true
-	p.Legend.Left = true
-	p.Add(plotter.NewGrid())
-	ideal, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+	p, err := unitSquare("Reliability", "score (mean of the bin)", "fraction of pairs that are the same", true)
 	if err != nil {
 		return fmt.Errorf("eval: PlotReliability: %w", err)
 	}
-	ideal.Color = color.Gray{Y: 150}
-	ideal.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
-	p.Add(ideal)
 	for i, name := range sortedKeys(diagrams) {
 		var xy plotter.XYs
 		var total int

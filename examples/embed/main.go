@@ -15,9 +15,20 @@
 //
 // prints instead the embeddings of a Siamese model written by
 // examples/train (one tower's output, with the model's own preprocessing).
+//
+// Many images go to files instead, with a Siamese model: the images of a
+// folder tree (-dir), of a list file (-list, one path a line; "-" reads
+// standard input) or of the command line, into shards of Parquet
+// (path, embedding) or JSON lines in the folder -out, with the package
+// bulk. Bad files are skipped and listed in -out/skipped.jsonl; a job that
+// was stopped or killed resumes when the same command runs again.
+//
+//	go run ./examples/embed -model run/best.safetensors -dir photos -out emb
+//	find photos -name '*.jpg' | go run ./examples/embed -model run/best.safetensors -list - -out emb -format jsonl
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -27,13 +38,15 @@ import (
 	"os"
 	"strings"
 
+	"github.com/gosiamese/gosiamese/bulk"
 	"github.com/gosiamese/gosiamese/internal/modelfile"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
+	"golang.org/x/term"
 	"gorgonia.org/tensor"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
 // record is one output line.
 type record struct {
@@ -41,7 +54,7 @@ type record struct {
 	Embedding []float32 `json:"embedding"`
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("embed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	arch := fs.String("arch", "resnet50", "architecture: resnet18, resnet34, resnet50, resnet101 or resnet152")
@@ -51,8 +64,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	batch := fs.Int("batch", 8, "images per forward pass")
 	seed := fs.Uint64("seed", 1, "seed of the random weights used without -weights")
 	model := fs.String("model", "", "a Siamese model file written by examples/train: print its embeddings instead (its own encoder, head and preprocessing; not with -arch, -weights, -size, -pooling or -seed)")
+	dir := fs.String("dir", "", "embed the images of this folder tree (with -model and -out)")
+	list := fs.String("list", "", "embed the images listed in this file, one path a line; - reads standard input (with -model and -out)")
+	out := fs.String("out", "", "write the embeddings to shards in this folder instead of printing them (with -model); the same command resumes a stopped job")
+	format := fs.String("format", "parquet", "format of the shards in -out: parquet or jsonl")
+	search := fs.Bool("search", false, "with -out: write search vectors (the head folded in) instead of embeddings")
+	shard := fs.Int("shard", 1024, "with -out: images a shard covers")
+	workers := fs.Int("workers", 0, "with -out: images decoded at once; 0: one a CPU")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: embed [flags] IMAGE...\n\nPrints one JSON line per image: {\"image\": PATH, \"embedding\": [...]}.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "usage: embed [flags] IMAGE...\n       embed -model FILE -out DIR [-dir DIR] [-list FILE] [IMAGE...]\n\nPrints one JSON line per image: {\"image\": PATH, \"embedding\": [...]}, or with -out writes\nshards of Parquet or JSON lines.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -60,6 +80,43 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		return 2
+	}
+	bulkFlags := map[string]bool{"dir": true, "list": true, "out": true, "format": true, "search": true, "shard": true, "workers": true}
+	var given []string
+	fs.Visit(func(f *flag.Flag) {
+		if bulkFlags[f.Name] {
+			given = append(given, "-"+f.Name)
+		}
+	})
+	if len(given) > 0 {
+		if *model == "" || *out == "" {
+			fmt.Fprintf(stderr, "embed: %s: wants -model and -out\n", strings.Join(given, ", "))
+			return 2
+		}
+		f, err := bulk.ParseFormat(*format)
+		if err != nil {
+			fmt.Fprintln(stderr, "embed:", err)
+			return 2
+		}
+		if *shard < 1 || *workers < 0 {
+			fmt.Fprintln(stderr, "embed: -shard must be at least 1 and -workers at least 0")
+			return 2
+		}
+		cfg := bulk.Config{Dir: *out, Format: f, Search: *search, BatchSize: *batch, ShardSize: *shard, Workers: *workers}
+		if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			cfg.Progress = stderr // a bar on a terminal, not in logs
+		}
+		if err := cfg.WithDefaults().Validate(); err != nil {
+			fmt.Fprintln(stderr, "embed:", err)
+			return 2
+		}
+		for _, name := range []string{"model", "batch"} {
+			bulkFlags[name] = true
+		}
+		if rc := onlyFlags(fs, bulkFlags, stderr); rc != 0 {
+			return rc
+		}
+		return embedBulk(*model, *dir, *list, fs.Args(), cfg, stdin, stderr)
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "embed: no images given")
@@ -71,15 +128,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *model != "" {
-		var other []string
-		fs.Visit(func(f *flag.Flag) {
-			if f.Name != "model" && f.Name != "batch" {
-				other = append(other, "-"+f.Name)
-			}
-		})
-		if len(other) > 0 {
-			fmt.Fprintf(stderr, "embed: %s: not with -model, whose file fixes the network and its input\n", strings.Join(other, ", "))
-			return 2
+		if rc := onlyFlags(fs, map[string]bool{"model": true, "batch": true}, stderr); rc != 0 {
+			return rc
 		}
 		return embedModel(*model, fs.Args(), *batch, stdout, stderr)
 	}
@@ -130,6 +180,74 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return es, nil
 	})
+}
+
+// onlyFlags returns 0 when the flags given are among allowed, else 2
+// after naming the others: -model's file fixes the network and its input.
+func onlyFlags(fs *flag.FlagSet, allowed map[string]bool, stderr io.Writer) int {
+	var other []string
+	fs.Visit(func(f *flag.Flag) {
+		if !allowed[f.Name] {
+			other = append(other, "-"+f.Name)
+		}
+	})
+	if len(other) > 0 {
+		fmt.Fprintf(stderr, "embed: %s: not with -model, whose file fixes the network and its input\n", strings.Join(other, ", "))
+		return 2
+	}
+	return 0
+}
+
+// embedBulk embeds the images of the folder dir, of the list file list
+// ("-": stdin) and paths with the model in path into shards in cfg.Dir,
+// and sums up the job on stderr.
+func embedBulk(path, dir, list string, paths []string, cfg bulk.Config, stdin io.Reader, stderr io.Writer) int {
+	if dir != "" {
+		found, err := bulk.Folder(dir)
+		if err != nil {
+			fmt.Fprintln(stderr, "embed:", err)
+			return 1
+		}
+		paths = append(paths, found...)
+	}
+	if list != "" {
+		r := stdin
+		if list != "-" {
+			f, err := os.Open(list)
+			if err != nil {
+				fmt.Fprintln(stderr, "embed:", err)
+				return 1
+			}
+			defer f.Close()
+			r = f
+		}
+		listed, err := bulk.ReadList(r)
+		if err != nil {
+			fmt.Fprintln(stderr, "embed:", err)
+			return 1
+		}
+		paths = append(paths, listed...)
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "embed: no images given (-dir, -list or paths)")
+		return 2
+	}
+	m, err := modelfile.Load(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "embed:", err)
+		return 1
+	}
+	res, err := bulk.Run(context.Background(), m, paths, cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "embed:", err)
+		return 1
+	}
+	for _, s := range res.Skipped {
+		fmt.Fprintf(stderr, "embed: skipped %s: %s\n", s.Path, s.Reason)
+	}
+	fmt.Fprintf(stderr, "embed: %d of %d images in %d shards in %s (%d done before), %d skipped (listed in %s)\n",
+		res.Embedded, res.Inputs, len(res.Shards), cfg.Dir, res.Resumed, len(res.Skipped), bulk.SkippedName)
+	return 0
 }
 
 // embedModel prints the embeddings of the Siamese model in path.

@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gosiamese/gosiamese/bulk"
 	"github.com/gosiamese/gosiamese/internal/detrand"
 	"github.com/gosiamese/gosiamese/internal/modeltest"
 	"github.com/gosiamese/gosiamese/preprocess"
@@ -47,7 +50,7 @@ func TestEmbedMatchesTorchvision(t *testing.T) {
 	f.Close()
 
 	var out, errOut bytes.Buffer
-	if rc := run([]string{"-arch", "resnet50", "-weights", weights, "-size", "64", img, img}, &out, &errOut); rc != 0 {
+	if rc := run([]string{"-arch", "resnet50", "-weights", weights, "-size", "64", img, img}, nil, &out, &errOut); rc != 0 {
 		t.Fatalf("exit status %d: %s", rc, errOut.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -107,7 +110,7 @@ func TestEmbedErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		var out, errOut bytes.Buffer
-		rc := run(c.args, &out, &errOut)
+		rc := run(c.args, nil, &out, &errOut)
 		if rc != c.rc || !strings.Contains(errOut.String(), c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d naming %q", c.args, rc, errOut.String(), c.rc, c.want)
 		}
@@ -138,7 +141,7 @@ func TestEmbedModelFiles(t *testing.T) {
 	f.Close()
 
 	var out, errOut bytes.Buffer
-	if rc := run([]string{"-model", model, img, img}, &out, &errOut); rc != 0 {
+	if rc := run([]string{"-model", model, img, img}, nil, &out, &errOut); rc != 0 {
 		t.Fatalf("-model: exit %d: %s", rc, errOut.String())
 	}
 	decoded, err := preprocess.Load(img)
@@ -179,10 +182,126 @@ func TestEmbedModelFiles(t *testing.T) {
 		{[]string{"-model", model, "-size", "64", img}, 2, "-size: not with -model"},
 	} {
 		var out, errOut bytes.Buffer
-		rc := run(c.args, &out, &errOut)
+		rc := run(c.args, nil, &out, &errOut)
 		e := errOut.String()
 		if rc != c.rc || !strings.Contains(e, c.want) || strings.Count(e, "\n") != 1 || strings.Contains(e, "exceeds the maximum") || out.Len() > 0 {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and one line with %q", c.args, rc, e, c.rc, c.want)
+		}
+	}
+}
+
+// TestEmbedBulk: -dir, -list FILE and -list - (standard input) write
+// shards in -out holding each image once with the model's own embedding,
+// a bad file is skipped and named, a second run resumes the finished job,
+// and the bulk flags without -model or -out, or with a bad value, are
+// usage errors.
+func TestEmbedBulk(t *testing.T) {
+	dir := t.TempDir()
+	model := modeltest.Siamese(t, dir, 5)
+	m, err := siamese.Load(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "photos")
+	var imgs []string
+	for i := range 5 {
+		p := filepath.Join(src, []string{"cats", "dogs"}[i%2], fmt.Sprintf("%d.png", i))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		png.Encode(f, detrand.Image(p, 36, 40+i))
+		f.Close()
+		imgs = append(imgs, p)
+	}
+	slices.Sort(imgs)
+	broken := filepath.Join(src, "broken.jpg")
+	os.WriteFile(broken, []byte("not an image"), 0o644)
+	list := filepath.Join(dir, "list.txt")
+	os.WriteFile(list, []byte(strings.Join(imgs[:3], "\n")+"\n"), 0o644)
+
+	check := func(name, out string, want []string) {
+		t.Helper()
+		files, _ := filepath.Glob(filepath.Join(out, "part-*"))
+		var got []string
+		for _, f := range files {
+			rows, err := bulk.ReadShard(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				got = append(got, r.Path)
+				img, err := preprocess.Load(r.Path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e, err := m.Embed(img)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(r.Embedding, e) {
+					t.Errorf("%s: %s: embedding differs from the model's", name, r.Path)
+				}
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: rows for %q, want %q", name, got, want)
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		args  []string
+		stdin string
+		want  []string
+		ext   string
+	}{
+		{"dir", []string{"-dir", src, "-shard", "2", "-batch", "3"}, "", imgs, "parquet"},
+		{"list", []string{"-list", list, "-format", "jsonl"}, "", imgs[:3], "jsonl"},
+		{"stdin", []string{"-list", "-", imgs[4]}, imgs[1] + "\n" + broken + "\n", []string{imgs[1], imgs[4]}, "parquet"},
+	} {
+		out := filepath.Join(dir, "out-"+c.name)
+		args := append([]string{"-model", model, "-out", out}, c.args...)
+		for run1 := range 2 {
+			var stdout, stderr bytes.Buffer
+			if rc := run(args, strings.NewReader(c.stdin), &stdout, &stderr); rc != 0 {
+				t.Fatalf("%s: exit %d: %s", c.name, rc, stderr.String())
+			}
+			e := stderr.String()
+			if stdout.Len() > 0 || !strings.Contains(e, fmt.Sprintf("%d of ", len(c.want))) {
+				t.Errorf("%s: stdout %q, stderr %q: want nothing printed and %d embedded", c.name, stdout.String(), e, len(c.want))
+			}
+			if skips := strings.Contains(c.stdin+strings.Join(c.args, " "), "broken") || c.name == "dir"; skips != strings.Contains(e, "skipped "+broken+": not an image") {
+				t.Errorf("%s: stderr %q: want broken.jpg named as skipped: %v", c.name, e, skips)
+			}
+			if run1 == 1 && !strings.Contains(e, "done before") || run1 == 1 && strings.Contains(e, "(0 done before)") {
+				t.Errorf("%s: second run: stderr %q, want the finished shards kept", c.name, e)
+			}
+			check(c.name, out, c.want)
+			if files, _ := filepath.Glob(filepath.Join(out, "part-00000."+c.ext)); len(files) != 1 {
+				t.Errorf("%s: no part-00000.%s in %s", c.name, c.ext, out)
+			}
+		}
+	}
+
+	for _, c := range []struct {
+		args []string
+		rc   int
+		want string
+	}{
+		{[]string{"-dir", src, "-out", dir}, 2, "-dir, -out: wants -model and -out"},
+		{[]string{"-model", model, "-dir", src}, 2, "wants -model and -out"},
+		{[]string{"-model", model, "-out", dir, "-format", "csv", imgs[0]}, 2, `format "csv"`},
+		{[]string{"-model", model, "-out", dir, "-shard", "0", imgs[0]}, 2, "-shard must be at least 1"},
+		{[]string{"-model", model, "-out", dir, "-size", "64", imgs[0]}, 2, "-size: not with -model"},
+		{[]string{"-model", model, "-out", dir}, 2, "no images given"},
+		{[]string{"-model", model, "-out", dir, "-dir", filepath.Join(dir, "none")}, 1, "none"},
+		{[]string{"-model", model, "-out", dir, "-list", filepath.Join(dir, "none.txt")}, 1, "none.txt"},
+	} {
+		var stdout, stderr bytes.Buffer
+		rc := run(c.args, strings.NewReader(""), &stdout, &stderr)
+		if e := stderr.String(); rc != c.rc || !strings.Contains(e, c.want) || strings.Contains(e, "goroutine") {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d naming %q", c.args, rc, e, c.rc, c.want)
 		}
 	}
 }

@@ -140,6 +140,17 @@ func TestRun(t *testing.T) {
 			if again.Resumed != 4 || again.Embedded != 13 || len(again.Skipped) != 3 {
 				t.Errorf("second run %+v: want 4 shards resumed, 13 embedded, 3 skipped", again)
 			}
+			// A shard removed since is written again, as it was.
+			if err := os.Remove(res.Shards[2]); err != nil {
+				t.Fatal(err)
+			}
+			third, err := Run(context.Background(), m, paths, Config{Dir: out, Format: c.format, Search: c.search, ShardSize: 4, MaxPixels: testMaxPixels})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again := allRows(t, out); third.Resumed != 3 || !slices.EqualFunc(again, rows, func(a, b Row) bool { return a.Path == b.Path && slices.Equal(a.Embedding, b.Embedding) }) {
+				t.Errorf("after removing %s: %d shards resumed, %d rows; want 3 and the %d rows as before", res.Shards[2], third.Resumed, len(again), len(rows))
+			}
 		})
 	}
 }
@@ -276,5 +287,30 @@ func TestReadList(t *testing.T) {
 	}
 	if f, err := ParseFormat("csv"); err == nil {
 		t.Errorf("ParseFormat(csv) = %v, want an error", f)
+	}
+}
+
+// TestRunOnlyBadFiles: shards whose every image is skipped are still
+// written, empty, in both formats, and read back as no rows.
+func TestRunOnlyBadFiles(t *testing.T) {
+	src := images(t, t.TempDir(), 0)
+	paths, err := Folder(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Format{Parquet, JSONL} {
+		res, err := Run(context.Background(), tinyModel(t, 5), paths, Config{Dir: t.TempDir(), Format: f, ShardSize: 2, MaxPixels: testMaxPixels})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Embedded != 0 || len(res.Shards) != 2 {
+			t.Fatalf("%v: %+v, want 2 shards and nothing embedded", f, res)
+		}
+		checkSkipped(t, src, res.Skipped)
+		for _, s := range res.Shards {
+			if rows, err := ReadShard(s); err != nil || len(rows) != 0 {
+				t.Errorf("%s: %d rows, error %v; want none, no error", s, len(rows), err)
+			}
+		}
 	}
 }

@@ -63,7 +63,8 @@ type Result struct {
 // Run embeds the images at paths with m (the first tower's embeddings,
 // or with Config.Search the search vectors) and writes them to shards in
 // cfg.Dir, resuming the job an earlier run there left unfinished (see
-// the package documentation). The paths are sorted and repeats dropped.
+// the package documentation; a finished shard whose file has since been
+// removed is done again). The paths are sorted and repeats dropped.
 // Images that cannot be read are skipped and listed in the Result and in
 // skipped.jsonl; only an error of the output, the model or ctx stops the
 // job, and then the shards finished so far stay for the next run. Once
@@ -100,7 +101,13 @@ func Run(ctx context.Context, m *siamese.Model, paths []string, cfg Config) (*Re
 		if err := man.sameJob(old); err != nil {
 			return nil, fmt.Errorf("bulk: %s holds a job of %v: use another folder, or remove its %s to start over", cfg.Dir, err, ManifestName)
 		}
-		man.Shards = old.Shards
+		// A finished shard whose file has gone since is done again.
+		for _, s := range old.Shards {
+			if _, err := os.Stat(filepath.Join(cfg.Dir, s.File)); err == nil {
+				man.Shards = append(man.Shards, s)
+			}
+		}
+		man.Complete = old.Complete && len(man.Shards) == len(old.Shards)
 	}
 	// The shards to do, and the images the finished ones hold.
 	done := map[int]bool{}

@@ -17,9 +17,9 @@ import (
 
 // Environment of the subprocess TestCrashSafety starts: the output folder
 // (unset, TestCrashHelper does nothing), the image folder, and when to
-// kill itself: "after DURATION", or "write DURATION" for the first change
-// in the output folder after DURATION, a moment inside the writing of a
-// shard or the manifest.
+// kill itself: "N DURATION", DURATION after the N-th change it sees in the
+// output folder (a temporary file made or renamed: a shard or the
+// manifest being written, or just written).
 const (
 	crashDirEnv  = "GOSIAMESE_BULK_CRASH_DIR"
 	crashSrcEnv  = "GOSIAMESE_BULK_CRASH_SRC"
@@ -45,23 +45,38 @@ func TestCrashHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := tinyModel(t, 5)
-	if mode, d, ok := strings.Cut(os.Getenv(crashKillEnv), " "); ok {
+	if kill := os.Getenv(crashKillEnv); kill != "" {
+		var n int
+		var d string
+		if _, err := fmt.Sscan(kill, &n, &d); err != nil {
+			t.Fatal(err)
+		}
 		delay, err := time.ParseDuration(d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.AfterFunc(delay, func() {
-			if mode == "write" {
-				for before := snapshot(dir); snapshot(dir) == before; {
-				}
-			}
-			if p, err := os.FindProcess(os.Getpid()); err == nil {
-				_ = p.Kill()
-			}
-		})
+		go killAfterChanges(dir, n, delay)
 	}
 	if _, err := Run(context.Background(), m, paths, crashConfig(dir)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// killAfterChanges kills its own process (SIGKILL on Unix) delay after
+// the n-th change it sees in dir. Every shard a run finishes leaves a
+// change (its file, the manifest), so a kill at n no greater than the
+// shards left comes before the run's end, however fast the machine runs.
+func killAfterChanges(dir string, n int, delay time.Duration) {
+	before := snapshot(dir)
+	for seen := 0; seen < n; {
+		time.Sleep(20 * time.Microsecond)
+		if now := snapshot(dir); now != before {
+			seen, before = seen+1, now
+		}
+	}
+	time.Sleep(delay)
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		_ = p.Kill()
 	}
 }
 
@@ -120,20 +135,24 @@ func TestCrashSafety(t *testing.T) {
 	t.Logf("kill times seeded with %d; an uninterrupted run takes %v", seed, runTime)
 	interrupted := 0
 	for kill := range 8 {
-		// A random moment in the time the shards left would take.
+		// At a random change among those the shards left make: right
+		// then (inside or just after a file's writing) in even runs, up
+		// to a shard's time later (embedding) in odd ones.
 		left := 11
 		if man, err := readManifest(dir); err == nil && man != nil {
 			left -= len(man.Shards)
 		}
-		mode := []string{"after", "write"}[kill%2]
-		delay := time.Duration(rng.Float64() * float64(runTime) * float64(left) / 11)
-		out, err := helper(fmt.Sprintf("%s %v", mode, delay)).CombinedOutput()
+		n, delay := 1+rng.IntN(max(left-1, 1)), time.Duration(0)
+		if kill%2 == 1 {
+			delay = time.Duration(rng.Float64() * float64(runTime) / 11)
+		}
+		out, err := helper(fmt.Sprintf("%d %v", n, delay)).CombinedOutput()
 		var exit *exec.ExitError
 		switch {
 		case errors.As(err, &exit) && exit.ExitCode() == -1:
 			interrupted++ // by the signal
 		case err != nil:
-			t.Fatalf("run %d (%s %v): %v\n%s", kill, mode, delay, err, out)
+			t.Fatalf("run %d (kill at change %d + %v): %v\n%s", kill, n, delay, err, out)
 		}
 		// Whatever is on disk is whole: the manifest reads, and so does
 		// every shard, each holding images of its own range only.
@@ -144,7 +163,7 @@ func TestCrashSafety(t *testing.T) {
 		for _, f := range files {
 			rows, err := ReadShard(f)
 			if err != nil {
-				t.Fatalf("after kill %d (%s %v): %v", kill, mode, delay, err)
+				t.Fatalf("after kill %d (at change %d + %v): %v", kill, n, delay, err)
 			}
 			var i int
 			fmt.Sscanf(filepath.Base(f), "part-%05d", &i)
@@ -156,7 +175,7 @@ func TestCrashSafety(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 8 runs killed", interrupted)
-	if interrupted < 4 {
+	if interrupted < 6 {
 		t.Errorf("only %d of 8 runs were killed: the kills came too late to test anything", interrupted)
 	}
 	if out, err := helper("").CombinedOutput(); err != nil {

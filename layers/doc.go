@@ -25,6 +25,15 @@
 //
 //	OPENBLAS_CORETYPE=SkylakeX go test -tags openblas ./...
 //
+// In an Inference graph a convolution on the tile path keeps its weights
+// packed for the kernel from one run to the next: one packed copy per
+// parameter, the size of its weights, shared by every inference graph the
+// parameter is bound to. Each run hashes the weights and packs them again
+// when they have changed, so an optimiser step, a load or a write through
+// Param.Value is seen without telling the graph. ConvBNAddReLU, the end of
+// a residual block, adds the shortcut and applies the ReLU in the same
+// epilogue as the BatchNorm.
+//
 // The ops of a graph that is differentiated, and of one passed to
 // KeepOutputs, write each run into the tensors of the run before, so a
 // training step or a cached inference graph allocates nothing in steady

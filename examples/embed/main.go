@@ -36,7 +36,9 @@ import (
 	"image"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/gosiamese/gosiamese/bulk"
 	"github.com/gosiamese/gosiamese/internal/modelfile"
@@ -46,7 +48,14 @@ import (
 	"gorgonia.org/tensor"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+func main() {
+	// Ctrl-C or SIGTERM stops a job with -out after its running batch;
+	// the same command resumes it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	rc := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(rc)
+}
 
 // record is one output line.
 type record struct {
@@ -54,7 +63,7 @@ type record struct {
 	Embedding []float32 `json:"embedding"`
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("embed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	arch := fs.String("arch", "resnet50", "architecture: resnet18, resnet34, resnet50, resnet101 or resnet152")
@@ -116,7 +125,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if rc := onlyFlags(fs, bulkFlags, stderr); rc != 0 {
 			return rc
 		}
-		return embedBulk(*model, *dir, *list, fs.Args(), cfg, stdin, stderr)
+		return embedBulk(ctx, *model, *dir, *list, fs.Args(), cfg, stdin, stderr)
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "embed: no images given")
@@ -201,7 +210,7 @@ func onlyFlags(fs *flag.FlagSet, allowed map[string]bool, stderr io.Writer) int 
 // embedBulk embeds the images of the folder dir, of the list file list
 // ("-": stdin) and paths with the model in path into shards in cfg.Dir,
 // and sums up the job on stderr.
-func embedBulk(path, dir, list string, paths []string, cfg bulk.Config, stdin io.Reader, stderr io.Writer) int {
+func embedBulk(ctx context.Context, path, dir, list string, paths []string, cfg bulk.Config, stdin io.Reader, stderr io.Writer) int {
 	if dir != "" {
 		found, err := bulk.Folder(dir)
 		if err != nil {
@@ -237,9 +246,12 @@ func embedBulk(path, dir, list string, paths []string, cfg bulk.Config, stdin io
 		fmt.Fprintln(stderr, "embed:", err)
 		return 1
 	}
-	res, err := bulk.Run(context.Background(), m, paths, cfg)
+	res, err := bulk.Run(ctx, m, paths, cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "embed:", err)
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "embed: the finished shards are kept: the same command resumes the job")
+		}
 		return 1
 	}
 	for _, s := range res.Skipped {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -50,7 +52,7 @@ func TestEmbedMatchesTorchvision(t *testing.T) {
 	f.Close()
 
 	var out, errOut bytes.Buffer
-	if rc := run([]string{"-arch", "resnet50", "-weights", weights, "-size", "64", img, img}, nil, &out, &errOut); rc != 0 {
+	if rc := run(context.Background(), []string{"-arch", "resnet50", "-weights", weights, "-size", "64", img, img}, nil, &out, &errOut); rc != 0 {
 		t.Fatalf("exit status %d: %s", rc, errOut.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -110,7 +112,7 @@ func TestEmbedErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		var out, errOut bytes.Buffer
-		rc := run(c.args, nil, &out, &errOut)
+		rc := run(context.Background(), c.args, nil, &out, &errOut)
 		if rc != c.rc || !strings.Contains(errOut.String(), c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d naming %q", c.args, rc, errOut.String(), c.rc, c.want)
 		}
@@ -141,7 +143,7 @@ func TestEmbedModelFiles(t *testing.T) {
 	f.Close()
 
 	var out, errOut bytes.Buffer
-	if rc := run([]string{"-model", model, img, img}, nil, &out, &errOut); rc != 0 {
+	if rc := run(context.Background(), []string{"-model", model, img, img}, nil, &out, &errOut); rc != 0 {
 		t.Fatalf("-model: exit %d: %s", rc, errOut.String())
 	}
 	decoded, err := preprocess.Load(img)
@@ -182,7 +184,7 @@ func TestEmbedModelFiles(t *testing.T) {
 		{[]string{"-model", model, "-size", "64", img}, 2, "-size: not with -model"},
 	} {
 		var out, errOut bytes.Buffer
-		rc := run(c.args, nil, &out, &errOut)
+		rc := run(context.Background(), c.args, nil, &out, &errOut)
 		e := errOut.String()
 		if rc != c.rc || !strings.Contains(e, c.want) || strings.Count(e, "\n") != 1 || strings.Contains(e, "exceeds the maximum") || out.Len() > 0 {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and one line with %q", c.args, rc, e, c.rc, c.want)
@@ -264,7 +266,7 @@ func TestEmbedBulk(t *testing.T) {
 		args := append([]string{"-model", model, "-out", out}, c.args...)
 		for run1 := range 2 {
 			var stdout, stderr bytes.Buffer
-			if rc := run(args, strings.NewReader(c.stdin), &stdout, &stderr); rc != 0 {
+			if rc := run(context.Background(), args, strings.NewReader(c.stdin), &stdout, &stderr); rc != 0 {
 				t.Fatalf("%s: exit %d: %s", c.name, rc, stderr.String())
 			}
 			e := stderr.String()
@@ -284,6 +286,20 @@ func TestEmbedBulk(t *testing.T) {
 		}
 	}
 
+	// A stopped job says so and how to go on; the same command finishes it.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	stopped := filepath.Join(dir, "out-stopped")
+	args := []string{"-model", model, "-out", stopped, "-dir", src}
+	var stderr bytes.Buffer
+	if rc := run(ctx, args, nil, io.Discard, &stderr); rc != 1 || !strings.Contains(stderr.String(), "context canceled") || !strings.Contains(stderr.String(), "the same command resumes the job") {
+		t.Errorf("cancelled: exit %d, stderr %q; want 1, saying the job stopped and how to resume", rc, stderr.String())
+	}
+	if rc := run(context.Background(), args, nil, io.Discard, &stderr); rc != 0 {
+		t.Fatalf("after the stop: exit %d: %s", rc, stderr.String())
+	}
+	check("stopped", stopped, imgs)
+
 	for _, c := range []struct {
 		args []string
 		rc   int
@@ -299,7 +315,7 @@ func TestEmbedBulk(t *testing.T) {
 		{[]string{"-model", model, "-out", dir, "-list", filepath.Join(dir, "none.txt")}, 1, "none.txt"},
 	} {
 		var stdout, stderr bytes.Buffer
-		rc := run(c.args, strings.NewReader(""), &stdout, &stderr)
+		rc := run(context.Background(), c.args, strings.NewReader(""), &stdout, &stderr)
 		if e := stderr.String(); rc != c.rc || !strings.Contains(e, c.want) || strings.Contains(e, "goroutine") {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d naming %q", c.args, rc, e, c.rc, c.want)
 		}

@@ -39,8 +39,9 @@
 // drawn by ClassBalancedImages; chosen, checkpointed and resumed as
 // pretraining is) and the pair stage above. What is held out for those
 // choices is whole classes (HoldClasses: the classes met in use are new
-// ones) or images of every class (HoldImages: the classes met in use are
-// the training classes). A recipe can add synthetic outlier images to
+// ones), images of every class (HoldImages: the classes met in use are
+// the training classes), or both (HoldBoth; HoldAuto, the oneshot
+// recipes' choice, takes it when few classes would be held out). A recipe can add synthetic outlier images to
 // pretraining (Outliers), so a blank page or noise embeds away from every
 // class, and calibrate the chosen model's scores by Platt scaling on the
 // validation pairs (Platt, PlattScale), so a score is the probability it
@@ -51,8 +52,8 @@
 // "oneshot-long" (the same, pretrained longer with a cosine classifier),
 // "oneshot-triplet" (the triplet loss with batch-all mining instead of
 // the classifier, see OneShotTripletRecipe), "quick" (minutes, for data whose
-// classes are the ones met in use: the main job on MNIST, see QuickRecipe)
-// and "original", the Keras design (see OriginalRecipe). The README's
+// classes are the ones met in use: the main job on MNIST, see QuickRecipe),
+// "quick-long" (the same, pretrained longer) and "original", the Keras design (see OriginalRecipe). The README's
 // results section gives what each reached, at what cost, and what each
 // lever of "oneshot" adds.
 package train

@@ -166,3 +166,27 @@ func TestPlattMisranked(t *testing.T) {
 		}
 	}
 }
+
+// TestFitWithoutDirKeepsBest: without a folder, Fit returns the pair
+// stage's best epoch, as the folder's best.safetensors holds, not its
+// last.
+func TestFitWithoutDirKeepsBest(t *testing.T) {
+	ds := memoryPatterns(t, 5, 8, 3)
+	r := tinyRecipe()
+	r.Holdout, r.Outliers, r.Platt, r.ValFraction = HoldImages, 0.25, true, 0.25
+	saved, rep, err := Fit(context.Background(), r, Data{Images: ds}, FitOptions{Dir: t.TempDir(), Seed: 4, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if best, _ := BestEpoch(rep.Pairs, MetricAUC); best.Epoch == len(rep.Pairs) {
+		t.Fatalf("best epoch %d is the last: this run cannot tell the best from the last", best.Epoch)
+	}
+	inMemory, _, err := Fit(context.Background(), r, Data{Images: ds}, FitOptions{Seed: 4, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameParams(t, inMemory, saved)
+	if inMemory.Threshold() != saved.Threshold() {
+		t.Errorf("threshold %v without a folder, %v with one", inMemory.Threshold(), saved.Threshold())
+	}
+}

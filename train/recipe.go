@@ -565,6 +565,8 @@ func Fit(ctx context.Context, r Recipe, d Data, opts FitOptions) (*siamese.Model
 		if m, err = siamese.Load(filepath.Join(opts.Dir, BestModel)); err != nil {
 			return nil, rep, fmt.Errorf("train: recipe: %w", err)
 		}
+	} else if err := tr.UseBest(); err != nil {
+		return nil, rep, err
 	}
 	if r.Platt {
 		if err := plattStage(m, val, tc.TargetFAR, opts, &rep); err != nil {

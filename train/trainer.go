@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/gosiamese/gosiamese/data"
@@ -63,7 +64,8 @@ type Config struct {
 	// Seed drives Dropout masks; the Batches carry their own seed.
 	Seed uint64
 	// Dir receives BestModel, Checkpoint, Log, CurvesPlot and ROCPlot.
-	// Empty: nothing is written.
+	// Empty: nothing is written, and a copy of the best epoch's
+	// parameters is kept in memory instead, for Trainer.UseBest.
 	Dir string
 	// Calibration is how the model's verdict threshold is set from the
 	// validation scores whenever the validation metric improves; default
@@ -165,6 +167,10 @@ type Trainer struct {
 	st    state
 	opt   *optimizer
 	names map[*tensor.Dense]string
+	// best holds the parameters and threshold of the epoch with the best
+	// validation metric when there is no Dir to save BestModel in.
+	best      [][]float32
+	bestThres float64
 }
 
 // New prepares a training run of m. val may be nil (no validation: the
@@ -432,6 +438,13 @@ func (t *Trainer) endEpoch(seconds, lr float64) error {
 	}
 	t.st.History = append(t.st.History, es)
 	if t.cfg.Dir == "" {
+		if improved {
+			t.best = t.best[:0]
+			for _, p := range t.m.Network().Params() {
+				t.best = append(t.best, slices.Clone(p.Float32s()))
+			}
+			t.bestThres = t.m.Threshold()
+		}
 		return nil
 	}
 	if err := t.writeLog(); err != nil {
@@ -446,6 +459,26 @@ func (t *Trainer) endEpoch(seconds, lr float64) error {
 		}
 	}
 	return t.checkpoint()
+}
+
+// UseBest puts the parameters and threshold of the epoch with the best
+// validation metric back into the model, for a run without Config.Dir
+// (with a Dir, load BestModel instead). It does nothing before any epoch
+// improved, or without validation.
+func (t *Trainer) UseBest() error {
+	if t.best == nil {
+		return nil
+	}
+	err := t.m.Network().ChangeParams(func() error {
+		for i, p := range t.m.Network().Params() {
+			copy(p.Float32s(), t.best[i])
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return t.m.SetThreshold(t.bestThres)
 }
 
 // checkpoint writes last.safetensors: the model, the optimizer's moments

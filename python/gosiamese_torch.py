@@ -276,6 +276,8 @@ def validate(config):
         bad("Input.Size", f"{inp['Size']!r} (want at least 32)")
     if inp["Norm"] not in ("imagenet", "caffe", "unit"):
         bad("Input.Norm", f"{inp['Norm']!r} (want imagenet, caffe or unit)")
+    if inp["Filter"] not in ("linear", "lanczos", "catmullrom", "box", "nearest"):
+        bad("Input.Filter", f"{inp['Filter']!r} (want linear, lanczos, catmullrom, box or nearest)")
     if not isinstance(c["FrozenStages"], int) or not 0 <= c["FrozenStages"] <= STAGES:
         bad("FrozenStages", f"{c['FrozenStages']!r} outside 0..{STAGES}")
     if not isinstance(c["Hidden"], list) or any(not isinstance(h, int) or h <= 0 for h in c["Hidden"]):
@@ -519,7 +521,10 @@ def load(path, map_location="cpu"):
         raise _err(f"{path}: threshold {meta.get('threshold')!r}") from None
     if not 0 <= model.threshold <= 1:
         raise _err(f"{path}: threshold {model.threshold} outside [0, 1]")
-    info = json.loads(meta["info"]) if meta.get("info") else {}
+    try:
+        info = json.loads(meta["info"]) if meta.get("info") else {}
+    except ValueError as e:
+        raise _err(f"{path}: info is not JSON: {e}") from None
     if not isinstance(info, dict):
         raise _err(f"{path}: info is not a JSON object")
     model.info = {str(k): str(v) for k, v in info.items()}

@@ -303,9 +303,13 @@ func TestTorchRoundTrip(t *testing.T) {
 			Input:    preprocess.Config{Size: 40, Norm: preprocess.Caffe},
 			Seed:     3,
 		}},
+		{"resnet50-default", siamese.Config{Seed: 4}}, // the Keras original's design at 64x64
 	}
 	for ci, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if testing.Short() && c.cfg.Encoder.Width == 0 {
+				t.Skip("a full-width ResNet-50 in -short mode")
+			}
 			dir := t.TempDir()
 			rng := rand.New(rand.NewPCG(uint64(ci)+1, 7))
 			const n = 8

@@ -45,11 +45,37 @@ type Result struct {
 // image.Image value (the same pointer), so training images shared between
 // tasks cost one embedding. A NaN score is an error.
 func OneShot(s Scorer, tasks []Task) (Result, error) {
+	scores, err := scoreTasks(s, tasks)
+	if err != nil {
+		return Result{}, err
+	}
+	r := Result{Predicted: make([]int, len(tasks)), Correct: make([]bool, len(tasks))}
+	right := 0
+	for i, t := range tasks {
+		best, bestScore := -1, math.Inf(-1)
+		for j, v := range scores[i] {
+			if best < 0 || v > bestScore {
+				best, bestScore = j, v
+			}
+		}
+		r.Predicted[i] = best
+		r.Correct[i] = best == t.Answer
+		if r.Correct[i] {
+			right++
+		}
+	}
+	r.Accuracy = float64(right) / float64(len(tasks))
+	return r, nil
+}
+
+// scoreTasks checks the tasks, embeds their distinct images in one Embed
+// call and returns each task's scores against its training images.
+func scoreTasks(s Scorer, tasks []Task) ([][]float64, error) {
 	if s == nil {
-		return Result{}, errors.New("eval: nil Scorer")
+		return nil, errors.New("eval: nil Scorer")
 	}
 	if len(tasks) == 0 {
-		return Result{}, errors.New("eval: no tasks")
+		return nil, errors.New("eval: no tasks")
 	}
 	var imgs []image.Image
 	seen := make(map[image.Image]int)
@@ -69,54 +95,45 @@ func OneShot(s Scorer, tasks []Task) (Result, error) {
 	train := make([][]int, len(tasks))
 	for i, t := range tasks {
 		if isNil(t.Test) {
-			return Result{}, fmt.Errorf("eval: task %d: no test image", i)
+			return nil, fmt.Errorf("eval: task %d: no test image", i)
 		}
 		if len(t.Train) == 0 {
-			return Result{}, fmt.Errorf("eval: task %d: no training images", i)
+			return nil, fmt.Errorf("eval: task %d: no training images", i)
 		}
 		if t.Answer < 0 || t.Answer >= len(t.Train) {
-			return Result{}, fmt.Errorf("eval: task %d: answer %d outside [0, %d)", i, t.Answer, len(t.Train))
+			return nil, fmt.Errorf("eval: task %d: answer %d outside [0, %d)", i, t.Answer, len(t.Train))
 		}
 		test[i] = index(t.Test)
 		train[i] = make([]int, len(t.Train))
 		for j, img := range t.Train {
 			if isNil(img) {
-				return Result{}, fmt.Errorf("eval: task %d: training image %d is nil", i, j)
+				return nil, fmt.Errorf("eval: task %d: training image %d is nil", i, j)
 			}
 			train[i][j] = index(img)
 		}
 	}
 	emb, err := s.Embed(imgs)
 	if err != nil {
-		return Result{}, fmt.Errorf("eval: embed: %w", trimPrefix(err))
+		return nil, fmt.Errorf("eval: embed: %w", trimPrefix(err))
 	}
 	if len(emb) != len(imgs) {
-		return Result{}, fmt.Errorf("eval: embed: %d embeddings for %d images", len(emb), len(imgs))
+		return nil, fmt.Errorf("eval: embed: %d embeddings for %d images", len(emb), len(imgs))
 	}
-	r := Result{Predicted: make([]int, len(tasks)), Correct: make([]bool, len(tasks))}
-	right := 0
-	for i, t := range tasks {
-		best, bestScore := -1, math.Inf(-1)
+	scores := make([][]float64, len(tasks))
+	for i := range tasks {
+		scores[i] = make([]float64, len(train[i]))
 		for j, k := range train[i] {
 			v, err := s.Score(emb[test[i]], emb[k])
 			if err != nil {
-				return Result{}, fmt.Errorf("eval: task %d, training image %d: %w", i, j, trimPrefix(err))
+				return nil, fmt.Errorf("eval: task %d, training image %d: %w", i, j, trimPrefix(err))
 			}
 			if math.IsNaN(v) {
-				return Result{}, fmt.Errorf("eval: task %d, training image %d: score is NaN", i, j)
+				return nil, fmt.Errorf("eval: task %d, training image %d: score is NaN", i, j)
 			}
-			if best < 0 || v > bestScore {
-				best, bestScore = j, v
-			}
-		}
-		r.Predicted[i] = best
-		r.Correct[i] = best == t.Answer
-		if r.Correct[i] {
-			right++
+			scores[i][j] = v
 		}
 	}
-	r.Accuracy = float64(right) / float64(len(tasks))
-	return r, nil
+	return scores, nil
 }
 
 // isNil reports whether img is nil or a nil pointer inside an interface.
@@ -202,4 +219,56 @@ func EvaluateRuns(s Scorer, runs []Run) (RunsResult, error) {
 	out.MeanAccuracy /= float64(len(runs))
 	out.MeanErrorRate /= float64(len(runs))
 	return out, nil
+}
+
+// RunPairs turns one-shot runs into balanced verification pairs and scores
+// them: for each task, its test image against the correct training image
+// (label 1) and against one other training image (label 0), the
+// (Answer+1+i mod (n-1))-th after the answer for the task's index i within
+// its run, so that the different pairs spread over a run's classes
+// without a random draw. Omniglot's 20 official runs give 400 same and 400
+// different pairs from characters that training never saw, which measure
+// whether scores are probabilities (ECE, a reliability diagram) on data no
+// choice was made on. Each run's distinct images are embedded once; tasks
+// with fewer than two training images are an error.
+func RunPairs(s Scorer, runs []Run) (scores, labels []float64, err error) {
+	if s == nil {
+		return nil, nil, errors.New("eval: nil Scorer")
+	}
+	if len(runs) == 0 {
+		return nil, nil, errors.New("eval: no runs")
+	}
+	for r, run := range runs {
+		name := run.Name
+		if name == "" {
+			name = fmt.Sprintf("%d", r)
+		}
+		// One task per pair: the test image against a single candidate,
+		// scored through OneShot's embedding and checks.
+		var tasks []Task
+		var lab []float64
+		for i, t := range run.Tasks {
+			n := len(t.Train)
+			if n < 2 {
+				return nil, nil, fmt.Errorf("eval: run %s: task %d: %d training images, want at least 2", name, i, n)
+			}
+			if t.Answer < 0 || t.Answer >= n {
+				return nil, nil, fmt.Errorf("eval: run %s: task %d: answer %d outside [0, %d)", name, i, t.Answer, n)
+			}
+			other := (t.Answer + 1 + i%(n-1)) % n
+			tasks = append(tasks,
+				Task{Test: t.Test, Train: []image.Image{t.Train[t.Answer]}},
+				Task{Test: t.Test, Train: []image.Image{t.Train[other]}})
+			lab = append(lab, 1, 0)
+		}
+		sc, err := scoreTasks(s, tasks)
+		if err != nil {
+			return nil, nil, fmt.Errorf("eval: run %s: %w", name, trimPrefix(err))
+		}
+		for _, v := range sc {
+			scores = append(scores, v[0])
+		}
+		labels = append(labels, lab...)
+	}
+	return scores, labels, nil
 }

@@ -265,3 +265,59 @@ func TestEpisodes(t *testing.T) {
 		t.Error("no error for 1 way")
 	}
 }
+
+func TestRunPairs(t *testing.T) {
+	train := []image.Image{grey(10), grey(200), grey(105), grey(90)}
+	run := Run{Name: "run01", Tasks: []Task{
+		{Test: grey(100), Train: train, Answer: 2},
+		{Test: grey(12), Train: train, Answer: 0},
+		{Test: grey(180), Train: train, Answer: 3},
+		{Test: grey(60), Train: train, Answer: 3},
+	}}
+	s := &meanScorer{}
+	scores, labels, err := RunPairs(s, []Run{run, run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scores) != 16 || len(labels) != 16 {
+		t.Fatalf("%d scores, %d labels; want 16 each", len(scores), len(labels))
+	}
+	// Task i's different candidate is the (Answer+1+i mod 3)-th after
+	// the answer: 2+1+0 = 3, 0+1+1 = 2, 3+1+2 = 6 mod 4 = 2, 3+1+0 = 0 mod 4.
+	others := []int{3, 2, 2, 0}
+	for r := range 2 {
+		for i, task := range run.Tasks {
+			same, diff := scores[r*8+2*i], scores[r*8+2*i+1]
+			if labels[r*8+2*i] != 1 || labels[r*8+2*i+1] != 0 {
+				t.Fatalf("run %d task %d: labels %v, want 1 then 0", r, i, labels[r*8+2*i:r*8+2*i+2])
+			}
+			emb, _ := s.Embed([]image.Image{task.Test, task.Train[task.Answer], task.Train[others[i]]})
+			wantSame, _ := s.Score(emb[0], emb[1])
+			wantDiff, _ := s.Score(emb[0], emb[2])
+			if same != wantSame || diff != wantDiff {
+				t.Errorf("run %d task %d: scores %g, %g; want %g (answer) and %g (training image %d)", r, i, same, diff, wantSame, wantDiff, others[i])
+			}
+			if others[i] == task.Answer {
+				t.Fatalf("test's table: task %d's different image is its answer", i)
+			}
+		}
+	}
+
+	if _, _, err := RunPairs(s, nil); err == nil {
+		t.Error("no runs: no error")
+	}
+	if _, _, err := RunPairs(nil, []Run{run}); err == nil {
+		t.Error("nil Scorer: no error")
+	}
+	one := Run{Name: "run02", Tasks: []Task{{Test: grey(1), Train: train[:1]}}}
+	if _, _, err := RunPairs(s, []Run{one}); err == nil || !strings.Contains(err.Error(), "run02") {
+		t.Errorf("one training image: error %v, want one naming run02", err)
+	}
+	bad := Run{Name: "run03", Tasks: []Task{{Test: grey(1), Train: train, Answer: 4}}}
+	if _, _, err := RunPairs(s, []Run{bad}); err == nil || !strings.Contains(err.Error(), "answer 4") {
+		t.Errorf("answer out of range: error %v", err)
+	}
+	if _, _, err := RunPairs(&meanScorer{nan: true}, []Run{run}); err == nil || !strings.Contains(err.Error(), "NaN") {
+		t.Errorf("NaN scores: error %v", err)
+	}
+}

@@ -68,6 +68,25 @@ type result struct {
 	MeanAccuracy  float64      `json:"mean_accuracy"`
 	MeanErrorRate float64      `json:"mean_error_rate"`
 	Training      *trainedInfo `json:"training,omitempty"`
+	// Pairs measures the scores as probabilities on the runs' pairs.
+	Pairs *pairResult `json:"pairs"`
+}
+
+// pairResult is verification on the official runs' balanced pairs
+// (eval.RunPairs): characters no training or choice saw.
+type pairResult struct {
+	Same      int     `json:"same"`
+	Different int     `json:"different"`
+	AUC       float64 `json:"auc"`
+	ECE       float64 `json:"ece"`
+	Threshold float64 `json:"threshold"`
+	// Accuracy is at the model's saved threshold, over all pairs and over
+	// the same and the different pairs apart.
+	Accuracy          float64 `json:"accuracy"`
+	SameAccuracy      float64 `json:"same_accuracy"`
+	DifferentAccuracy float64 `json:"different_accuracy"`
+	// Reliability is the diagram's file, if one was written.
+	Reliability string `json:"reliability,omitempty"`
 }
 
 type runResult struct {
@@ -96,6 +115,7 @@ type options struct {
 	metricEpochs, metricSteps            int
 	metricLoss                           string
 	metricMargin                         float64
+	reliability                          string
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -124,6 +144,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.BoolVar(&o.noAugment, "no-augment", false, "train without affine distortions")
 	flags.BoolVar(&o.invert, "invert", false, "read images inverted (each value v as 1 - v): Omniglot's black ink on white as white on black")
 	flags.StringVar(&o.norm, "norm", "", "input normalisation: imagenet, caffe or unit (\"\": the recipe's); unit with -invert puts the background at 0")
+	flags.StringVar(&o.reliability, "reliability", "", "write the reliability diagram of the runs' pairs to this PNG file (default: runs-reliability.png in -out after training; none with -model)")
 	flags.BoolVar(&o.force, "force", false, "start afresh in a -out that holds a training run, finished or not, replacing its files")
 	flags.BoolVar(&o.resume, "resume", false, "continue the interrupted training run in -out, given the flags it was started with; it ends as an uninterrupted run would")
 	flags.Usage = func() {
@@ -205,9 +226,16 @@ Flags:
 	model := o.model
 	if trained != nil {
 		model = trained.Model
+		if o.reliability == "" {
+			o.reliability = filepath.Join(o.out, "runs-reliability.png")
+		}
+	}
+	pairs, err := runPairs(m, runs, o.reliability)
+	if err != nil {
+		return fail(stderr, err)
 	}
 	if o.asJSON {
-		out := result{Model: model, Runs: o.runs, MeanAccuracy: res.MeanAccuracy, MeanErrorRate: res.MeanErrorRate, Training: trained}
+		out := result{Model: model, Runs: o.runs, MeanAccuracy: res.MeanAccuracy, MeanErrorRate: res.MeanErrorRate, Training: trained, Pairs: pairs}
 		for _, r := range res.Runs {
 			correct := 0
 			for _, c := range r.Correct {
@@ -226,6 +254,11 @@ Flags:
 	}
 	fmt.Fprint(stdout, res.String())
 	fmt.Fprintf(stdout, "mean accuracy %.1f%% (%d runs)\n", 100*res.MeanAccuracy, len(res.Runs))
+	fmt.Fprintf(stdout, "scores of the runs' pairs (%d same, %d different): AUC %.4f, ECE %.4f; at the saved threshold %.4f accuracy %.1f%% (same %.1f%%, different %.1f%%)\n",
+		pairs.Same, pairs.Different, pairs.AUC, pairs.ECE, pairs.Threshold, 100*pairs.Accuracy, 100*pairs.SameAccuracy, 100*pairs.DifferentAccuracy)
+	if pairs.Reliability != "" {
+		fmt.Fprintf(stdout, "reliability diagram: %s\n", pairs.Reliability)
+	}
 	if trained != nil {
 		fmt.Fprintf(stdout, "model %s: recipe %s, trained in %s (%d images pretraining, %d metric learning, %d pairs)\n",
 			trained.Model, trained.Recipe, time.Duration(trained.Seconds*float64(time.Second)).Round(time.Second), trained.PretrainImages, trained.MetricImages, trained.Pairs)
@@ -234,6 +267,55 @@ Flags:
 		}
 	}
 	return 0
+}
+
+// runPairs scores the runs' balanced pairs (eval.RunPairs) with m: AUC,
+// calibration error and accuracy at the saved threshold; with a path, it
+// writes their reliability diagram there.
+func runPairs(m *siamese.Model, runs []eval.Run, path string) (*pairResult, error) {
+	scores, labels, err := eval.RunPairs(train.OneShotScorer(m), runs)
+	if err != nil {
+		return nil, err
+	}
+	r := &pairResult{Threshold: m.Threshold()}
+	var right, sameRight, diffRight int
+	for i, sc := range scores {
+		same := labels[i] == 1
+		ok := (sc >= r.Threshold) == same
+		if same {
+			r.Same++
+		} else {
+			r.Different++
+		}
+		if ok {
+			right++
+			if same {
+				sameRight++
+			} else {
+				diffRight++
+			}
+		}
+	}
+	r.Accuracy = float64(right) / float64(len(scores))
+	r.SameAccuracy = float64(sameRight) / float64(max(r.Same, 1))
+	r.DifferentAccuracy = float64(diffRight) / float64(max(r.Different, 1))
+	if r.AUC, err = eval.AUC(scores, labels); err != nil {
+		return nil, err
+	}
+	if r.ECE, err = eval.ECE(scores, labels, train.CalibrationBins); err != nil {
+		return nil, err
+	}
+	if path != "" {
+		bins, err := eval.Reliability(scores, labels, train.CalibrationBins)
+		if err != nil {
+			return nil, err
+		}
+		if err := eval.PlotReliability(path, map[string][]eval.Bin{"official runs' pairs": bins}); err != nil {
+			return nil, err
+		}
+		r.Reliability = path
+	}
+	return r, nil
 }
 
 // trainedInfo describes the training run of the -json output.

@@ -16,10 +16,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gosiamese/gosiamese/eval"
 	"github.com/gosiamese/gosiamese/internal/modeltest"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/siamese"
+	"github.com/gosiamese/gosiamese/train"
 )
 
 // realRuns is the official all_runs.zip, read when present (see
@@ -134,8 +136,11 @@ func TestOneshotFakeRuns(t *testing.T) {
 		if rc := run([]string{"-model", model, "-runs", runs}, &out, &errOut); rc != 0 {
 			t.Fatalf("%s: exit %d: %s", runs, rc, errOut.String())
 		}
-		if out.String() != wantText {
-			t.Errorf("%s: output\n%s\nwant\n%s", runs, out.String(), wantText)
+		if !strings.HasPrefix(out.String(), wantText) || !strings.Contains(out.String(), "scores of the runs' pairs (6 same, 6 different): AUC ") {
+			t.Errorf("%s: output\n%s\nwant\n%s and the pairs' line", runs, out.String(), wantText)
+		}
+		if strings.Contains(out.String(), "reliability diagram") {
+			t.Errorf("%s: a diagram written with -model and no -reliability:\n%s", runs, out.String())
 		}
 	}
 }
@@ -145,7 +150,8 @@ func TestOneshotJSON(t *testing.T) {
 	zipPath := filepath.Join(t.TempDir(), "all_runs.zip")
 	writeRuns(t, "", zipPath, fakeRuns())
 	var out, errOut bytes.Buffer
-	if rc := run([]string{"-model", model, "-runs", zipPath, "-json"}, &out, &errOut); rc != 0 {
+	diagram := filepath.Join(t.TempDir(), "rel.png")
+	if rc := run([]string{"-model", model, "-runs", zipPath, "-json", "-reliability", diagram}, &out, &errOut); rc != 0 {
 		t.Fatalf("exit %d: %s", rc, errOut.String())
 	}
 	var r result
@@ -164,6 +170,39 @@ func TestOneshotJSON(t *testing.T) {
 			t.Errorf("run %d: %+v, want %+v", i, got, want)
 		}
 	}
+	// The pairs: each task's test image against its answer and one other
+	// training image, scored by the model as eval.RunPairs does.
+	p := r.Pairs
+	if p == nil || p.Same != 6 || p.Different != 6 || p.Reliability != diagram || !(p.AUC >= 0 && p.AUC <= 1) || !(p.ECE >= 0 && p.ECE <= 1) {
+		t.Fatalf("pairs %+v", p)
+	}
+	if _, err := os.Stat(diagram); err != nil {
+		t.Errorf("reliability diagram: %v", err)
+	}
+	m, err := siamese.Load(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := eval.LoadOmniglotRuns(zipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scores, labels, err := eval.RunPairs(train.OneShotScorer(m), runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	right := 0
+	for i, sc := range scores {
+		if (sc >= m.Threshold()) == (labels[i] == 1) {
+			right++
+		}
+	}
+	if !near(p.Accuracy, float64(right)/12) || p.Threshold != m.Threshold() {
+		t.Errorf("accuracy %g at %g, want %g at %g", p.Accuracy, p.Threshold, float64(right)/12, m.Threshold())
+	}
+	if !near(p.Accuracy, (p.SameAccuracy+p.DifferentAccuracy)/2) {
+		t.Errorf("accuracy %g is not the mean of %g and %g over balanced pairs", p.Accuracy, p.SameAccuracy, p.DifferentAccuracy)
+	}
 }
 
 // TestOneshotDefaultRuns finds the runs at ../shared/omniglot/all_runs.zip
@@ -176,7 +215,7 @@ func TestOneshotDefaultRuns(t *testing.T) {
 	writeRuns(t, "", filepath.Join(root, "shared", "omniglot", "all_runs.zip"), fakeRuns())
 	t.Chdir(repo)
 	var out, errOut bytes.Buffer
-	if rc := run([]string{"-model", model}, &out, &errOut); rc != 0 || out.String() != wantText {
+	if rc := run([]string{"-model", model}, &out, &errOut); rc != 0 || !strings.HasPrefix(out.String(), wantText) {
 		t.Fatalf("exit %d, output %q, stderr %q", rc, out.String(), errOut.String())
 	}
 
@@ -201,8 +240,9 @@ func TestOneshotOfficialRuns(t *testing.T) {
 		t.Fatalf("exit %d: %s", rc, errOut.String())
 	}
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-	if len(lines) != 22 || !strings.HasPrefix(lines[0], " run 01 (error ") || !strings.HasPrefix(lines[19], " run 20 (error ") ||
-		!strings.HasPrefix(lines[20], "average error ") || !strings.HasSuffix(lines[21], "(20 runs)") {
+	if len(lines) != 23 || !strings.HasPrefix(lines[0], " run 01 (error ") || !strings.HasPrefix(lines[19], " run 20 (error ") ||
+		!strings.HasPrefix(lines[20], "average error ") || !strings.HasSuffix(lines[21], "(20 runs)") ||
+		!strings.HasPrefix(lines[22], "scores of the runs' pairs (400 same, 400 different): ") {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
@@ -302,7 +342,10 @@ func TestOneshotTrains(t *testing.T) {
 	if tr == nil || tr.Recipe != "oneshot" || tr.PretrainImages != 64 || tr.Pairs != 150*32 || tr.TrainClasses != 18 || tr.ValClasses != 20 || len(res.PerRun) != 2 {
 		t.Errorf("result %+v, training %+v", res, tr)
 	}
-	for _, f := range []string{"pretrain.safetensors", "pretrain-log.csv", "best.safetensors", "log.csv"} {
+	if res.Pairs == nil || res.Pairs.Reliability != filepath.Join(out, "runs-reliability.png") {
+		t.Errorf("pairs %+v, want the diagram in -out", res.Pairs)
+	}
+	for _, f := range []string{"pretrain.safetensors", "pretrain-log.csv", "best.safetensors", "log.csv", "runs-reliability.png"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}

@@ -38,6 +38,13 @@ func pyEnv() []string { return append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
 // GOSIAMESE_REQUIRE_TORCH=1 it fails instead.
 func needTorch(t *testing.T) {
 	t.Helper()
+	// Open the Python files here, so that go test's cache of results
+	// knows them: an edit to them runs the tests again.
+	for _, f := range []string{"gosiamese_torch.py", "roundtrip.py"} {
+		if _, err := os.ReadFile(filepath.Join(pyDir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	out, err := exec.Command(python, "-c", "import torch").CombinedOutput()
 	if err == nil {
 		return

@@ -537,3 +537,73 @@ print(json.dumps(errs))`
 		}
 	}
 }
+
+// TestTorchNormalize checks gt.normalize against the Go preprocessing of
+// images already at the model's size: every normalisation, RGB and grey,
+// with and without inversion.
+func TestTorchNormalize(t *testing.T) {
+	needTorch(t)
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(5, 5))
+	const size = 32
+	img := noiseImage(rng, size, size)
+	var paths []string
+	var names []string
+	for _, channels := range []int{3, 1} {
+		for _, norm := range []preprocess.Normalization{preprocess.ImageNet, preprocess.Caffe, preprocess.UnitRange} {
+			for _, invert := range []bool{false, true} {
+				cfg := preprocess.Config{Size: size, Channels: channels, Norm: norm, Invert: invert}
+				want, err := preprocess.Batch([]image.Image{img}, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The input normalize takes: values in [0, 1], grey by
+				// PIL's "L" weights.
+				x := make([]float32, channels*size*size)
+				for i := range size * size {
+					p := img.Pix[4*i : 4*i+3]
+					if channels == 1 {
+						x[i] = float32(float64(299*int(p[0])+587*int(p[1])+114*int(p[2])) / (1000 * 255))
+						continue
+					}
+					for c := range 3 {
+						x[c*size*size+i] = float32(p[c]) / 255
+					}
+				}
+				cj, err := json.Marshal(map[string]any{"Input": cfg})
+				if err != nil {
+					t.Fatal(err)
+				}
+				shape := []int{1, channels, size, size}
+				path := filepath.Join(dir, fmt.Sprintf("%d-%v-%v.safetensors", channels, norm, invert))
+				if err := safetensors.WriteFile(path, []safetensors.Tensor{safetensors.F32("x", shape, x), safetensors.F32("want", shape, want)}, map[string]string{"config": string(cj)}); err != nil {
+					t.Fatal(err)
+				}
+				paths = append(paths, path)
+				names = append(names, fmt.Sprintf("%d channels, %v, invert %v", channels, norm, invert))
+			}
+		}
+	}
+	const script = `import json, sys, gosiamese_torch as gt
+out = []
+for p in sys.argv[1:]:
+    ts, meta = gt.read_safetensors(p)
+    got = gt.normalize(ts["x"], json.loads(meta["config"]))
+    out.append(((got - ts["want"]).abs().max() / ts["want"].abs().max()).item())
+print(json.dumps(out))`
+	cmd := exec.Command(python, append([]string{"-c", script}, paths...)...)
+	cmd.Dir, cmd.Env = pyDir, pyEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %v", cmd, err)
+	}
+	var errs []float64
+	if err := json.Unmarshal(out, &errs); err != nil || len(errs) != len(paths) {
+		t.Fatalf("Python printed %s (%v), want %d differences", out, err, len(paths))
+	}
+	for i, e := range errs {
+		if !(e <= 1e-6) {
+			t.Errorf("%s: normalize differs from preprocess by %.3g relative", names[i], e)
+		}
+	}
+}

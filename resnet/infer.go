@@ -37,7 +37,7 @@ func (e *Encoder) Infer(x *tensor.Dense) ([]float32, tensor.Shape, error) {
 	if x == nil || x.Dtype() != tensor.Float32 || x.Dims() != 4 {
 		return nil, nil, fmt.Errorf("resnet: Infer wants a float32 (N, C, H, W) tensor")
 	}
-	if y, s, ok, err := e.inferOneDNN(x); ok {
+	if y, s, ok, err := e.inferOneDNN(x, FP32); ok {
 		return y, s, err
 	}
 	e.infer.mu.Lock()

@@ -21,7 +21,11 @@ import (
 // stem to the pooling, so that no layer converts to and from NCHW. The
 // weights and BatchNorm statistics are read at every call, so Infer sees
 // training's updates as the graph path does. An encoder with a classifier
-// top, or a convolution with dilation, takes the graph path.
+// top, or a convolution with dilation, takes the graph path. InferWith's
+// BF16 builds the same net in bfloat16: the input and the weights are
+// converted as they are reordered, the convolutions accumulate in float32
+// with a float32 bias, and the last pooling converts its input to float32
+// first, so that the output is averaged in float32.
 
 // dnnlNets holds the nets of recent input shapes.
 type dnnlNets struct {
@@ -32,6 +36,7 @@ type dnnlNets struct {
 type dnnlKey struct {
 	shape [4]int
 	nthr  int
+	prec  Precision
 }
 
 // dnnlNet is a net and the layers whose parameters its convolutions take,
@@ -47,9 +52,17 @@ type convBN struct {
 	bn *layers.BatchNorm
 }
 
-// inferOneDNN runs Infer through oneDNN; ok is false when the encoder
-// needs the graph path.
-func (e *Encoder) inferOneDNN(x *tensor.Dense) (out []float32, shape tensor.Shape, ok bool, err error) {
+// precisionAvailable: BF16 needs native bfloat16 as oneDNN sees the CPU.
+func precisionAvailable(p Precision) error {
+	if err := onednn.BF16Supported(); err != nil {
+		return fmt.Errorf("%w: %v inference: %w", ErrPrecisionUnavailable, p, err)
+	}
+	return nil
+}
+
+// inferOneDNN runs Infer through oneDNN in precision p; ok is false when
+// the encoder needs the graph path.
+func (e *Encoder) inferOneDNN(x *tensor.Dense, p Precision) (out []float32, shape tensor.Shape, ok bool, err error) {
 	if e.fc != nil {
 		return nil, nil, false, nil
 	}
@@ -62,10 +75,10 @@ func (e *Encoder) inferOneDNN(x *tensor.Dense) (out []float32, shape tensor.Shap
 	}
 	e.dnnl.mu.Lock()
 	defer e.dnnl.mu.Unlock()
-	key := dnnlKey{shape: [4]int{s[0], s[1], s[2], s[3]}, nthr: runtime.GOMAXPROCS(0)}
+	key := dnnlKey{shape: [4]int{s[0], s[1], s[2], s[3]}, nthr: runtime.GOMAXPROCS(0), prec: p}
 	n, hit := e.dnnl.nets.Get(key)
 	if !hit {
-		if n, ok, err = e.buildNet(key.shape); !ok || err != nil {
+		if n, ok, err = e.buildNet(key.shape, p); !ok || err != nil {
 			return nil, nil, ok, err
 		}
 		e.dnnl.nets.Max = MaxInferGraphs
@@ -113,7 +126,7 @@ func bnAffine(bn *layers.BatchNorm) (scale, shift []float32, err error) {
 // suffice: the block's input, two for the intermediate convolutions and
 // one for the projection shortcut, into which the block's last
 // convolution adds; without a projection it adds into the block's input.
-func (e *Encoder) buildNet(s [4]int) (*dnnlNet, bool, error) {
+func (e *Encoder) buildNet(s [4]int, p Precision) (*dnnlNet, bool, error) {
 	all := []*layers.Conv2D{e.conv1}
 	for _, st := range e.stages {
 		for _, b := range st {
@@ -128,7 +141,11 @@ func (e *Encoder) buildNet(s [4]int) (*dnnlNet, bool, error) {
 			return nil, false, nil
 		}
 	}
-	net, err := onednn.NewNet(s[0], s[1], s[2], s[3])
+	dt := onednn.F32
+	if p == BF16 {
+		dt = onednn.BF16
+	}
+	net, err := onednn.NewNet(s[0], s[1], s[2], s[3], dt)
 	if err != nil {
 		return nil, true, fmt.Errorf("resnet: %w", err)
 	}
@@ -147,7 +164,7 @@ func (e *Encoder) buildNet(s [4]int) (*dnnlNet, bool, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if v, err = net.Pool(v, 1, true, 3, 3, 2, 2, 1, 1); err != nil {
+	if v, err = net.Pool(v, 1, true, 3, 3, 2, 2, 1, 1, false); err != nil {
 		return fail(err)
 	}
 	cur := 1 // buffer of the block's input
@@ -181,7 +198,7 @@ func (e *Encoder) buildNet(s [4]int) (*dnnlNet, bool, error) {
 	}
 	if p := e.cfg.Pooling; p != PoolNone {
 		d := net.Dims(v)
-		if v, err = net.Pool(v, (cur+1)%4, p == PoolMax, d[2], d[3], 1, 1, 0, 0); err != nil {
+		if v, err = net.Pool(v, (cur+1)%4, p == PoolMax, d[2], d[3], 1, 1, 0, 0, true); err != nil {
 			return fail(err)
 		}
 	}

@@ -12,6 +12,7 @@
 	X(dnnl_dilated_convolution_forward_desc_init) \
 	X(dnnl_engine_create) \
 	X(dnnl_engine_destroy) \
+	X(dnnl_get_effective_cpu_isa) \
 	X(dnnl_memory_create) \
 	X(dnnl_memory_desc_equal) \
 	X(dnnl_memory_desc_get_size) \
@@ -49,6 +50,7 @@ GD_FUNCS(GD_DECLARE)
 #define dnnl_dilated_convolution_forward_desc_init (*gd_p_dnnl_dilated_convolution_forward_desc_init)
 #define dnnl_engine_create (*gd_p_dnnl_engine_create)
 #define dnnl_engine_destroy (*gd_p_dnnl_engine_destroy)
+#define dnnl_get_effective_cpu_isa (*gd_p_dnnl_get_effective_cpu_isa)
 #define dnnl_memory_create (*gd_p_dnnl_memory_create)
 #define dnnl_memory_desc_equal (*gd_p_dnnl_memory_desc_equal)
 #define dnnl_memory_desc_get_size (*gd_p_dnnl_memory_desc_get_size)
@@ -81,5 +83,5 @@ GD_FUNCS(GD_DECLARE)
 const char *gd_load(void);
 
 // gd_act_layout returns the channel-blocked activation layout oneDNN's
-// direct convolutions prefer on this CPU (net.c), or any.
-dnnl_format_tag_t gd_act_layout(void);
+// direct convolutions of data type dt prefer on this CPU (net.c), or any.
+dnnl_format_tag_t gd_act_layout(dnnl_data_type_t dt);

@@ -9,6 +9,10 @@
 // the plain and the chosen layouts run inside the call. Primitives are
 // created once per kind, shape, geometry and thread count, and cached.
 //
+// A Net (inference) can also run in bfloat16 (NewNet with BF16), where
+// BF16Supported says that oneDNN's effective ISA has native bfloat16
+// (avx512_core_bf16 or AMX).
+//
 // The library (libdnnl.so.2) is opened when the program starts, after
 // OMP_WAIT_POLICY is set to PASSIVE unless OMP_WAIT_POLICY or
 // GOMP_SPINCOUNT is set already: OpenMP reads it once, when it loads, and

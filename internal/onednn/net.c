@@ -30,10 +30,14 @@ typedef struct {
 	// convolution: the caller's weights, reordered and scaled into wbuf
 	dnnl_primitive_t w_reorder;
 	dnnl_memory_t w_user, w_mem, bias, scales;
+	char impl[64];
 } gd_layer;
 
 struct gd_net {
 	int nthr;
+	// dt is the data type of activations and weights after the input:
+	// f32, or bf16 (accumulated in f32 by the convolutions)
+	dnnl_data_type_t dt;
 	// act is the layout of activations between convolutions: the
 	// channel-blocked one oneDNN's direct convolutions prefer on this CPU
 	// (nChw16c with AVX-512, nChw8c with AVX2), or any
@@ -63,17 +67,17 @@ static int live;
 int gd_net_live(void) { return live; }
 
 // probe returns the channel-blocked activation layout that a
-// training convolution chooses for itself on this CPU, or any. Inference
-// convolutions left to choose pick a channels-last layout whose kernels
-// ran slower here.
-static dnnl_format_tag_t probe(void) {
+// training convolution of data type dt chooses for itself on this CPU, or
+// any. Inference convolutions left to choose pick a channels-last layout
+// whose kernels ran slower here.
+static dnnl_format_tag_t probe(dnnl_data_type_t dt) {
 	dnnl_dims_t xd = {2, 64, 8, 8}, wd = {64, 64, 3, 3}, one = {1, 1};
 	dnnl_memory_desc_t x, w;
 	dnnl_convolution_desc_t cd;
 	dnnl_primitive_desc_t pd;
 	dnnl_format_tag_t tag = dnnl_format_tag_any;
-	if (dnnl_memory_desc_init_by_tag(&x, 4, xd, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
-		dnnl_memory_desc_init_by_tag(&w, 4, wd, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
+	if (dnnl_memory_desc_init_by_tag(&x, 4, xd, dt, dnnl_format_tag_any) != dnnl_success ||
+		dnnl_memory_desc_init_by_tag(&w, 4, wd, dt, dnnl_format_tag_any) != dnnl_success ||
 		dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct, &x, &w, NULL, &x, one,
 			one, one) != dnnl_success ||
 		dnnl_primitive_desc_create(&pd, &cd, NULL, gd_engine, NULL) != dnnl_success) {
@@ -98,17 +102,25 @@ static dnnl_format_tag_t probe(void) {
 	return tag;
 }
 
-dnnl_format_tag_t gd_act_layout(void) {
-	static int done;
-	static dnnl_format_tag_t tag = dnnl_format_tag_any;
-	if (!done && gd_init_engine() == dnnl_success) {
-		tag = probe();
-		done = 1;
+dnnl_format_tag_t gd_act_layout(dnnl_data_type_t dt) {
+	static int done[2];
+	static dnnl_format_tag_t tag[2] = {dnnl_format_tag_any, dnnl_format_tag_any};
+	int i = dt == dnnl_bf16;
+	if (!done[i] && gd_init_engine() == dnnl_success) {
+		tag[i] = probe(dt);
+		done[i] = 1;
 	}
-	return tag;
+	return tag[i];
 }
 
-gd_net *gd_net_create(int nthr, int64_t n, int64_t c, int64_t h, int64_t w) {
+int gd_bf16_isa(void) {
+	dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+	return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+}
+
+int gd_cpu_isa(void) { return dnnl_get_effective_cpu_isa(); }
+
+gd_net *gd_net_create(int nthr, int64_t n, int64_t c, int64_t h, int64_t w, int bf16) {
 	omp_set_num_threads(nthr);
 	gd_net *net = calloc(1, sizeof *net);
 	if (!net) {
@@ -116,6 +128,7 @@ gd_net *gd_net_create(int nthr, int64_t n, int64_t c, int64_t h, int64_t w) {
 	}
 	live++;
 	net->nthr = nthr;
+	net->dt = bf16 ? dnnl_bf16 : dnnl_f32;
 	dnnl_dims_t d = {n, c, h, w};
 	if ((net->status = gd_init_engine()) != dnnl_success ||
 		(net->status = dnnl_memory_desc_init_by_tag(&net->vals[0].md, 4, d, dnnl_f32, dnnl_nchw)) != dnnl_success) {
@@ -125,7 +138,7 @@ gd_net *gd_net_create(int nthr, int64_t n, int64_t c, int64_t h, int64_t w) {
 	net->nv = 1;
 	net->act = dnnl_format_tag_any;
 	if (net->status == dnnl_success) {
-		net->act = gd_act_layout();
+		net->act = gd_act_layout(net->dt);
 	}
 	return net;
 }
@@ -213,6 +226,10 @@ static int finish(gd_net *net, gd_layer *l, dnnl_primitive_desc_t pd, int src, i
 	}
 	TRY(mem(&l->dst_mem, dmd));
 	TRY(dnnl_primitive_create(&l->prim, pd));
+	const char *impl = NULL;
+	if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl) {
+		strncpy(l->impl, impl, sizeof l->impl - 1);
+	}
 	if (net->nv == MAXV) {
 		net->status = dnnl_out_of_memory;
 		goto fail;
@@ -256,9 +273,9 @@ int gd_net_conv(gd_net *net, int src, int buf, int64_t f, int64_t kh, int64_t kw
 	if (src > 0) {
 		xa = net->vals[src].md; // activations stay in the layout they are in
 	} else {
-		TRY(dnnl_memory_desc_init_by_tag(&xa, 4, xd, dnnl_f32, dnnl_format_tag_any));
+		TRY(dnnl_memory_desc_init_by_tag(&xa, 4, xd, net->dt, dnnl_format_tag_any));
 	}
-	TRY(dnnl_memory_desc_init_by_tag(&wa, 4, wd, dnnl_f32, dnnl_format_tag_any));
+	TRY(dnnl_memory_desc_init_by_tag(&wa, 4, wd, net->dt, dnnl_format_tag_any));
 	TRY(dnnl_memory_desc_init_by_tag(&wu, 4, wd, dnnl_f32, dnnl_oihw));
 	TRY(dnnl_memory_desc_init_by_tag(&bu, 1, bd, dnnl_f32, dnnl_a));
 	if (sum >= 0) {
@@ -268,7 +285,7 @@ int gd_net_conv(gd_net *net, int src, int buf, int64_t f, int64_t kh, int64_t kw
 		}
 		ya = net->vals[sum].md;
 	} else {
-		TRY(dnnl_memory_desc_init_by_tag(&ya, 4, yd, dnnl_f32, net->act));
+		TRY(dnnl_memory_desc_init_by_tag(&ya, 4, yd, net->dt, net->act));
 	}
 	dnnl_convolution_desc_t cd;
 	TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &xa, &wa, &bu, &ya,
@@ -313,7 +330,7 @@ fail:
 }
 
 int gd_net_pool(gd_net *net, int src, int buf, int max, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
-	int64_t pw) {
+	int64_t pw, int f32) {
 	if (net->status != dnnl_success || net->nl == MAXL || src < 0 || src >= net->nv || buf < 0 || buf >= NBUF) {
 		if (net->status == dnnl_success) {
 			net->status = dnnl_invalid_arguments;
@@ -330,10 +347,16 @@ int gd_net_pool(gd_net *net, int src, int buf, int max, int64_t kh, int64_t kw, 
 	dnnl_memory_desc_t ya;
 	dnnl_primitive_desc_t pd = NULL;
 	int v = -1;
-	TRY(dnnl_memory_desc_init_by_tag(&ya, 4, yd, dnnl_f32, dnnl_format_tag_any));
+	// oneDNN 2.6 pools bf16 into bf16 only: a float32 pooling of bf16
+	// values takes them converted (reordered in the same layout) first
+	dnnl_memory_desc_t xs = net->vals[src].md;
+	if (f32) {
+		xs.data_type = dnnl_f32;
+	}
+	TRY(dnnl_memory_desc_init_by_tag(&ya, 4, yd, xs.data_type, dnnl_format_tag_any));
 	dnnl_pooling_desc_t desc;
 	TRY(dnnl_pooling_forward_desc_init(&desc, dnnl_forward_inference, max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding,
-		&net->vals[src].md, &ya, strides, kernel, pad, pad));
+		&xs, &ya, strides, kernel, pad, pad));
 	TRY(dnnl_primitive_desc_create(&pd, &desc, NULL, gd_engine, NULL));
 	v = finish(net, l, pd, src, buf);
 fail:
@@ -447,3 +470,5 @@ int gd_net_exec(gd_net *net, int i, const float *x, const float *w, const float 
 }
 
 int gd_net_is_conv(const gd_net *net, int i) { return i >= 0 && i < net->nl && net->layers[i].type == L_CONV; }
+
+const char *gd_net_impl(const gd_net *net, int i) { return i >= 0 && i < net->nl ? net->layers[i].impl : ""; }

@@ -3,11 +3,13 @@
 package onednn
 
 /*
+#include "dl.h"
 #include "net.h"
 */
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 )
@@ -30,15 +32,47 @@ type Net struct {
 	outSize int
 }
 
-// NewNet starts a net whose input is (n, c, h, w), for GOMAXPROCS threads.
-func NewNet(n, c, h, w int) (*Net, error) {
+// DataType is the type of a net's activations and weights.
+type DataType int
+
+const (
+	// F32 is float32 throughout.
+	F32 DataType = iota
+	// BF16 is bfloat16 activations and weights, with float32 input,
+	// accumulation, bias and output: the convolutions convert the
+	// caller's float32 weights (scaled) to bfloat16 as they reorder them.
+	BF16
+)
+
+func (t DataType) String() string {
+	switch t {
+	case F32:
+		return "f32"
+	case BF16:
+		return "bf16"
+	}
+	return fmt.Sprintf("DataType(%d)", int(t))
+}
+
+// NewNet starts a net whose input is (n, c, h, w), float32, for
+// GOMAXPROCS threads, computing in data type t. A BF16 net needs
+// BF16Supported.
+func NewNet(n, c, h, w int, t DataType) (*Net, error) {
 	if loadErr != nil {
 		return nil, loadErr
+	}
+	if t != F32 && t != BF16 {
+		return nil, fmt.Errorf("onednn: net of unknown %v", t)
+	}
+	if t == BF16 {
+		if err := BF16Supported(); err != nil {
+			return nil, err
+		}
 	}
 	net := &Net{inSize: n * c * h * w}
 	var err error
 	run(func() {
-		net.c = C.gd_net_create(C.int(runtime.GOMAXPROCS(0)), C.int64_t(n), C.int64_t(c), C.int64_t(h), C.int64_t(w))
+		net.c = C.gd_net_create(C.int(runtime.GOMAXPROCS(0)), C.int64_t(n), C.int64_t(c), C.int64_t(h), C.int64_t(w), b2i(t == BF16))
 		if net.c == nil {
 			err = fmt.Errorf("onednn: net (%d, %d, %d, %d): out of memory", n, c, h, w)
 			return
@@ -116,13 +150,15 @@ func (n *Net) Conv(src, buf, f, kh, kw, sh, sw, ph, pw int, relu bool, sum int) 
 // Pool adds a pooling of value src with a kh×kw window, stride (sh, sw)
 // and padding (ph, pw), writing buffer buf: the maximum when max is set
 // (padding never wins), else the average over the window's part inside
-// the image. It returns the new value.
-func (n *Net) Pool(src, buf int, max bool, kh, kw, sh, sw, ph, pw int) (int, error) {
+// the image. Its output is float32 when f32 is set, else of the net's
+// data type (a bfloat16 net's average pooling then rounds its result to
+// bfloat16). It returns the new value.
+func (n *Net) Pool(src, buf int, max bool, kh, kw, sh, sw, ph, pw int, f32 bool) (int, error) {
 	var v int
 	var err error
 	run(func() {
 		v = int(C.gd_net_pool(n.c, C.int(src), C.int(buf), b2i(max), C.int64_t(kh), C.int64_t(kw), C.int64_t(sh), C.int64_t(sw),
-			C.int64_t(ph), C.int64_t(pw)))
+			C.int64_t(ph), C.int64_t(pw), b2i(f32)))
 		if v < 0 {
 			err = n.status(fmt.Sprintf("pooling of value %d", src))
 		}
@@ -183,6 +219,74 @@ func (n *Net) Run(x []float32, convs []ConvParams, out []float32) error {
 		}
 	})
 	return err
+}
+
+// Impls returns the name of the implementation oneDNN chose for each
+// layer, as ONEDNN_VERBOSE prints it ("jit:avx512_core_bf16", ...), ""
+// for the output.
+func (n *Net) Impls() []string {
+	var names []string
+	run(func() {
+		for i := range int(C.gd_net_layers(n.c)) {
+			names = append(names, C.GoString(C.gd_net_impl(n.c, C.int(i))))
+		}
+	})
+	return names
+}
+
+// ErrNoBF16 is wrapped by the errors of BF16Supported and NewNet when the
+// CPU, as oneDNN sees it, has no native bfloat16 instructions.
+var ErrNoBF16 = errors.New("onednn: no native bfloat16 on this CPU")
+
+// BF16Supported returns nil when oneDNN's effective ISA includes native
+// bfloat16 arithmetic (AVX-512 BF16, as avx512_core_bf16, or AMX): bf16
+// convolutions then run faster than float32 ones. Otherwise it returns an
+// error wrapping ErrNoBF16 that names the ISA oneDNN found; oneDNN would
+// emulate bfloat16 there, more slowly than float32, or lack the kernels.
+// The ISA can be capped with ONEDNN_MAX_CPU_ISA (AVX512_CORE, for one).
+func BF16Supported() error {
+	if loadErr != nil {
+		return loadErr
+	}
+	var ok bool
+	var isa int
+	run(func() {
+		ok = C.gd_bf16_isa() != 0
+		isa = int(C.gd_cpu_isa())
+	})
+	if ok {
+		return nil
+	}
+	return fmt.Errorf("%w: oneDNN's effective ISA is %s, bf16 needs avx512_core_bf16 or AMX", ErrNoBF16, isaName(isa))
+}
+
+// isaName names a dnnl_cpu_isa_t as oneDNN's documentation does.
+func isaName(isa int) string {
+	switch isa {
+	case C.dnnl_cpu_isa_all:
+		return "all"
+	case C.dnnl_cpu_isa_sse41:
+		return "sse41"
+	case C.dnnl_cpu_isa_avx:
+		return "avx"
+	case C.dnnl_cpu_isa_avx2:
+		return "avx2"
+	case C.dnnl_cpu_isa_avx2_vnni:
+		return "avx2_vnni"
+	case C.dnnl_cpu_isa_avx512_mic:
+		return "avx512_mic"
+	case C.dnnl_cpu_isa_avx512_mic_4ops:
+		return "avx512_mic_4ops"
+	case C.dnnl_cpu_isa_avx512_core:
+		return "avx512_core"
+	case C.dnnl_cpu_isa_avx512_core_vnni:
+		return "avx512_core_vnni"
+	case C.dnnl_cpu_isa_avx512_core_bf16:
+		return "avx512_core_bf16"
+	case C.dnnl_cpu_isa_avx512_core_amx:
+		return "avx512_core_amx"
+	}
+	return fmt.Sprintf("0x%x", isa)
 }
 
 // netsLive returns the number of nets not yet freed (for tests).

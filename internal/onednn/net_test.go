@@ -3,8 +3,10 @@
 package onednn
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -14,9 +16,48 @@ import (
 // block's input before its ReLU) and an average pooling against naive
 // code.
 func TestNet(t *testing.T) {
+	got, want := netBlock(t, F32)
+	for i := range got {
+		if math.Abs(got[i]-want[i]) > 1e-4*(1+math.Abs(want[i])) {
+			t.Fatalf("output %d: %g, want %g", i, got[i], want[i])
+		}
+	}
+}
+
+// TestNetBF16 runs TestNet's block in bfloat16 where the CPU has native
+// bfloat16: each output within 2% of the block's scale of the float64
+// reference (bfloat16 keeps 8 significant bits, a relative step of 2^-8),
+// convolutions run by bfloat16 kernels, and the outputs not those of
+// float32 (the net really rounds).
+func TestNetBF16(t *testing.T) {
+	if err := BF16Supported(); err != nil {
+		if errors.Is(err, ErrNoBF16) && os.Getenv("GOSIAMESE_REQUIRE_BF16") != "1" {
+			t.Skipf("skipped: %v (GOSIAMESE_REQUIRE_BF16=1 makes this a failure)", err)
+		}
+		t.Fatal(err)
+	}
+	got, want := netBlock(t, BF16)
+	var scale, worst float64
+	for i := range want {
+		scale = max(scale, math.Abs(want[i]))
+		worst = max(worst, math.Abs(got[i]-want[i]))
+	}
+	if worst > 0.02*scale {
+		t.Errorf("max |bf16 - float64| = %.3g, scale %.3g: over 2%%", worst, scale)
+	}
+	if worst < 1e-6*scale {
+		t.Errorf("max |bf16 - float64| = %.3g at scale %.3g: as close as float32, so the net did not round to bf16", worst, scale)
+	}
+	t.Logf("max |bf16 - float64| / scale = %.3g", worst/scale)
+}
+
+// netBlock builds and runs TestNet's block in data type dt, returning the
+// net's outputs and the float64 reference's.
+func netBlock(t *testing.T, dt DataType) (got, want []float64) {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 8))
 	const n, c, h, w = 2, 16, 6, 5
-	net, err := NewNet(n, c, h, w)
+	net, err := NewNet(n, c, h, w, dt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +76,7 @@ func TestNet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := net.Pool(b, 2, false, h, w, 1, 1, 0, 0)
+	p, err := net.Pool(b, 2, false, h, w, 1, 1, 0, 0, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,6 +86,13 @@ func TestNet(t *testing.T) {
 	if d := net.Dims(p); d != [4]int{n, c, 1, 1} {
 		t.Fatalf("pooled dims %v", d)
 	}
+	impls := net.Impls()
+	for i, name := range impls[:3] {
+		if dt == BF16 && !strings.Contains(name, "bf16") || strings.HasPrefix(name, "ref") {
+			t.Errorf("%v convolution %d runs %q", dt, i, name)
+		}
+	}
+	t.Logf("%v implementations: %q", dt, impls)
 	x := randSlice(rng, n*c*h*w)
 	id := make([]float32, c*c)
 	for i := range c {
@@ -70,10 +118,8 @@ func TestNet(t *testing.T) {
 			v := y2[i*h*w+k] + float64(x[i*h*w+k])
 			sum += max(v, 0)
 		}
-		want := sum / (h * w)
-		if math.Abs(float64(out[i])-want) > 1e-4*(1+math.Abs(want)) {
-			t.Fatalf("output %d: %g, want %g", i, out[i], want)
-		}
+		want = append(want, sum/(h*w))
+		got = append(got, float64(out[i]))
 	}
 	if err := net.Run(x, ps[:2], out); err == nil || !strings.HasPrefix(err.Error(), "onednn: ") {
 		t.Errorf("two convolutions' parameters for three: error %v", err)
@@ -84,6 +130,7 @@ func TestNet(t *testing.T) {
 	if err := net.Run(x[1:], ps, out); err == nil {
 		t.Error("short input: no error")
 	}
+	return got, want
 }
 
 func f32(v []float64) []float32 {
@@ -95,7 +142,7 @@ func f32(v []float64) []float32 {
 }
 
 func TestNetRejects(t *testing.T) {
-	net, err := NewNet(1, 4, 5, 5)
+	net, err := NewNet(1, 4, 5, 5, F32)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +161,7 @@ func TestNetRejects(t *testing.T) {
 func TestNetCleanup(t *testing.T) {
 	var freed int
 	for range 3 {
-		net, err := NewNet(1, 4, 5, 5)
+		net, err := NewNet(1, 4, 5, 5, F32)
 		if err != nil {
 			t.Fatal(err)
 		}

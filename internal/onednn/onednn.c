@@ -167,7 +167,7 @@ gd_conv *gd_conv_create(int kind, const gd_shape *s, int nthr, int *status, int 
 	// convolutions choose, so they are given the latter (but for an input
 	// of few channels, such as an image's).
 	int infer = kind == GD_FWD_INFER || kind == GD_FWD_INFER_RELU;
-	dnnl_format_tag_t act = infer ? gd_act_layout() : dnnl_format_tag_any;
+	dnnl_format_tag_t act = infer ? gd_act_layout(dnnl_f32) : dnnl_format_tag_any;
 	TRY(plain(&xa, 4, xd, s->c >= 16 ? act : dnnl_format_tag_any));
 	TRY(plain(&wa, 4, wd, dnnl_format_tag_any));
 	TRY(plain(&ya, 4, yd, act));

@@ -12,6 +12,7 @@ import (
 	"github.com/gosiamese/gosiamese/internal/numeric"
 	"github.com/gosiamese/gosiamese/layers"
 	"github.com/gosiamese/gosiamese/preprocess"
+	"github.com/gosiamese/gosiamese/resnet"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -147,12 +148,22 @@ func (m *Model) embedTensorContext(ctx context.Context, t int, x *tensor.Dense, 
 		for b*2 <= min(n-lo, MaxBatch) && layers.BatchInvariant() {
 			b *= 2
 		}
+		shape := append([]int{b}, x.Shape()[1:]...)
+		xb := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(all[lo*per:(lo+b)*per]))
+		if m.prec != resnet.FP32 {
+			es, err := m.embedReduced(t, xb)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, es...)
+			lo += b
+			continue
+		}
 		e, err := m.embedder(t, b)
 		if err != nil {
 			return nil, err
 		}
-		shape := append([]int{b}, x.Shape()[1:]...)
-		flat, err := e.run(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(all[lo*per:(lo+b)*per])))
+		flat, err := e.run(xb)
 		if err != nil {
 			return nil, fmt.Errorf("siamese: %w", err)
 		}

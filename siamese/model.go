@@ -27,6 +27,7 @@ type Model struct {
 	threshold float64
 	info      map[string]string
 	embedders embedCache
+	prec      resnet.Precision // of the encoders when embedding (SetPrecision)
 }
 
 // New builds a model with freshly initialised parameters, loading

@@ -3,6 +3,7 @@
 //
 //	go run ./examples/bench                      # ResNet-50, 64x64
 //	go run ./examples/bench -train-batch 32 -train-iters 20   # RSS over many steps
+//	go run -tags onednn ./examples/bench -precision bf16 -train-batch 0   # bfloat16 inference
 //
 // embed_images_per_s is inference (BatchNorm on running statistics, pooled
 // features) at -batch; train_images_per_s is one training step (forward and
@@ -10,7 +11,9 @@
 // -train-batch. peak_rss_mib is VmHWM from /proc/self/status at the end;
 // rss_mib_after_first_train and rss_mib_after_train are VmRSS after the
 // first timed training step and after the last, and rss_mib_by_train_step
-// after each, to show growth.
+// after each, to show growth. -precision bf16 runs the inference in
+// bfloat16 (resnet.InferOptions; the onednn build tag and a CPU with
+// native bfloat16); training stays float32.
 package main
 
 import (
@@ -50,6 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	iters := fs.Int("iters", 5, "timed inference batches, at least 1")
 	trainBatch := fs.Int("train-batch", 16, "training batch size (0 skips training)")
 	trainIters := fs.Int("train-iters", 3, "timed training steps, at least 1")
+	precision := fs.String("precision", "fp32", "inference arithmetic: fp32, or bf16 (build tag onednn, a CPU with native bfloat16); training stays fp32")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: bench [flags]\n\nMeasures ResNet inference and training throughput and memory on the CPU; prints one JSON object.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -64,7 +68,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench:", msg)
 		return 2
 	}
-	if err := measure(stdout, *depth, *size, *batch, *iters, *trainBatch, *trainIters); err != nil {
+	prec, err := resnet.ParsePrecision(*precision)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench: -precision:", err)
+		return 2
+	}
+	if err := resnet.PrecisionAvailable(prec); err != nil {
+		fmt.Fprintln(stderr, "bench: -precision:", err)
+		return 1
+	}
+	if err := measure(stdout, *depth, *size, *batch, *iters, *trainBatch, *trainIters, prec); err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 1
 	}
@@ -101,27 +114,29 @@ func input(n, size int) *tensor.Dense {
 }
 
 // measure runs the measurements and writes the JSON object to w.
-func measure(w io.Writer, depth, size, batch, iters, trainBatch, trainIters int) error {
+func measure(w io.Writer, depth, size, batch, iters, trainBatch, trainIters int, prec resnet.Precision) error {
 	cfg := resnet.Config{Depth: depth}
 	res := map[string]any{
 		"impl": "gosiamese", "arch": fmt.Sprintf("resnet%d", depth), "size": size,
 		"threads": runtime.GOMAXPROCS(0), "backend": layers.GemmBackend(),
 	}
+	opts := resnet.InferOptions{Precision: prec}
 	if batch > 0 {
 		e, err := resnet.New(cfg)
 		if err != nil {
 			return err
 		}
 		x := input(batch, size)
-		if _, _, err := e.Infer(x); err != nil { // warm-up: compiles the graph
+		if _, _, err := e.InferWith(x, opts); err != nil { // warm-up: compiles the graph
 			return err
 		}
 		t0 := time.Now()
 		for range iters {
-			if _, _, err := e.Infer(x); err != nil {
+			if _, _, err := e.InferWith(x, opts); err != nil {
 				return err
 			}
 		}
+		res["embed_precision"] = prec.String()
 		res["embed_batch"] = batch
 		res["embed_images_per_s"] = round(float64(batch*iters) / time.Since(t0).Seconds())
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/gosiamese/gosiamese/resnet"
 )
 
 // TestBenchRuns measures a tiny ResNet-18 and checks the JSON object's
@@ -49,6 +51,7 @@ func TestBenchFlags(t *testing.T) {
 		{[]string{"-train-batch", "1", "-size", "32"}, "training BatchNorm needs more than one value per channel"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"-nosuch"}, "nosuch"},
+		{[]string{"-precision", "fp16"}, "-precision"},
 	} {
 		var out, errOut bytes.Buffer
 		rc := run(c.args, &out, &errOut)
@@ -61,5 +64,28 @@ func TestBenchFlags(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if rc := run([]string{"-depth", "18", "-size", "33", "-batch", "0", "-train-batch", "1", "-train-iters", "1"}, &out, &errOut); rc != 0 {
 		t.Errorf("-train-batch 1 -size 33: exit %d: %s", rc, errOut.String())
+	}
+}
+
+// TestBenchPrecision: -precision bf16 measures bfloat16 inference where it
+// runs and says so in the JSON, and elsewhere exits 1 with the reason.
+func TestBenchPrecision(t *testing.T) {
+	var out, errOut bytes.Buffer
+	rc := run([]string{"-depth", "18", "-size", "32", "-batch", "2", "-iters", "1", "-train-batch", "0", "-precision", "bf16"}, &out, &errOut)
+	if avail := resnet.PrecisionAvailable(resnet.BF16); avail != nil {
+		if rc != 1 || out.Len() > 0 || !strings.Contains(errOut.String(), "precision unavailable") {
+			t.Fatalf("bf16 unavailable (%v): exit %d, stderr %q", avail, rc, errOut.String())
+		}
+		t.Skipf("skipped: %v", avail)
+	}
+	if rc != 0 {
+		t.Fatalf("exit %d: %s", rc, errOut.String())
+	}
+	var res map[string]any
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("%v in %q", err, out.String())
+	}
+	if v, ok := res["embed_images_per_s"].(float64); res["embed_precision"] != "bf16" || !ok || v <= 0 {
+		t.Errorf("result %v", res)
 	}
 }

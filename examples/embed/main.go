@@ -16,6 +16,12 @@
 // prints instead the embeddings of a Siamese model written by
 // examples/train (one tower's output, with the model's own preprocessing).
 //
+// -precision bf16 runs the encoder in bfloat16 (build tag onednn, a CPU
+// with native bfloat16; see resnet.InferOptions), with or without -model,
+// when printing; the shards of -out are always float32's.
+//
+//	go run -tags onednn ./examples/embed -precision bf16 -model run/best.safetensors a.jpg
+//
 // Many images go to files instead, with a Siamese model: the images of a
 // folder tree (-dir), of a list file (-list, one path a line; "-" reads
 // standard input) or of the command line, into shards of Parquet
@@ -80,6 +86,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	search := fs.Bool("search", false, "with -out: write search vectors (the head folded in) instead of embeddings")
 	shard := fs.Int("shard", 1024, "with -out: images a shard covers")
 	workers := fs.Int("workers", 0, "with -out: images decoded at once; 0: one a CPU")
+	precision := fs.String("precision", "fp32", "arithmetic of the encoder: fp32, or bf16 (build tag onednn, a CPU with native bfloat16); not with -out")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: embed [flags] IMAGE...\n       embed -model FILE -out DIR [-dir DIR] [-list FILE] [IMAGE...]\n\nPrints one JSON line per image: {\"image\": PATH, \"embedding\": [...]}, or with -out writes\nshards of Parquet or JSON lines.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -89,6 +96,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 0
 		}
 		return 2
+	}
+	prec, err := resnet.ParsePrecision(*precision)
+	if err != nil {
+		fmt.Fprintln(stderr, "embed: -precision:", err)
+		return 2
+	}
+	if err := resnet.PrecisionAvailable(prec); err != nil {
+		fmt.Fprintln(stderr, "embed: -precision:", err)
+		return 1
 	}
 	bulkFlags := map[string]bool{"dir": true, "list": true, "out": true, "format": true, "search": true, "shard": true, "workers": true}
 	var given []string
@@ -100,6 +116,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(given) > 0 {
 		if *model == "" || *out == "" {
 			fmt.Fprintf(stderr, "embed: %s: wants -model and -out\n", strings.Join(given, ", "))
+			return 2
+		}
+		if prec != resnet.FP32 {
+			fmt.Fprintf(stderr, "embed: -precision %s: not with -out, whose shards and resumed jobs are float32's\n", prec)
 			return 2
 		}
 		f, err := bulk.ParseFormat(*format)
@@ -119,7 +139,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintln(stderr, "embed:", err)
 			return 2
 		}
-		for _, name := range []string{"model", "batch"} {
+		for _, name := range []string{"model", "batch", "precision"} {
 			bulkFlags[name] = true
 		}
 		if rc := onlyFlags(fs, bulkFlags, stderr); rc != 0 {
@@ -137,10 +157,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	if *model != "" {
-		if rc := onlyFlags(fs, map[string]bool{"model": true, "batch": true}, stderr); rc != 0 {
+		if rc := onlyFlags(fs, map[string]bool{"model": true, "batch": true, "precision": true}, stderr); rc != 0 {
 			return rc
 		}
-		return embedModel(*model, fs.Args(), *batch, stdout, stderr)
+		return embedModel(*model, fs.Args(), *batch, prec, stdout, stderr)
 	}
 	if *weights != "" {
 		if err := modelfile.CheckWeights(*weights); err != nil {
@@ -178,7 +198,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return nil, err
 		}
 		x := tensor.New(tensor.WithShape(len(imgs), pre.Channels, pre.Size, pre.Size), tensor.WithBacking(pix))
-		out, shape, err := enc.Infer(x)
+		out, shape, err := enc.InferWith(x, resnet.InferOptions{Precision: prec})
 		if err != nil {
 			return nil, err
 		}
@@ -263,9 +283,13 @@ func embedBulk(ctx context.Context, path, dir, list string, paths []string, cfg 
 }
 
 // embedModel prints the embeddings of the Siamese model in path.
-func embedModel(path string, paths []string, batch int, stdout, stderr io.Writer) int {
+func embedModel(path string, paths []string, batch int, prec resnet.Precision, stdout, stderr io.Writer) int {
 	m, err := modelfile.Load(path)
 	if err != nil {
+		fmt.Fprintln(stderr, "embed:", err)
+		return 1
+	}
+	if err := m.SetPrecision(prec); err != nil {
 		fmt.Fprintln(stderr, "embed:", err)
 		return 1
 	}

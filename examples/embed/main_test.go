@@ -321,3 +321,60 @@ func TestEmbedBulk(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbedPrecision: -precision bf16 prints the model's bf16 embeddings
+// (those of Model.SetPrecision) where bf16 runs, refuses -out, and
+// elsewhere stops with the reason; an unknown precision is a usage error.
+func TestEmbedPrecision(t *testing.T) {
+	dir := t.TempDir()
+	model := modeltest.Siamese(t, dir, 5)
+	img := filepath.Join(dir, "image.png")
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	png.Encode(f, detrand.Image("image", 40, 48))
+	f.Close()
+	var out, errOut bytes.Buffer
+	if rc := run(context.Background(), []string{"-model", model, "-precision", "fp16", img}, nil, &out, &errOut); rc != 2 || !strings.Contains(errOut.String(), "-precision") {
+		t.Errorf("-precision fp16: exit %d, stderr %q", rc, errOut.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	rc := run(context.Background(), []string{"-model", model, "-precision", "bf16", img}, nil, &out, &errOut)
+	if avail := resnet.PrecisionAvailable(resnet.BF16); avail != nil {
+		if rc != 1 || out.Len() > 0 || !strings.Contains(errOut.String(), "precision unavailable") {
+			t.Fatalf("bf16 unavailable (%v): exit %d, stderr %q", avail, rc, errOut.String())
+		}
+		t.Skipf("skipped the bf16 embeddings: %v", avail)
+	}
+	if rc != 0 {
+		t.Fatalf("exit %d: %s", rc, errOut.String())
+	}
+	m, err := siamese.Load(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetPrecision(resnet.BF16); err != nil {
+		t.Fatal(err)
+	}
+	decoded, err := preprocess.Load(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.Embed(decoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r record
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(r.Embedding, want) {
+		t.Errorf("embedding %v, the model's bf16 Embed %v", r.Embedding, want)
+	}
+	errOut.Reset()
+	if rc := run(context.Background(), []string{"-model", model, "-precision", "bf16", "-out", filepath.Join(dir, "out"), img}, nil, &out, &errOut); rc != 2 || !strings.Contains(errOut.String(), "not with -out") {
+		t.Errorf("-precision bf16 -out: exit %d, stderr %q", rc, errOut.String())
+	}
+}

@@ -14,6 +14,7 @@
 //	oneshot -recipe oneshot-triplet -out tri  # triplet loss (batch-all) instead of a classifier
 //	oneshot -model run/best.safetensors
 //	oneshot -model run/best.safetensors -runs /data/omniglot/all_runs -json
+//	oneshot -model run/best.safetensors -precision bf16   # bfloat16 encoder (build tag onednn)
 //
 // It prints, as Lake's demo_classification.py does, each run's error rate
 // and their average, then the mean accuracy; with -json one JSON object.
@@ -24,6 +25,10 @@
 // github.com/brendenlake/omniglot (by default ../shared/omniglot/all_runs.zip,
 // the shared folder beside the repository, when run from the repository's
 // root).
+//
+// -precision bf16 evaluates the runs with the encoder in bfloat16
+// (siamese.Model.SetPrecision: build tag onednn and a CPU with native
+// bfloat16; elsewhere it stops with the reason); training is float32.
 package main
 
 import (
@@ -47,6 +52,7 @@ import (
 	"github.com/gosiamese/gosiamese/internal/modelfile"
 	"github.com/gosiamese/gosiamese/internal/shell"
 	"github.com/gosiamese/gosiamese/preprocess"
+	"github.com/gosiamese/gosiamese/resnet"
 	"github.com/gosiamese/gosiamese/siamese"
 	"github.com/gosiamese/gosiamese/train"
 )
@@ -64,6 +70,7 @@ const defaultRuns = "../shared/omniglot/all_runs.zip"
 type result struct {
 	Model         string       `json:"model"`
 	Runs          string       `json:"runs"`
+	Precision     string       `json:"precision"`
 	PerRun        []runResult  `json:"per_run"`
 	MeanAccuracy  float64      `json:"mean_accuracy"`
 	MeanErrorRate float64      `json:"mean_error_rate"`
@@ -103,6 +110,7 @@ const defaultBackground = "../shared/omniglot/images_background_small1.zip,../sh
 // options are the flags.
 type options struct {
 	model, runs, recipe, background, out string
+	precision                            string
 	asJSON, noRotations, noAugment       bool
 	invert                               bool
 	norm                                 string
@@ -124,6 +132,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.SetOutput(stderr)
 	flags.StringVar(&o.model, "model", "", "evaluate this model file (written by examples/train or siamese.Model.Save) instead of training one")
 	flags.StringVar(&o.runs, "runs", defaultRuns, "Omniglot's one-shot runs: the all_runs folder or all_runs.zip (runNN/training, runNN/test, runNN/class_labels.txt) of github.com/brendenlake/omniglot; relative to the working directory")
+	flags.StringVar(&o.precision, "precision", "fp32", "arithmetic of the encoder when evaluating: fp32, or bf16 (build tag onednn, a CPU with native bfloat16); training is fp32")
 	flags.BoolVar(&o.asJSON, "json", false, "print one JSON object (per-run and mean accuracy and error rate) instead of text")
 	flags.StringVar(&o.recipe, "recipe", train.Presets()[0], "training recipe without -model: "+strings.Join(train.Presets(), ", "))
 	flags.StringVar(&o.background, "background", defaultBackground, "training data without -model: comma-separated Omniglot folders or zips (alphabet/character/*.png), merged by class")
@@ -188,6 +197,16 @@ Flags:
 		fmt.Fprintln(stderr, "oneshot: -resume continues a training run; it does not go with -model")
 		return 2
 	}
+	prec, err := resnet.ParsePrecision(o.precision)
+	if err != nil {
+		fmt.Fprintln(stderr, "oneshot: -precision:", err)
+		return 2
+	}
+	// before any training: a precision that cannot run here stops now
+	if err := resnet.PrecisionAvailable(prec); err != nil {
+		fmt.Fprintln(stderr, "oneshot: -precision:", err)
+		return 1
+	}
 	o.args = args
 	if _, err := os.Stat(o.runs); err != nil {
 		var pe *fs.PathError
@@ -219,6 +238,9 @@ Flags:
 			return rc
 		}
 	}
+	if err := m.SetPrecision(prec); err != nil {
+		return fail(stderr, err)
+	}
 	res, err := eval.EvaluateRuns(train.OneShotScorer(m), runs)
 	if err != nil {
 		return fail(stderr, err)
@@ -235,7 +257,7 @@ Flags:
 		return fail(stderr, err)
 	}
 	if o.asJSON {
-		out := result{Model: model, Runs: o.runs, MeanAccuracy: res.MeanAccuracy, MeanErrorRate: res.MeanErrorRate, Training: trained, Pairs: pairs}
+		out := result{Model: model, Runs: o.runs, Precision: prec.String(), MeanAccuracy: res.MeanAccuracy, MeanErrorRate: res.MeanErrorRate, Training: trained, Pairs: pairs}
 		for _, r := range res.Runs {
 			correct := 0
 			for _, c := range r.Correct {
@@ -254,6 +276,9 @@ Flags:
 	}
 	fmt.Fprint(stdout, res.String())
 	fmt.Fprintf(stdout, "mean accuracy %.1f%% (%d runs)\n", 100*res.MeanAccuracy, len(res.Runs))
+	if prec != resnet.FP32 {
+		fmt.Fprintf(stdout, "precision %s: the encoder ran in bfloat16\n", prec)
+	}
 	fmt.Fprintf(stdout, "scores of the runs' pairs (%d same, %d different): AUC %.4f, ECE %.4f; at the saved threshold %.4f accuracy %.1f%% (same %.1f%%, different %.1f%%)\n",
 		pairs.Same, pairs.Different, pairs.AUC, pairs.ECE, pairs.Threshold, 100*pairs.Accuracy, 100*pairs.SameAccuracy, 100*pairs.DifferentAccuracy)
 	if pairs.Reliability != "" {

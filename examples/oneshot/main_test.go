@@ -205,6 +205,34 @@ func TestOneshotJSON(t *testing.T) {
 	}
 }
 
+// TestOneshotPrecision: -precision bf16 evaluates with bfloat16 encoders
+// where they run, saying so in the text and the JSON, and elsewhere stops
+// with the reason (the build tag or the CPU) before any work.
+func TestOneshotPrecision(t *testing.T) {
+	model := tinyModel(t)
+	zipPath := filepath.Join(t.TempDir(), "all_runs.zip")
+	writeRuns(t, "", zipPath, fakeRuns())
+	var out, errOut bytes.Buffer
+	rc := run([]string{"-model", model, "-runs", zipPath, "-precision", "bf16"}, &out, &errOut)
+	if avail := resnet.PrecisionAvailable(resnet.BF16); avail != nil {
+		if rc != 1 || out.Len() > 0 || !strings.Contains(errOut.String(), "precision unavailable") {
+			t.Fatalf("bf16 unavailable (%v): exit %d, stdout %q, stderr %q", avail, rc, out.String(), errOut.String())
+		}
+		t.Skipf("skipped the bf16 evaluation: %v", avail)
+	}
+	if rc != 0 || !strings.Contains(out.String(), "(2 runs)\nprecision bf16: ") {
+		t.Fatalf("exit %d, output %q, stderr %q", rc, out.String(), errOut.String())
+	}
+	out.Reset()
+	if rc := run([]string{"-model", model, "-runs", zipPath, "-precision", "bf16", "-json"}, &out, &errOut); rc != 0 {
+		t.Fatalf("-json: exit %d: %s", rc, errOut.String())
+	}
+	var r result
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Precision != "bf16" || len(r.PerRun) != 2 {
+		t.Fatalf("-json: %v, result %+v", err, r)
+	}
+}
+
 // TestOneshotDefaultRuns finds the runs at ../shared/omniglot/all_runs.zip
 // from the working directory, and says what to do when they are absent.
 func TestOneshotDefaultRuns(t *testing.T) {
@@ -271,6 +299,7 @@ func TestOneshotErrors(t *testing.T) {
 		{[]string{"-runs", runs, "-recipe", "magic"}, 2, "no recipe \"magic\""},
 		{[]string{"-runs", runs, "-recipe", "oneshot", "-size", "8"}, 1, "input size 8"},
 		{[]string{"-runs", runs, "-norm", "zscore"}, 2, "-norm"},
+		{[]string{"-model", model, "-runs", runs, "-precision", "fp16"}, 2, "-precision"},
 		{[]string{"-runs", runs, "-cosine-scale", "-3"}, 1, "cosine scale -3"},
 		{[]string{"-runs", runs, "-pretrain-epochs", "-1"}, 2, "must not be negative"},
 		{[]string{"-runs", runs, "-pair-epochs", "-2"}, 2, "must not be negative"},

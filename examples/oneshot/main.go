@@ -29,6 +29,8 @@
 // -precision bf16 evaluates the runs with the encoder in bfloat16
 // (siamese.Model.SetPrecision: build tag onednn and a CPU with native
 // bfloat16; elsewhere it stops with the reason); training is float32.
+// With -vs-fp32 it evaluates in float32 too and prints that accuracy and
+// the embeddings' error against float32's over every image the runs embed.
 package main
 
 import (
@@ -37,11 +39,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -71,6 +76,7 @@ type result struct {
 	Model         string       `json:"model"`
 	Runs          string       `json:"runs"`
 	Precision     string       `json:"precision"`
+	VsFP32        *vsFP32      `json:"vs_fp32,omitempty"`
 	PerRun        []runResult  `json:"per_run"`
 	MeanAccuracy  float64      `json:"mean_accuracy"`
 	MeanErrorRate float64      `json:"mean_error_rate"`
@@ -112,6 +118,7 @@ type options struct {
 	model, runs, recipe, background, out string
 	precision                            string
 	asJSON, noRotations, noAugment       bool
+	vsFP32                               bool
 	invert                               bool
 	norm                                 string
 	resume, force                        bool
@@ -133,6 +140,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.StringVar(&o.model, "model", "", "evaluate this model file (written by examples/train or siamese.Model.Save) instead of training one")
 	flags.StringVar(&o.runs, "runs", defaultRuns, "Omniglot's one-shot runs: the all_runs folder or all_runs.zip (runNN/training, runNN/test, runNN/class_labels.txt) of github.com/brendenlake/omniglot; relative to the working directory")
 	flags.StringVar(&o.precision, "precision", "fp32", "arithmetic of the encoder when evaluating: fp32, or bf16 (build tag onednn, a CPU with native bfloat16); training is fp32")
+	flags.BoolVar(&o.vsFP32, "vs-fp32", false, "with -precision bf16: evaluate in fp32 too, and report its accuracy and the embeddings' error against fp32's")
 	flags.BoolVar(&o.asJSON, "json", false, "print one JSON object (per-run and mean accuracy and error rate) instead of text")
 	flags.StringVar(&o.recipe, "recipe", train.Presets()[0], "training recipe without -model: "+strings.Join(train.Presets(), ", "))
 	flags.StringVar(&o.background, "background", defaultBackground, "training data without -model: comma-separated Omniglot folders or zips (alphabet/character/*.png), merged by class")
@@ -238,12 +246,28 @@ Flags:
 			return rc
 		}
 	}
+	var vs *vsFP32
+	var ref *recorder
+	if o.vsFP32 && prec != resnet.FP32 {
+		ref = &recorder{Scorer: train.OneShotScorer(m)}
+		r, err := eval.EvaluateRuns(ref, runs)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		vs = &vsFP32{MeanAccuracy: r.MeanAccuracy}
+	}
 	if err := m.SetPrecision(prec); err != nil {
 		return fail(stderr, err)
 	}
-	res, err := eval.EvaluateRuns(train.OneShotScorer(m), runs)
+	rec := &recorder{Scorer: train.OneShotScorer(m)}
+	res, err := eval.EvaluateRuns(rec, runs)
 	if err != nil {
 		return fail(stderr, err)
+	}
+	if vs != nil {
+		if err := vs.compare(rec.embs, ref.embs); err != nil {
+			return fail(stderr, err)
+		}
 	}
 	model := o.model
 	if trained != nil {
@@ -257,7 +281,7 @@ Flags:
 		return fail(stderr, err)
 	}
 	if o.asJSON {
-		out := result{Model: model, Runs: o.runs, Precision: prec.String(), MeanAccuracy: res.MeanAccuracy, MeanErrorRate: res.MeanErrorRate, Training: trained, Pairs: pairs}
+		out := result{Model: model, Runs: o.runs, Precision: prec.String(), VsFP32: vs, MeanAccuracy: res.MeanAccuracy, MeanErrorRate: res.MeanErrorRate, Training: trained, Pairs: pairs}
 		for _, r := range res.Runs {
 			correct := 0
 			for _, c := range r.Correct {
@@ -278,6 +302,11 @@ Flags:
 	fmt.Fprintf(stdout, "mean accuracy %.1f%% (%d runs)\n", 100*res.MeanAccuracy, len(res.Runs))
 	if prec != resnet.FP32 {
 		fmt.Fprintf(stdout, "precision %s: the encoder ran in bfloat16\n", prec)
+	}
+	if vs != nil {
+		fmt.Fprintf(stdout, "fp32 mean accuracy %.1f%%: %s minus fp32 %+.2f points\n", 100*vs.MeanAccuracy, prec, 100*(res.MeanAccuracy-vs.MeanAccuracy))
+		fmt.Fprintf(stdout, "%s embeddings against fp32 over %d images: max relative error %.3g, median %.3g, min cosine %.6f\n",
+			prec, vs.Images, vs.MaxRelError, vs.MedianRelError, vs.MinCosine)
 	}
 	fmt.Fprintf(stdout, "scores of the runs' pairs (%d same, %d different): AUC %.4f, ECE %.4f; at the saved threshold %.4f accuracy %.1f%% (same %.1f%%, different %.1f%%)\n",
 		pairs.Same, pairs.Different, pairs.AUC, pairs.ECE, pairs.Threshold, 100*pairs.Accuracy, 100*pairs.SameAccuracy, 100*pairs.DifferentAccuracy)
@@ -481,4 +510,59 @@ func (o *options) resumeCommand() string {
 func fail(stderr io.Writer, err error) int {
 	fmt.Fprintln(stderr, "oneshot:", strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; "))
 	return 1
+}
+
+// recorder is a Scorer that keeps every embedding it makes, in order.
+type recorder struct {
+	eval.Scorer
+	embs [][]float32
+}
+
+func (r *recorder) Embed(imgs []image.Image) ([][]float32, error) {
+	es, err := r.Scorer.Embed(imgs)
+	r.embs = append(r.embs, es...)
+	return es, err
+}
+
+// vsFP32 compares an evaluation in reduced precision with float32's: the
+// float32 accuracy, and over every embedding the runs made, the largest
+// and the median relative error (max |e - f| / max |f| per image) and the
+// smallest cosine similarity.
+type vsFP32 struct {
+	MeanAccuracy   float64 `json:"mean_accuracy"`
+	Images         int     `json:"images"`
+	MaxRelError    float64 `json:"max_rel_error"`
+	MedianRelError float64 `json:"median_rel_error"`
+	MinCosine      float64 `json:"min_cosine"`
+}
+
+// compare fills v from the embeddings got and their float32 ones, made
+// for the same images in the same order.
+func (v *vsFP32) compare(got, want [][]float32) error {
+	if len(got) != len(want) || len(got) == 0 {
+		return fmt.Errorf("%d embeddings against %d in fp32", len(got), len(want))
+	}
+	rels := make([]float64, len(got))
+	v.Images, v.MinCosine = len(got), 1
+	for i, g := range got {
+		w := want[i]
+		if len(g) != len(w) {
+			return fmt.Errorf("embedding %d: %d values against %d in fp32", i, len(g), len(w))
+		}
+		var d, s, dot, gg, ww float64
+		for k := range w {
+			a, b := float64(g[k]), float64(w[k])
+			d, s = max(d, math.Abs(a-b)), max(s, math.Abs(b))
+			dot, gg, ww = dot+a*b, gg+a*a, ww+b*b
+		}
+		if s > 0 {
+			rels[i] = d / s
+		}
+		if gg > 0 && ww > 0 {
+			v.MinCosine = min(v.MinCosine, dot/math.Sqrt(gg*ww))
+		}
+	}
+	slices.Sort(rels)
+	v.MaxRelError, v.MedianRelError = rels[len(rels)-1], rels[len(rels)/2]
+	return nil
 }

@@ -224,12 +224,19 @@ func TestOneshotPrecision(t *testing.T) {
 		t.Fatalf("exit %d, output %q, stderr %q", rc, out.String(), errOut.String())
 	}
 	out.Reset()
-	if rc := run([]string{"-model", model, "-runs", zipPath, "-precision", "bf16", "-json"}, &out, &errOut); rc != 0 {
+	if rc := run([]string{"-model", model, "-runs", zipPath, "-precision", "bf16", "-json", "-vs-fp32"}, &out, &errOut); rc != 0 {
 		t.Fatalf("-json: exit %d: %s", rc, errOut.String())
 	}
 	var r result
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Precision != "bf16" || len(r.PerRun) != 2 {
 		t.Fatalf("-json: %v, result %+v", err, r)
+	}
+	// the fake runs embed 6 training and 6 test images once each
+	if v := r.VsFP32; v == nil || v.Images != 12 || !(v.MaxRelError > 0 && v.MaxRelError < 0.2) || !(v.MedianRelError <= v.MaxRelError) ||
+		!(v.MinCosine > 0.99 && v.MinCosine <= 1) || !(v.MeanAccuracy >= 0 && v.MeanAccuracy <= 1) {
+		t.Errorf("-vs-fp32: %+v", r.VsFP32)
+	} else {
+		t.Logf("-vs-fp32: %+v", *v)
 	}
 }
 

@@ -21,19 +21,26 @@ func benchInput(n, size int) *tensor.Dense {
 }
 
 func benchInfer(b *testing.B, cfg Config, batch, size int) {
+	benchInferWith(b, cfg, batch, size, InferOptions{})
+}
+
+func benchInferWith(b *testing.B, cfg Config, batch, size int, o InferOptions) {
 	b.ReportAllocs()
+	if err := PrecisionAvailable(o.Precision); err != nil {
+		b.Skip(err)
+	}
 	e, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	x := benchInput(batch, size)
-	if _, _, err := e.Infer(x); err != nil { // compile the graph outside the timing
+	if _, _, err := e.InferWith(x, o); err != nil { // compile the graph outside the timing
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	cpu := cpuTime()
 	for range b.N {
-		if _, _, err := e.Infer(x); err != nil {
+		if _, _, err := e.InferWith(x, o); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -108,6 +115,23 @@ func BenchmarkInfer(b *testing.B) {
 		}
 	}
 	b.Run("ResNet50/batch8/224x224", func(b *testing.B) { benchInfer(b, ResNet50(), 8, 224) })
+}
+
+// BenchmarkInferPrecision measures ResNet-50's InferWith in each
+// precision, side by side in one process (bf16 is skipped where it cannot
+// run): go test -run '^$' -bench InferPrecision -benchtime 5x -count 4
+// -tags onednn ./resnet
+func BenchmarkInferPrecision(b *testing.B) {
+	for _, c := range []struct {
+		name        string
+		batch, size int
+	}{{"batch32/64x64", 32, 64}, {"batch8/224x224", 8, 224}} {
+		for _, p := range []Precision{FP32, BF16} {
+			b.Run(fmt.Sprintf("ResNet50/%s/%v", c.name, p), func(b *testing.B) {
+				benchInferWith(b, ResNet50(), c.batch, c.size, InferOptions{Precision: p})
+			})
+		}
+	}
 }
 
 func BenchmarkTrainStep(b *testing.B) {

@@ -75,24 +75,11 @@ func (o *bnOp) Do(vs ...G.Value) (G.Value, error) {
 	return out, err
 }
 
-// bnStats returns the mean and biased variance of channel ch.
+// bnStats returns the mean and biased variance of channel ch (bnvec.go).
 func bnStats[T float](n, c, sp, ch int, x []T) (mean, vari float64) {
-	var s float64
-	for i := 0; i < n; i++ {
-		for _, v := range x[(i*c+ch)*sp : (i*c+ch+1)*sp] {
-			s += float64(v)
-		}
-	}
-	m := float64(n * sp)
-	mean = s / m
-	var q float64
-	for i := 0; i < n; i++ {
-		for _, v := range x[(i*c+ch)*sp : (i*c+ch+1)*sp] {
-			d := float64(v) - mean
-			q += d * d
-		}
-	}
-	return mean, q / m
+	var m, v [1]float64
+	blockStats(x, n, c, sp, ch, ch+1, m[:], v[:])
+	return m[0], v[0]
 }
 
 // bnChannelStats returns the mean and 1/sqrt(var+eps) used to normalise
@@ -114,30 +101,39 @@ func bnForward[T float](o *bnOp, n, c, sp int, x, gamma, beta, rm, rv, y []T) er
 	if o.train {
 		saved = make([]float64, 2*c)
 	}
-	// channels are independent: split them across goroutines
+	// channels are independent: split them across goroutines, which take
+	// blocks of them image by image (bnvec.go)
 	parallelFor(c, n*sp, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			var mean, invstd float64
+		bs := min(hi-lo, bnBlock(n, sp))
+		var means, varis [bnMaxBlock]float64
+		var scale, shift [bnMaxBlock]T
+		e := epilogue[T]{scale: scale[:], shift: shift[:], relu: o.relu}
+		for b0 := lo; b0 < hi; b0 += bs {
+			b1 := min(hi, b0+bs)
 			if o.train {
-				var vari float64
-				mean, vari = bnStats(n, c, sp, ch, x)
-				invstd = 1 / math.Sqrt(vari+o.eps)
-				saved[ch], saved[c+ch] = mean, invstd
-				rm[ch] = T((1-o.momentum)*float64(rm[ch]) + o.momentum*mean)
-				rv[ch] = T((1-o.momentum)*float64(rv[ch]) + o.momentum*vari*m/(m-1))
-			} else {
-				mean, invstd = float64(rm[ch]), 1/math.Sqrt(float64(rv[ch])+o.eps)
+				blockStats(x, n, c, sp, b0, b1, means[:], varis[:])
 			}
-			scale := T(invstd * float64(gamma[ch]))
-			shift := T(float64(beta[ch]) - mean*invstd*float64(gamma[ch]))
-			for i := 0; i < n; i++ {
-				lo, hi := (i*c+ch)*sp, (i*c+ch+1)*sp
-				xs, ys := x[lo:hi], y[lo:hi]
-				for j, v := range xs {
-					ys[j] = v*scale + shift
+			for ch := b0; ch < b1; ch++ {
+				var mean, invstd float64
+				if o.train {
+					vari := varis[ch-b0]
+					mean = means[ch-b0]
+					invstd = 1 / math.Sqrt(vari+o.eps)
+					saved[ch], saved[c+ch] = mean, invstd
+					rm[ch] = T((1-o.momentum)*float64(rm[ch]) + o.momentum*mean)
+					rv[ch] = T((1-o.momentum)*float64(rv[ch]) + o.momentum*vari*m/(m-1))
+				} else {
+					mean, invstd = float64(rm[ch]), 1/math.Sqrt(float64(rv[ch])+o.eps)
 				}
-				if o.relu {
-					reluInPlace(ys)
+				e.scale[ch-b0] = T(invstd * float64(gamma[ch]))
+				e.shift[ch-b0] = T(float64(beta[ch]) - mean*invstd*float64(gamma[ch]))
+			}
+			// y = max(x·scale + shift, 0) with the ReLU: the epilogue's
+			// arithmetic, in vector code where there is
+			for i := 0; i < n; i++ {
+				for ch := b0; ch < b1; ch++ {
+					lo, hi := (i*c+ch)*sp, (i*c+ch+1)*sp
+					e.apply(ch-b0, lo, x[lo:hi], y[lo:hi])
 				}
 			}
 		}
@@ -320,58 +316,61 @@ func bnBackward[T float](o *bnGradOp, n, c, sp int, x, y, dy, gamma, sums, rm, r
 		saved = o.fwd.batchStats(dataID(x))
 	}
 	parallelFor(c, n*sp, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			var mean, invstd float64
-			if saved != nil {
-				mean, invstd = saved[ch], saved[c+ch]
-			} else {
-				mean, invstd = bnChannelStats(o.fwd, n, c, sp, ch, x, rm, rv)
+		bs := min(hi-lo, bnBlock(n, sp))
+		var means, invstds [bnMaxBlock]float64
+		var acc [bnMaxBlock]gradSums[T]
+		var buf [gradRun]T
+		var coef [bnMaxBlock][4]T
+		for b0 := lo; b0 < hi; b0 += bs {
+			b1 := min(hi, b0+bs)
+			for ch := b0; ch < b1; ch++ {
+				if saved != nil {
+					means[ch-b0], invstds[ch-b0] = saved[ch], saved[c+ch]
+				} else {
+					means[ch-b0], invstds[ch-b0] = bnChannelStats(o.fwd, n, c, sp, ch, x, rm, rv)
+				}
 			}
 			if o.which == bnSums {
-				// sums of dy and dy*xhat over the channel
-				var sdy, sdyx float64
-				mt := T(mean)
-				// float32 partial sums over runs of up to 256 values,
-				// float64 across them
-				const run = 256
+				// sums of dy and dy*xhat over each channel (bnvec.go)
+				for ch := b0; ch < b1; ch++ {
+					acc[ch-b0] = gradSums[T]{mean: T(means[ch-b0])}
+				}
 				for i := 0; i < n; i++ {
-					for lo := (i*c + ch) * sp; lo < (i*c+ch+1)*sp; lo += run {
-						hi := min(lo+run, (i*c+ch+1)*sp)
-						ds, xs := dy[lo:hi], x[lo:hi]
+					for ch := b0; ch < b1; ch++ {
+						lo, hi := (i*c+ch)*sp, (i*c+ch+1)*sp
+						var ys []T
 						if y != nil {
-							var buf [run]T
-							maskPos(y[lo:hi], ds, buf[:hi-lo])
-							ds = buf[:hi-lo]
+							ys = y[lo:hi]
 						}
-						var a, b T
-						for j, v := range xs {
-							a += ds[j]
-							b += ds[j] * (v - mt)
-						}
-						sdy += float64(a)
-						sdyx += float64(b)
+						acc[ch-b0].add(x[lo:hi], ys, dy[lo:hi], buf[:])
 					}
 				}
-				out[ch], out[c+ch] = T(sdy), T(sdyx*invstd)
+				for ch := b0; ch < b1; ch++ {
+					sdy, sdyx := acc[ch-b0].sums()
+					out[ch], out[c+ch] = T(sdy), T(sdyx*invstds[ch-b0])
+				}
 				continue
 			}
-			sdy, sdyx := float64(sums[ch]), float64(sums[c+ch])
-			g := float64(gamma[ch]) * invstd
-			// training: out = g*(dy - sdy/m - xhat*sdyx/m); else g*dy
-			at, bt, ct, mt := T(g), T(0), T(0), T(mean)
-			if o.fwd.train {
-				bt, ct = T(-g*invstd*sdyx/m), T(-g*sdy/m)
+			for ch := b0; ch < b1; ch++ {
+				mean, invstd := means[ch-b0], invstds[ch-b0]
+				sdy, sdyx := float64(sums[ch]), float64(sums[c+ch])
+				g := float64(gamma[ch]) * invstd
+				// training: out = g*(dy - sdy/m - xhat*sdyx/m); else g*dy
+				at, bt, ct, mt := T(g), T(0), T(0), T(mean)
+				if o.fwd.train {
+					bt, ct = T(-g*invstd*sdyx/m), T(-g*sdy/m)
+				}
+				coef[ch-b0] = [4]T{at, bt, ct, mt}
 			}
 			for i := 0; i < n; i++ {
-				lo, hi := (i*c+ch)*sp, (i*c+ch+1)*sp
-				os, ds, xs := out[lo:hi], dy[lo:hi], x[lo:hi]
-				if y != nil {
-					// masked dy, written to out first
-					maskPos(y[lo:hi], ds, os)
-					ds = os
-				}
-				for j, v := range xs {
-					os[j] = at*ds[j] + bt*(v-mt) + ct
+				for ch := b0; ch < b1; ch++ {
+					lo, hi := (i*c+ch)*sp, (i*c+ch+1)*sp
+					var ys []T
+					if y != nil {
+						ys = y[lo:hi]
+					}
+					k := &coef[ch-b0]
+					gradXRun(x[lo:hi], ys, dy[lo:hi], out[lo:hi], k[0], k[1], k[2], k[3])
 				}
 			}
 		}

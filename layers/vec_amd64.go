@@ -85,3 +85,74 @@ func reluVec(s []float32) int {
 	reluAVX2(&s[0], n)
 	return n
 }
+
+//go:noescape
+func sumLanesAVX2(x *float32, n int, acc *[16]float64)
+
+//go:noescape
+func sqDevLanesAVX2(x *float32, n int, mean float64, acc *[16]float64)
+
+//go:noescape
+func gradSumsAVX2(x, y, dy *float32, n int, mean float32, lanes *[32]float32)
+
+//go:noescape
+func bnGradXAVX2(x, y, dy, out *float32, n int, a, b, c, mean float32)
+
+// The BatchNorm passes below do a prefix of one run of a channel, whose
+// length they return (0 without AVX2), with the very operations of the Go
+// loops in bnvec.go, lane for lane.
+
+// sumLanesVec adds x[j] to acc[j%16] for a prefix of x, a multiple of 16.
+func sumLanesVec(x []float32, acc *[16]float64) int {
+	n := len(x) &^ 15
+	if !vecAVX2 || n == 0 {
+		return 0
+	}
+	sumLanesAVX2(&x[0], n, acc)
+	return n
+}
+
+// sqDevLanesVec adds (x[j]-mean)² to acc[j%16] for a prefix of x, a
+// multiple of 16.
+func sqDevLanesVec(x []float32, mean float64, acc *[16]float64) int {
+	n := len(x) &^ 15
+	if !vecAVX2 || n == 0 {
+		return 0
+	}
+	sqDevLanesAVX2(&x[0], n, mean, acc)
+	return n
+}
+
+// gradSumsVec adds d to lanes[j%16] and d·(x[j]-mean) to lanes[16+j%16]
+// (d as in chanGradSums) for a prefix of x, a multiple of 16; y (nil or as
+// long as x) and dy hold at least len(x) values.
+func gradSumsVec(x, y, dy []float32, mean float32, lanes *[32]float32) int {
+	n := len(x) &^ 15
+	if !vecAVX2 || n == 0 {
+		return 0
+	}
+	_ = dy[n-1]
+	var yp *float32
+	if y != nil {
+		_ = y[n-1]
+		yp = &y[0]
+	}
+	gradSumsAVX2(&x[0], yp, &dy[0], n, mean, lanes)
+	return n
+}
+
+// bnGradXVec is chanGradX on a prefix of one run, a multiple of 8.
+func bnGradXVec(x, y, dy, out []float32, a, b, c, mean float32) int {
+	n := len(out) &^ 7
+	if !vecAVX2 || n == 0 {
+		return 0
+	}
+	_, _ = x[n-1], dy[n-1]
+	var yp *float32
+	if y != nil {
+		_ = y[n-1]
+		yp = &y[0]
+	}
+	bnGradXAVX2(&x[0], yp, &dy[0], &out[0], n, a, b, c, mean)
+	return n
+}

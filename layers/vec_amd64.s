@@ -139,3 +139,185 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func sumLanesAVX2(x *float32, n int, acc *[16]float64)
+//
+// acc[i%16] += float64(x[i]) for i < n, n a multiple of 16, each lane's
+// additions in order. AVX2.
+TEXT ·sumLanesAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ acc+16(FP), DI
+	VMOVUPD 0(DI), Y0
+	VMOVUPD 32(DI), Y1
+	VMOVUPD 64(DI), Y2
+	VMOVUPD 96(DI), Y3
+	SHRQ $4, CX
+	JZ done
+
+loop:
+	VCVTPS2PD 0(SI), Y4
+	VCVTPS2PD 16(SI), Y5
+	VCVTPS2PD 32(SI), Y6
+	VCVTPS2PD 48(SI), Y7
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	ADDQ $64, SI
+	DECQ CX
+	JNZ loop
+
+done:
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	VZEROUPPER
+	RET
+
+// func sqDevLanesAVX2(x *float32, n int, mean float64, acc *[16]float64)
+//
+// acc[i%16] += d*d, d = float64(x[i]) - mean, for i < n, n a multiple of
+// 16, the subtraction, the product and the addition each rounded on its
+// own, each lane's additions in order. AVX2.
+TEXT ·sqDevLanesAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSD mean+16(FP), Y8
+	MOVQ acc+24(FP), DI
+	VMOVUPD 0(DI), Y0
+	VMOVUPD 32(DI), Y1
+	VMOVUPD 64(DI), Y2
+	VMOVUPD 96(DI), Y3
+	SHRQ $4, CX
+	JZ done
+
+loop:
+	VCVTPS2PD 0(SI), Y4
+	VCVTPS2PD 16(SI), Y5
+	VCVTPS2PD 32(SI), Y6
+	VCVTPS2PD 48(SI), Y7
+	VSUBPD Y8, Y4, Y4
+	VSUBPD Y8, Y5, Y5
+	VSUBPD Y8, Y6, Y6
+	VSUBPD Y8, Y7, Y7
+	VMULPD Y4, Y4, Y4
+	VMULPD Y5, Y5, Y5
+	VMULPD Y6, Y6, Y6
+	VMULPD Y7, Y7, Y7
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	ADDQ $64, SI
+	DECQ CX
+	JNZ loop
+
+done:
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	VZEROUPPER
+	RET
+
+// func gradSumsAVX2(x, y, dy *float32, n int, mean float32, lanes *[32]float32)
+//
+// With d = dy[i], or d = dy[i] where y[i] > 0 and +0 elsewhere when y is
+// not nil: lanes[i%16] += d and lanes[16+i%16] += d*(x[i]-mean) for
+// i < n, n a multiple of 16, each operation rounded on its own, each
+// lane's additions in order. AVX2.
+TEXT ·gradSumsAVX2(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), BX
+	MOVQ dy+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS mean+32(FP), Y8
+	MOVQ lanes+40(FP), DI
+	VXORPS Y9, Y9, Y9
+	VMOVUPS 0(DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	SHRQ $4, CX
+	JZ done
+
+loop:
+	VMOVUPS 0(DX), Y4
+	VMOVUPS 32(DX), Y5
+	TESTQ BX, BX
+	JZ sums
+	VCMPPS $0x11, 0(BX), Y9, Y6 // 0 < y, ordered: false for a NaN
+	VCMPPS $0x11, 32(BX), Y9, Y7
+	VANDPS Y6, Y4, Y4
+	VANDPS Y7, Y5, Y5
+	ADDQ $64, BX
+
+sums:
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VMOVUPS 0(SI), Y6
+	VMOVUPS 32(SI), Y7
+	VSUBPS Y8, Y6, Y6
+	VSUBPS Y8, Y7, Y7
+	VMULPS Y6, Y4, Y6
+	VMULPS Y7, Y5, Y7
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	ADDQ $64, SI
+	ADDQ $64, DX
+	DECQ CX
+	JNZ loop
+
+done:
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VZEROUPPER
+	RET
+
+// func bnGradXAVX2(x, y, dy, out *float32, n int, a, b, c, mean float32)
+//
+// out[i] = (a*d + b*(x[i]-mean)) + c, d as in gradSumsAVX2, for i < n, n a
+// multiple of 8, each operation rounded on its own. AVX2.
+TEXT ·bnGradXAVX2(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), BX
+	MOVQ dy+16(FP), DX
+	MOVQ out+24(FP), DI
+	MOVQ n+32(FP), CX
+	VBROADCASTSS a+40(FP), Y0
+	VBROADCASTSS b+44(FP), Y1
+	VBROADCASTSS c+48(FP), Y2
+	VBROADCASTSS mean+52(FP), Y3
+	VXORPS Y9, Y9, Y9
+	SHRQ $3, CX
+	JZ done
+
+loop:
+	VMOVUPS (DX), Y4
+	TESTQ BX, BX
+	JZ calc
+	VCMPPS $0x11, (BX), Y9, Y6 // 0 < y
+	VANDPS Y6, Y4, Y4
+	ADDQ $32, BX
+
+calc:
+	VMULPS Y0, Y4, Y4
+	VMOVUPS (SI), Y5
+	VSUBPS Y3, Y5, Y5
+	VMULPS Y1, Y5, Y5
+	VADDPS Y5, Y4, Y4
+	VADDPS Y2, Y4, Y4
+	VMOVUPS Y4, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	DECQ CX
+	JNZ loop
+
+done:
+	VZEROUPPER
+	RET

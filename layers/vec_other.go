@@ -11,3 +11,14 @@ func affineVec(dst, src, res []float32, scale, shift float32, relu bool) int { r
 func reluVec(s []float32) int { return 0 }
 
 func maskPosVec(y, dy, out []float32) int { return 0 }
+
+func sumLanesVec(x []float32, acc *[16]float64) int { return 0 }
+
+func sqDevLanesVec(x []float32, mean float64, acc *[16]float64) int { return 0 }
+
+func gradSumsVec(x, y, dy []float32, mean float32, lanes *[32]float32) int { return 0 }
+
+func bnGradXVec(x, y, dy, out []float32, a, b, c, mean float32) int { return 0 }
+
+// vecAVX2 is false: this build has no vector code.
+const vecAVX2 = false

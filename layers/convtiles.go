@@ -66,8 +66,8 @@ func packImageRowsA(rows, seg int, x []float32) func(mr, mc, kc, i0, p0 int, dst
 }
 
 // packCols packs panels of the matrix of image columns of x, as the right
-// operand B(r, j).
-func packCols(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
+// operand B(r, j), for mk.
+func packCols(mk *microKernel, cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
 	if cg.direct() {
 		return packImageRows(cg.c, cg.h*cg.w, x)
 	}
@@ -219,11 +219,12 @@ func convTilesForward(mk *microKernel, cg colGeom, n, f int, x, wt, y []float32,
 	job := &tileJob{
 		m: f, n: n * p, k: k,
 		packA: packWeights(k, wt),
-		packB: packCols(cg, x),
+		packB: packCols(mk, cg, x),
 		c:     cLayout{c: y, ldc: p, seg: p, segStride: f * p},
 	}
 	if epi != nil {
 		job.epi = func(i, off int, run []float32) { epi.apply(i, off, run, run) }
+		job.fused = epi
 	}
 	if wp != nil {
 		var done func()

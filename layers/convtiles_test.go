@@ -41,14 +41,16 @@ func TestConvTiles(t *testing.T) {
 					xs, ys := tensor.Shape{s.n, s.c, s.h, s.w}, tensor.Shape{s.n, s.f, oh, ow}
 					x, wt, dy := randF32(rng, xs.TotalSize()), randF32(rng, s.f*s.c*s.g.kh*s.g.kw), randF32(rng, ys.TotalSize())
 					epi := &epilogue[float32]{scale: randF32(rng, s.f), shift: randF32(rng, s.f), relu: true}
-					for _, e := range []*epilogue[float32]{nil, epi} {
+					// a residual connection, and no ReLU
+					epiRes := &epilogue[float32]{scale: randF32(rng, s.f), shift: randF32(rng, s.f), res: randF32(rng, ys.TotalSize())}
+					for _, e := range []*epilogue[float32]{nil, epi, epiRes} {
 						run := func(tiles bool) []float32 {
 							convTiles = tiles
 							y := make([]float32, ys.TotalSize())
 							convForward(s.g, xs, ys, x, wt, y, e, nil)
 							return y
 						}
-						same(t, fmt.Sprintf("forward (epilogue %v)", e != nil), run(true), run(false))
+						same(t, fmt.Sprintf("forward (epilogue %v, residual %v)", e != nil, e != nil && e.res != nil), run(true), run(false))
 					}
 					for which, size := range []int{xs.TotalSize(), len(wt)} {
 						run := func(tiles bool) []float32 {

@@ -13,10 +13,16 @@ import "golang.org/x/sys/cpu"
 func sgemmKernel6x16(k int, a, b *float32, c *float32, ldc int, add bool)
 
 //go:noescape
-func sgemmKernel8x32(k int, a, b *float32, c *float32, ldc int, add bool)
+func sgemmKernel8x32(k int, a, b *float32, c *float32, ldc int, add bool, e *tileEpi)
+
+// kernelEpi runs the AVX-512 kernel, which applies e as it stores the tile.
+func kernelEpi(k int, a, b, c *float32, ldc int, add bool, e *tileEpi) {
+	sgemmKernel8x32(k, a, b, c, ldc, add, e)
+}
 
 // asmKernels lists the kernels of this build, widest first.
 var asmKernels = []*microKernel{
-	{name: "avx512", usable: cpu.X86.HasAVX512F, mr: 8, nr: 32, kc: 256, mc: 128, nc: 4096, run: sgemmKernel8x32},
+	{name: "avx512", usable: cpu.X86.HasAVX512F, mr: 8, nr: 32, kc: 256, mc: 128, nc: 4096, epi: true,
+		run: func(k int, a, b, c *float32, ldc int, add bool) { sgemmKernel8x32(k, a, b, c, ldc, add, nil) }},
 	{name: "avx2", usable: cpu.X86.HasAVX2 && cpu.X86.HasFMA, mr: 6, nr: 16, kc: 256, mc: 72, nc: 4080, run: sgemmKernel6x16},
 }

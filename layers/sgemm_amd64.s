@@ -112,12 +112,16 @@ store:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel8x32(k int, a, b, c *float32, ldc int, add bool)
+// func sgemmKernel8x32(k int, a, b, c *float32, ldc int, add bool, e *tileEpi)
 //
 // c[r*ldc+j] (+)= Σ_p a[p*8+r] * b[p*32+j] for r < 8, j < 32, adding to c
 // when add, storing over it otherwise: a is a packed 8-row panel of A, b a
-// packed 32-column panel of B. AVX-512F.
-TEXT ·sgemmKernel8x32(SB), NOSPLIT, $0-41
+// packed 32-column panel of B. With e (not nil), each value v (the sum,
+// plus c's value when add) is stored as act((v*scale[r] + shift[r]) +
+// res[r*ldc+j]), each operation rounded on its own: no residual when
+// e.res is nil, act the ReLU of affineAVX512 when e.relu, else the
+// identity. AVX-512F.
+TEXT ·sgemmKernel8x32(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -236,6 +240,9 @@ loop1:
 	JMP  loop1
 
 done:
+	MOVQ e+48(FP), R9
+	TESTQ R9, R9
+	JNE  epi
 	MOVBLZX add+40(FP), AX
 	TESTL AX, AX
 	JEQ   store
@@ -307,4 +314,150 @@ store:
 	VMOVUPS Z15, 64(DX)
 	VZEROUPPER
 	RET
+
+epi:
+	MOVBLZX add+40(FP), AX
+	TESTL AX, AX
+	JEQ   epiaffine
+	MOVQ  DX, BX
+	VADDPS 0(BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	ADDQ R8, BX
+	VADDPS 0(BX), Z2, Z2
+	VADDPS 64(BX), Z3, Z3
+	ADDQ R8, BX
+	VADDPS 0(BX), Z4, Z4
+	VADDPS 64(BX), Z5, Z5
+	ADDQ R8, BX
+	VADDPS 0(BX), Z6, Z6
+	VADDPS 64(BX), Z7, Z7
+	ADDQ R8, BX
+	VADDPS 0(BX), Z8, Z8
+	VADDPS 64(BX), Z9, Z9
+	ADDQ R8, BX
+	VADDPS 0(BX), Z10, Z10
+	VADDPS 64(BX), Z11, Z11
+	ADDQ R8, BX
+	VADDPS 0(BX), Z12, Z12
+	VADDPS 64(BX), Z13, Z13
+	ADDQ R8, BX
+	VADDPS 0(BX), Z14, Z14
+	VADDPS 64(BX), Z15, Z15
+
+epiaffine:
+	MOVQ 0(R9), R10 // scale
+	MOVQ 8(R9), R11 // shift
+	VBROADCASTSS 0(R10), Z16
+	VBROADCASTSS 0(R11), Z17
+	VMULPS Z16, Z0, Z0
+	VMULPS Z16, Z1, Z1
+	VADDPS Z17, Z0, Z0
+	VADDPS Z17, Z1, Z1
+	VBROADCASTSS 4(R10), Z16
+	VBROADCASTSS 4(R11), Z17
+	VMULPS Z16, Z2, Z2
+	VMULPS Z16, Z3, Z3
+	VADDPS Z17, Z2, Z2
+	VADDPS Z17, Z3, Z3
+	VBROADCASTSS 8(R10), Z16
+	VBROADCASTSS 8(R11), Z17
+	VMULPS Z16, Z4, Z4
+	VMULPS Z16, Z5, Z5
+	VADDPS Z17, Z4, Z4
+	VADDPS Z17, Z5, Z5
+	VBROADCASTSS 12(R10), Z16
+	VBROADCASTSS 12(R11), Z17
+	VMULPS Z16, Z6, Z6
+	VMULPS Z16, Z7, Z7
+	VADDPS Z17, Z6, Z6
+	VADDPS Z17, Z7, Z7
+	VBROADCASTSS 16(R10), Z16
+	VBROADCASTSS 16(R11), Z17
+	VMULPS Z16, Z8, Z8
+	VMULPS Z16, Z9, Z9
+	VADDPS Z17, Z8, Z8
+	VADDPS Z17, Z9, Z9
+	VBROADCASTSS 20(R10), Z16
+	VBROADCASTSS 20(R11), Z17
+	VMULPS Z16, Z10, Z10
+	VMULPS Z16, Z11, Z11
+	VADDPS Z17, Z10, Z10
+	VADDPS Z17, Z11, Z11
+	VBROADCASTSS 24(R10), Z16
+	VBROADCASTSS 24(R11), Z17
+	VMULPS Z16, Z12, Z12
+	VMULPS Z16, Z13, Z13
+	VADDPS Z17, Z12, Z12
+	VADDPS Z17, Z13, Z13
+	VBROADCASTSS 28(R10), Z16
+	VBROADCASTSS 28(R11), Z17
+	VMULPS Z16, Z14, Z14
+	VMULPS Z16, Z15, Z15
+	VADDPS Z17, Z14, Z14
+	VADDPS Z17, Z15, Z15
+	MOVQ  16(R9), BX // res
+	TESTQ BX, BX
+	JEQ   epirelu
+	VADDPS 0(BX), Z0, Z0
+	VADDPS 64(BX), Z1, Z1
+	ADDQ R8, BX
+	VADDPS 0(BX), Z2, Z2
+	VADDPS 64(BX), Z3, Z3
+	ADDQ R8, BX
+	VADDPS 0(BX), Z4, Z4
+	VADDPS 64(BX), Z5, Z5
+	ADDQ R8, BX
+	VADDPS 0(BX), Z6, Z6
+	VADDPS 64(BX), Z7, Z7
+	ADDQ R8, BX
+	VADDPS 0(BX), Z8, Z8
+	VADDPS 64(BX), Z9, Z9
+	ADDQ R8, BX
+	VADDPS 0(BX), Z10, Z10
+	VADDPS 64(BX), Z11, Z11
+	ADDQ R8, BX
+	VADDPS 0(BX), Z12, Z12
+	VADDPS 64(BX), Z13, Z13
+	ADDQ R8, BX
+	VADDPS 0(BX), Z14, Z14
+	VADDPS 64(BX), Z15, Z15
+
+epirelu:
+	MOVBLZX 24(R9), AX // relu
+	TESTL   AX, AX
+	JEQ     store
+	VPXORD  Z18, Z18, Z18
+	VCMPPS    $0x16, Z18, Z0, K1 // x > 0 or NaN
+	VMOVAPS.Z Z0, K1, Z0
+	VCMPPS    $0x16, Z18, Z1, K1 // x > 0 or NaN
+	VMOVAPS.Z Z1, K1, Z1
+	VCMPPS    $0x16, Z18, Z2, K1 // x > 0 or NaN
+	VMOVAPS.Z Z2, K1, Z2
+	VCMPPS    $0x16, Z18, Z3, K1 // x > 0 or NaN
+	VMOVAPS.Z Z3, K1, Z3
+	VCMPPS    $0x16, Z18, Z4, K1 // x > 0 or NaN
+	VMOVAPS.Z Z4, K1, Z4
+	VCMPPS    $0x16, Z18, Z5, K1 // x > 0 or NaN
+	VMOVAPS.Z Z5, K1, Z5
+	VCMPPS    $0x16, Z18, Z6, K1 // x > 0 or NaN
+	VMOVAPS.Z Z6, K1, Z6
+	VCMPPS    $0x16, Z18, Z7, K1 // x > 0 or NaN
+	VMOVAPS.Z Z7, K1, Z7
+	VCMPPS    $0x16, Z18, Z8, K1 // x > 0 or NaN
+	VMOVAPS.Z Z8, K1, Z8
+	VCMPPS    $0x16, Z18, Z9, K1 // x > 0 or NaN
+	VMOVAPS.Z Z9, K1, Z9
+	VCMPPS    $0x16, Z18, Z10, K1 // x > 0 or NaN
+	VMOVAPS.Z Z10, K1, Z10
+	VCMPPS    $0x16, Z18, Z11, K1 // x > 0 or NaN
+	VMOVAPS.Z Z11, K1, Z11
+	VCMPPS    $0x16, Z18, Z12, K1 // x > 0 or NaN
+	VMOVAPS.Z Z12, K1, Z12
+	VCMPPS    $0x16, Z18, Z13, K1 // x > 0 or NaN
+	VMOVAPS.Z Z13, K1, Z13
+	VCMPPS    $0x16, Z18, Z14, K1 // x > 0 or NaN
+	VMOVAPS.Z Z14, K1, Z14
+	VCMPPS    $0x16, Z18, Z15, K1 // x > 0 or NaN
+	VMOVAPS.Z Z15, K1, Z15
+	JMP store
 

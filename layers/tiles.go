@@ -18,6 +18,19 @@ type microKernel struct {
 	// run computes an mr×nr tile from packed panels: c (+)= a·b, adding
 	// when add, storing over c otherwise.
 	run func(k int, a, b, c *float32, ldc int, add bool)
+	// epi says that kernelEpi runs this kernel with an epilogue applied
+	// as the tile is stored.
+	epi bool
+}
+
+// tileEpi is a float32 epilogue (epilogue.apply) for the rows of one
+// tile, which a kernel applies in registers before it stores the tile:
+// the first row's scale and shift, the residual at the tile's first value
+// (rows ldc apart, nil for none) and whether to apply the ReLU.
+type tileEpi struct {
+	scale, shift *float32
+	res          *float32
+	relu         bool
 }
 
 // cLayout places element (i, j) of an m×n product at
@@ -45,6 +58,9 @@ type tileJob struct {
 	// epi, when set, is applied to each run of final values of row i:
 	// run is c[off:off+len(run)].
 	epi func(i, off int, run []float32)
+	// fused, when set, is what epi applies, for kernels that apply it
+	// themselves (microKernel.epi) to whole tiles.
+	fused *epilogue[float32]
 }
 
 // packedSize is the length of A (m×k) packed whole for mk.
@@ -116,6 +132,25 @@ func (mk *microKernel) tiles(job *tileJob, ilo, ihi, jlo, jhi int) {
 		}
 		return
 	}
+	// out is where the tiles go: c itself, or, when many tiles would
+	// straddle c's segments, a row-major buffer of the block (origin ilo,
+	// jlo) whose rows are copied into c, with the epilogue, at the end
+	out, oi, oj := cl, 0, 0
+	via := mk.viaBuffer(job)
+	var buf *[]float32
+	if via {
+		w := jhi - jlo
+		buf = getScratch[float32]((ihi - ilo) * w)
+		defer putScratch(buf)
+		out, oi, oj = &cLayout{c: (*buf)[:(ihi-ilo)*w], ldc: w, seg: w}, ilo, jlo
+		if job.add {
+			mk.copyBlock(job, *buf, ilo, ihi, jlo, jhi, false)
+		}
+	}
+	epi := job.epi
+	if via {
+		epi = nil
+	}
 	for j0 := jlo; j0 < jhi; j0 += mk.nc {
 		nc := min(mk.nc, jhi-j0)
 		for p0 := 0; p0 < job.k; p0 += mk.kc {
@@ -135,19 +170,29 @@ func (mk *microKernel) tiles(job *tileJob, ilo, ihi, jlo, jhi int) {
 				for jr := 0; jr < nc; jr += nr {
 					w := min(nr, nc-jr)
 					bp := (*pb)[jr*kc:]
-					j := j0 + jr
+					j := j0 + jr - oj
 					for ir := 0; ir < mc; ir += mr {
 						h := min(mr, mc-ir)
 						ap := a[ir*kc:]
-						i := i0 + ir
-						if h == mr && w == nr && j%cl.seg+nr <= cl.seg {
-							off := cl.at(i, j)
-							_ = cl.c[off+(mr-1)*cl.ldc+nr-1] // bounds
-							mk.run(kc, &ap[0], &bp[0], &cl.c[off], cl.ldc, add)
-							if last && job.epi != nil {
+						i := i0 + ir - oi
+						if h == mr && w == nr && j%out.seg+nr <= out.seg {
+							off := out.at(i, j)
+							_ = out.c[off+(mr-1)*out.ldc+nr-1] // bounds
+							if fe := job.fused; last && epi != nil && fe != nil && mk.epi {
+								_, _ = fe.scale[i+mr-1], fe.shift[i+mr-1]
+								te := tileEpi{scale: &fe.scale[i], shift: &fe.shift[i], relu: fe.relu}
+								if fe.res != nil {
+									_ = fe.res[off+(mr-1)*out.ldc+nr-1]
+									te.res = &fe.res[off]
+								}
+								kernelEpi(kc, &ap[0], &bp[0], &out.c[off], out.ldc, add, &te)
+								continue
+							}
+							mk.run(kc, &ap[0], &bp[0], &out.c[off], out.ldc, add)
+							if last && epi != nil {
 								for r := range mr {
-									o := off + r*cl.ldc
-									job.epi(i+r, o, cl.c[o:o+nr])
+									o := off + r*out.ldc
+									epi(i+r, o, out.c[o:o+nr])
 								}
 							}
 							continue
@@ -158,8 +203,8 @@ func (mk *microKernel) tiles(job *tileJob, ilo, ihi, jlo, jhi int) {
 						t := *tmp
 						mk.run(kc, &ap[0], &bp[0], &t[0], nr, false)
 						for r := range h {
-							cl.runs(i+r, j, w, func(off, n, q int) {
-								dst, src := cl.c[off:off+n], t[r*nr+q:r*nr+q+n]
+							out.runs(i+r, j, w, func(off, n, q int) {
+								dst, src := out.c[off:off+n], t[r*nr+q:r*nr+q+n]
 								if add {
 									for x, v := range src {
 										dst[x] += v
@@ -167,14 +212,51 @@ func (mk *microKernel) tiles(job *tileJob, ilo, ihi, jlo, jhi int) {
 								} else {
 									copy(dst, src)
 								}
-								if last && job.epi != nil {
-									job.epi(i+r, off, dst)
+								if last && epi != nil {
+									epi(i+r, off, dst)
 								}
 							})
 						}
 					}
 				}
 			}
+		}
+	}
+	if via {
+		mk.copyBlock(job, *buf, ilo, ihi, jlo, jhi, true)
+	}
+}
+
+// viaBuffer reports whether tiles computes job through a row-major buffer:
+// when c's segments are short and not whole tiles wide, so that most tiles
+// would straddle two of them and be added into c run by run after each
+// block of kc rows of B, instead of once.
+func (mk *microKernel) viaBuffer(job *tileJob) bool {
+	seg := job.c.seg
+	return seg%mk.nr != 0 && seg < 4*mk.nr && seg < job.n
+}
+
+// copyBlock copies rows [ilo, ihi) and columns [jlo, jhi) of job's c to
+// buf (row-major, jhi-jlo wide), or, when back, from buf to c, applying
+// job.epi on the way.
+func (mk *microKernel) copyBlock(job *tileJob, buf []float32, ilo, ihi, jlo, jhi int, back bool) {
+	cl, w := &job.c, jhi-jlo
+	for i := ilo; i < ihi; i++ {
+		row := buf[(i-ilo)*w : (i-ilo+1)*w]
+		for q := 0; q < w; {
+			j := jlo + q
+			n := min(w-q, cl.seg-j%cl.seg)
+			off := cl.at(i, j)
+			c := cl.c[off : off+n]
+			if !back {
+				copy(row[q:q+n], c)
+			} else {
+				copy(c, row[q:q+n])
+				if job.epi != nil {
+					job.epi(i, off, c)
+				}
+			}
+			q += n
 		}
 	}
 }

@@ -71,6 +71,9 @@ func packCols(mk *microKernel, cg colGeom, x []float32) func(nr, kc, nc, p0, j0 
 	if cg.direct() {
 		return packImageRows(cg.c, cg.h*cg.w, x)
 	}
+	if mk.gather && mk.nr == 32 && len(x) < 1<<31 {
+		return packColsGather(cg, x)
+	}
 	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
 	return func(nr, kc, nc, p0, j0 int, dst []float32) {
 		// a panel's columns in runs along one output row: a run reads
@@ -140,6 +143,47 @@ func packCols(mk *microKernel, cg colGeom, x []float32) func(nr, kc, nc, p0, j0 
 				}
 				clear(row[w:])
 			}
+		}
+	}
+}
+
+// packColsGather is packCols for 32-column panels with gathers
+// (gatherRows): a panel's columns read, for each kernel offset (ki, kj),
+// values at the same distances from the start of every channel, so the
+// distances and which columns fall in the padding are worked out once per
+// panel, and each row of the panel is two gathers.
+func packColsGather(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
+	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
+	return func(nr, kc, nc, p0, j0 int, dst []float32) {
+		// on the stack for kernels up to 3x3
+		var idxs [9 * 32]int32
+		var maskss [9 * 2]uint16
+		idx, masks := idxs[:], maskss[:]
+		if kk > 9 {
+			idx, masks = make([]int32, kk*32), make([]uint16, kk*2)
+		}
+		var base, iy0, ix0 [32]int
+		for jp := 0; jp < nc; jp += 32 {
+			w := min(32, nc-jp)
+			for q := range w {
+				j := j0 + jp + q
+				img, pos := j/p, j%p
+				base[q], iy0[q], ix0[q] = img*chw, pos/cg.ow*cg.sh-cg.ph, pos%cg.ow*cg.sw-cg.pw
+			}
+			for t := range kk {
+				dy, dx := t/cg.kw*cg.dh, t%cg.kw*cg.dw
+				var m uint32
+				for q := range w {
+					iy, ix := iy0[q]+dy, ix0[q]+dx
+					if uint(iy) < uint(cg.h) && uint(ix) < uint(cg.w) {
+						idx[t*32+q] = int32(base[q] + iy*cg.w + ix)
+						m |= 1 << q
+					}
+				}
+				masks[2*t], masks[2*t+1] = uint16(m), uint16(m>>16)
+			}
+			ch := p0 / kk
+			gatherRows(dst[jp*kc:jp*kc+kc*32], x[ch*hw:], idx, masks, kk, p0%kk, kc, hw)
 		}
 	}
 }

@@ -15,6 +15,17 @@ func sgemmKernel6x16(k int, a, b *float32, c *float32, ldc int, add bool)
 //go:noescape
 func sgemmKernel8x32(k int, a, b *float32, c *float32, ldc int, add bool, e *tileEpi)
 
+//go:noescape
+func gatherRowsAVX512(dst, x *float32, idx *int32, masks *uint16, kk, k0, rows, hw int)
+
+// gatherRows packs rows of a 32-column panel of image columns with AVX-512
+// gathers (gatherRowsAVX512): x starts at the first row's channel.
+func gatherRows(dst, x []float32, idx []int32, masks []uint16, kk, k0, rows, hw int) {
+	_, _ = dst[rows*32-1], idx[kk*32-1]
+	_ = masks[kk*2-1]
+	gatherRowsAVX512(&dst[0], &x[0], &idx[0], &masks[0], kk, k0, rows, hw)
+}
+
 // kernelEpi runs the AVX-512 kernel, which applies e as it stores the tile.
 func kernelEpi(k int, a, b, c *float32, ldc int, add bool, e *tileEpi) {
 	sgemmKernel8x32(k, a, b, c, ldc, add, e)
@@ -22,7 +33,7 @@ func kernelEpi(k int, a, b, c *float32, ldc int, add bool, e *tileEpi) {
 
 // asmKernels lists the kernels of this build, widest first.
 var asmKernels = []*microKernel{
-	{name: "avx512", usable: cpu.X86.HasAVX512F, mr: 8, nr: 32, kc: 256, mc: 128, nc: 4096, epi: true,
+	{name: "avx512", usable: cpu.X86.HasAVX512F, mr: 8, nr: 32, kc: 256, mc: 128, nc: 4096, epi: true, gather: true,
 		run: func(k int, a, b, c *float32, ldc int, add bool) { sgemmKernel8x32(k, a, b, c, ldc, add, nil) }},
 	{name: "avx2", usable: cpu.X86.HasAVX2 && cpu.X86.HasFMA, mr: 6, nr: 16, kc: 256, mc: 72, nc: 4080, run: sgemmKernel6x16},
 }

@@ -461,3 +461,53 @@ epirelu:
 	VMOVAPS.Z Z15, K1, Z15
 	JMP store
 
+// func gatherRowsAVX512(dst, x *float32, idx *int32, masks *uint16, kk, k0, rows, hw int)
+//
+// Packs rows of a 32-column panel of image columns: row r (r < rows)
+// holds, in column q, x[ch*hw + idx[kj*32+q]] where mask bit q%16 of
+// masks[kj*2+q/16] is set, and +0 where it is not, with kj = (k0+r) % kk
+// and ch = (k0+r) / kk (the row's channel counted from x). The rows are
+// written one after another, 32 values each. Masked-off columns read
+// nothing. AVX-512F.
+TEXT ·gatherRowsAVX512(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ idx+16(FP), R8
+	MOVQ masks+24(FP), R9
+	MOVQ kk+32(FP), R10
+	MOVQ k0+40(FP), R11
+	MOVQ rows+48(FP), CX
+	MOVQ hw+56(FP), R12
+	SHLQ $2, R12
+	TESTQ CX, CX
+	JEQ gdone
+
+gloop:
+	MOVQ R11, AX
+	SHLQ $7, AX // kj*128 bytes of indices
+	MOVQ R11, BX
+	SHLQ $2, BX // kj*4 bytes of masks
+	VMOVDQU32 0(R8)(AX*1), Z1
+	VMOVDQU32 64(R8)(AX*1), Z2
+	KMOVW 0(R9)(BX*1), K1
+	KMOVW 2(R9)(BX*1), K2
+	VPXORD Z0, Z0, Z0
+	VPXORD Z3, Z3, Z3
+	VGATHERDPS (SI)(Z1*4), K1, Z0
+	VGATHERDPS (SI)(Z2*4), K2, Z3
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ $128, DI
+	INCQ R11
+	CMPQ R11, R10
+	JLT  gnext
+	XORQ R11, R11
+	ADDQ R12, SI
+
+gnext:
+	DECQ CX
+	JNZ  gloop
+
+gdone:
+	VZEROUPPER
+	RET

@@ -10,3 +10,7 @@ func kernelEpi(k int, a, b, c *float32, ldc int, add bool, e *tileEpi) {
 	panic("layers: no kernel with an epilogue in this build")
 }
 
+// gatherRows is never called: no kernel of this build packs with gathers.
+func gatherRows(dst, x []float32, idx []int32, masks []uint16, kk, k0, rows, hw int) {
+	panic("layers: no gathers in this build")
+}

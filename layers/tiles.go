@@ -21,6 +21,9 @@ type microKernel struct {
 	// epi says that kernelEpi runs this kernel with an epilogue applied
 	// as the tile is stored.
 	epi bool
+	// gather says that gatherRows packs image columns for this kernel
+	// (nr = 32).
+	gather bool
 }
 
 // tileEpi is a float32 epilogue (epilogue.apply) for the rows of one

@@ -106,3 +106,20 @@ func (m *Model) SearchVectorsContext(ctx context.Context, t Tower, imgs []image.
 	}
 	return out, nil
 }
+
+// ScoreDistance returns the score of a pair whose search vectors (see
+// FoldHead) lie at plain distance d under SearchMetric: sigmoid(bias - d)
+// for L1 and L2 (d the Manhattan distance, or the squared Euclidean
+// one), sigmoid(bias - |u| d) for Cosine (d = 1 - cos). It is what
+// ScoreEmbeddings gives for the embeddings themselves, up to rounding, so
+// that a vector index holding search vectors can report the model's
+// score for what it finds.
+func (m *Model) ScoreDistance(d float64) Score {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	z := float64(m.out.Bias.Float32s()[0])
+	if m.cfg.Distance == Cosine {
+		d *= math.Abs(float64(m.out.Weight.Float32s()[0]))
+	}
+	return Score(numeric.Sigmoid(z - d))
+}

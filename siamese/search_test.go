@@ -206,3 +206,40 @@ func TestSearchVectorsAreFoldedEmbeddings(t *testing.T) {
 		t.Error("SearchVectors took no images")
 	}
 }
+
+// TestScoreDistance checks that the score ScoreDistance gives for the
+// plain distance between two search vectors is the score ScoreEmbeddings
+// gives for the embeddings, for each distance.
+func TestScoreDistance(t *testing.T) {
+	for _, d := range []Distance{L1, L2, Cosine} {
+		t.Run(d.String(), func(t *testing.T) {
+			m, _, embs, q := searchFixture(t, d)
+			fq, err := m.FoldHead(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			worst := 0.0
+			for i, e := range embs {
+				want, err := m.ScoreEmbeddings(q, e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fe, err := m.FoldHead(e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dist := plainDistance(m.SearchMetric(), fq, fe)
+				if d == L2 {
+					dist *= dist // the squared distance, as the head weighs it
+				}
+				got := m.ScoreDistance(dist)
+				if diff := math.Abs(float64(got - want)); diff > 1e-5 {
+					t.Errorf("reference %d: ScoreDistance %g, ScoreEmbeddings %g", i, got, want)
+				} else {
+					worst = max(worst, diff)
+				}
+			}
+			t.Logf("largest difference %.2g", worst)
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -91,6 +92,13 @@ func TestRun(t *testing.T) {
 			}
 			if res.Inputs != 16 || res.Embedded != 13 || len(res.Shards) != 4 || res.Resumed != 0 {
 				t.Errorf("result %+v: want 16 inputs, 13 embedded, 4 shards, none resumed", res)
+			}
+			o, err := ReadOutput(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Format != c.format || !o.Complete || !slices.Equal(o.Files, res.Shards) || o.Metadata[KeySearch] != strconv.FormatBool(c.search) {
+				t.Errorf("ReadOutput: %+v; want format %v, complete, files %v", o, c.format, res.Shards)
 			}
 			if !strings.Contains(bar.String(), "16/16") {
 				t.Errorf("progress %q does not reach 16/16", bar.String())
@@ -274,6 +282,12 @@ func TestRunStops(t *testing.T) {
 }
 
 // TestReadList: blank lines, comments and surrounding spaces are left out.
+func TestReadOutputNoManifest(t *testing.T) {
+	if _, err := ReadOutput(t.TempDir()); err == nil || !strings.HasPrefix(err.Error(), "bulk: ") {
+		t.Errorf("ReadOutput of an empty folder: %v, want a bulk error", err)
+	}
+}
+
 func TestReadList(t *testing.T) {
 	got, err := ReadList(strings.NewReader("a.png\r\n\n  # a comment\n  b/c d.jpg  \n"))
 	if err != nil {

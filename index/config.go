@@ -12,7 +12,7 @@ import (
 type Config struct {
 	// Lists is the number of inverted lists, the centroids k-means finds.
 	// Default: sqrt(n) rounded, at least 1 (316 for 100,000 vectors, 1000
-	// for 1,000,000). At most n.
+	// for 1,000,000). At most the number of vectors.
 	Lists int
 
 	// Probe is the number of lists a search scans, nearest centroids
@@ -22,7 +22,8 @@ type Config struct {
 	Probe int
 
 	// Train is the number of vectors (a seeded sample) k-means learns the
-	// centroids from. Default: 64 x Lists, at most n.
+	// centroids from, Lists to the number of vectors. Default: 64 x Lists,
+	// or every vector if there are fewer.
 	Train int
 
 	// Iterations is the number of k-means (Lloyd) iterations. Default 10.
@@ -43,17 +44,12 @@ func (c Config) WithDefaults(n int) Config {
 	if c.Lists == 0 {
 		c.Lists = max(1, int(math.Round(math.Sqrt(float64(n)))))
 	}
-	if n > 0 {
-		c.Lists = min(c.Lists, n)
-	}
 	if c.Probe == 0 {
 		c.Probe = (c.Lists + 7) / 8
 	}
-	c.Probe = min(c.Probe, c.Lists)
 	if c.Train == 0 {
-		c.Train = 64 * c.Lists
+		c.Train = min(64*c.Lists, n)
 	}
-	c.Train = min(c.Train, n)
 	if c.Iterations == 0 {
 		c.Iterations = 10
 	}
@@ -68,6 +64,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Lists < 1 || c.Probe < 1 || c.Iterations < 1 || c.Workers < 1:
 		return fmt.Errorf("index: Lists %d, Probe %d, Iterations %d and Workers %d must be at least 1", c.Lists, c.Probe, c.Iterations, c.Workers)
+	case c.Probe > c.Lists:
+		return fmt.Errorf("index: Probe %d: more than Lists %d", c.Probe, c.Lists)
 	case c.Train < c.Lists:
 		return fmt.Errorf("index: Train %d: fewer training vectors than Lists %d", c.Train, c.Lists)
 	case c.Lists > maxLists:

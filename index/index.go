@@ -58,6 +58,9 @@ func Build(metric siamese.Distance, ids []string, vecs [][]float32, cfg Config) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Lists > len(vecs) || cfg.Train > len(vecs) {
+		return nil, fmt.Errorf("index: Lists %d and Train %d: at most the %d vectors", cfg.Lists, cfg.Train, len(vecs))
+	}
 	dim := len(vecs[0])
 	ix := &Index{metric: metric, dim: dim, probe: cfg.Probe, seen: map[string]int{}, meta: map[string]string{}}
 	if err := ix.check(ids, vecs); err != nil {

@@ -225,6 +225,11 @@ func TestBadInput(t *testing.T) {
 	if _, err := Build(siamese.L2, names(50), vecs, Config{Lists: 10, Train: 5}); err == nil {
 		t.Error("Build took 5 training vectors for 10 lists")
 	}
+	for _, c := range []Config{{Lists: 3, Probe: 4}, {Lists: 51}, {Lists: 5, Train: 60}} {
+		if _, err := Build(siamese.L2, names(50), vecs, c); err == nil {
+			t.Errorf("Build of 50 vectors took %+v", c)
+		}
+	}
 	ix, err := Build(siamese.L2, names(50), vecs, Config{})
 	if err != nil {
 		t.Fatal(err)

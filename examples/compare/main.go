@@ -8,7 +8,14 @@
 //	compare -model model.safetensors -k 5 query.jpg REFS_DIR
 //
 // embeds every image in REFS_DIR once and prints the k references that
-// score highest against the query, best first.
+// score highest against the query, best first;
+//
+//	compare -model model.safetensors -index refs.index -k 5 query.jpg
+//
+// does the same with an index file that examples/index built from the
+// references' search vectors, embedding the query alone: the k nearest
+// the index finds (approximately: see package index), with the model's
+// scores.
 package main
 
 import (
@@ -22,6 +29,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gosiamese/gosiamese/index"
 	"github.com/gosiamese/gosiamese/internal/modelfile"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/siamese"
@@ -34,9 +42,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	modelPath := fs.String("model", "", "model file written by examples/train or siamese.Model.Save (required)")
 	k := fs.Int("k", 5, "number of references to list when the second argument is a folder (0: all)")
+	indexPath := fs.String("index", "", "index file of the references (examples/index), searched instead of a folder: then QUERY is the only argument")
 	threshold := fs.Float64("threshold", -1, "verdict threshold in [0, 1]; not given: the model's own (calibrated when trained with examples/train)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: compare -model M IMAGE_A IMAGE_B\n       compare -model M [-k N] QUERY REFS_DIR\n\nThe score is the probability that two images show the same thing.\n\nFlags:\n")
+		fmt.Fprint(stderr, "usage: compare -model M IMAGE_A IMAGE_B\n       compare -model M [-k N] QUERY REFS_DIR\n       compare -model M -index FILE [-k N] QUERY\n\nThe score is the probability that two images show the same thing.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -45,9 +54,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if *modelPath == "" || fs.NArg() != 2 {
+	if *indexPath != "" && (*modelPath == "" || fs.NArg() != 1) {
+		fmt.Fprintln(stderr, "compare: with -index, need -model and one argument (the query)")
+		fs.Usage()
+		return 2
+	}
+	if *indexPath == "" && (*modelPath == "" || fs.NArg() != 2) {
 		fmt.Fprintln(stderr, "compare: need -model and two arguments")
 		fs.Usage()
+		return 2
+	}
+	if *indexPath != "" && *k == 0 {
+		fmt.Fprintln(stderr, "compare: -k 0 (every reference) needs a folder: an index gives the k nearest")
 		return 2
 	}
 	if *k < 0 {
@@ -75,6 +93,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "compare:", err)
 		return 1
+	}
+	if *indexPath != "" {
+		return searchIndex(m, query, *indexPath, *k, stdout, stderr)
 	}
 	second := fs.Arg(1)
 	if st, err := os.Stat(second); err == nil && st.IsDir() {
@@ -133,6 +154,37 @@ func rank(m *siamese.Model, query image.Image, dir string, k int, stdout, stderr
 		fmt.Fprintln(stderr, "compare:", err)
 		return 1
 	}
+	printMatches(m, matches, stdout)
+	return 0
+}
+
+// searchIndex prints the k references of the index file at path nearest
+// to the query, with the model's scores.
+func searchIndex(m *siamese.Model, query image.Image, path string, k int, stdout, stderr io.Writer) int {
+	ix, err := index.Load(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "compare:", err)
+		return 1
+	}
+	if err := ix.CheckModel(m); err != nil {
+		fmt.Fprintf(stderr, "compare: %s: %v\n", path, err)
+		return 1
+	}
+	q, err := m.SearchVectors(siamese.First, []image.Image{query})
+	if err != nil {
+		fmt.Fprintln(stderr, "compare:", err)
+		return 1
+	}
+	hits, err := ix.Search(q[0], k)
+	if err != nil {
+		fmt.Fprintln(stderr, "compare:", err)
+		return 1
+	}
+	printMatches(m, index.Matches(m, hits), stdout)
+	return 0
+}
+
+func printMatches(m *siamese.Model, matches []siamese.Match, stdout io.Writer) {
 	for i, mt := range matches {
 		verdict := "different"
 		if m.Same(mt.Score) {
@@ -140,7 +192,6 @@ func rank(m *siamese.Model, query image.Image, dir string, k int, stdout, stderr
 		}
 		fmt.Fprintf(stdout, "%2d. %.4f  %-9s  %s\n", i+1, float64(mt.Score), verdict, mt.ID)
 	}
-	return 0
 }
 
 type byID struct {

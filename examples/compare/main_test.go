@@ -2,15 +2,22 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/gosiamese/gosiamese/bulk"
+	"github.com/gosiamese/gosiamese/index"
 	"github.com/gosiamese/gosiamese/internal/modeltest"
+	"github.com/gosiamese/gosiamese/siamese"
 )
 
 func writePNG(t *testing.T, path string, c color.NRGBA, shift int) {
@@ -96,6 +103,85 @@ func TestCompareErrors(t *testing.T) {
 		rc := run(c.args, &out, &errOut)
 		if rc != c.rc || !strings.Contains(errOut.String(), c.want) || strings.Contains(errOut.String(), "goroutine") ||
 			strings.Contains(errOut.String(), "exceeds the maximum") || strings.Count(errOut.String(), "\n") > 1 && c.rc == 1 {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, rc, errOut.String(), c.rc, c.want)
+		}
+	}
+}
+
+// TestCompareIndex ranks references with an index file built from their
+// search vectors and checks that it lists what the folder mode lists, in
+// the same order with the same scores, and refuses an index of another
+// model or a damaged one.
+func TestCompareIndex(t *testing.T) {
+	dir := t.TempDir()
+	model := modeltest.Siamese(t, dir, 0)
+	refs := filepath.Join(dir, "refs")
+	os.Mkdir(refs, 0o755)
+	var paths []string
+	for i, c := range []color.NRGBA{{200, 0, 0, 255}, {0, 0, 200, 255}, {0, 150, 0, 255}, {90, 90, 0, 255}, {0, 90, 90, 255}} {
+		p := filepath.Join(refs, fmt.Sprintf("%c.png", 'a'+i))
+		writePNG(t, p, c, i)
+		paths = append(paths, p)
+	}
+	m, err := siamese.Load(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb := filepath.Join(dir, "emb")
+	if _, err := bulk.Run(context.Background(), m, paths, bulk.Config{Dir: emb, Search: true}); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := index.FromBulk(emb, nil, index.Config{Lists: 2, Probe: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "refs.index")
+	if err := ix.Save(file); err != nil {
+		t.Fatal(err)
+	}
+	query := filepath.Join(dir, "query.png")
+	writePNG(t, query, color.NRGBA{180, 20, 0, 255}, 1)
+
+	var folder, viaIndex, errOut bytes.Buffer
+	if rc := run([]string{"-model", model, "-k", "4", query, refs}, &folder, &errOut); rc != 0 {
+		t.Fatalf("exit %d: %s", rc, errOut.String())
+	}
+	if rc := run([]string{"-model", model, "-index", file, "-k", "4", query}, &viaIndex, &errOut); rc != 0 {
+		t.Fatalf("exit %d: %s", rc, errOut.String())
+	}
+	fl := strings.Split(strings.TrimSpace(folder.String()), "\n")
+	il := strings.Split(strings.TrimSpace(viaIndex.String()), "\n")
+	if len(fl) != 4 || len(il) != 4 {
+		t.Fatalf("folder:\n%s\nindex:\n%s\nwant 4 lines each", folder.String(), viaIndex.String())
+	}
+	for i := range fl {
+		ff, fi := strings.Fields(fl[i]), strings.Fields(il[i])
+		sf, _ := strconv.ParseFloat(ff[1], 64)
+		si, _ := strconv.ParseFloat(fi[1], 64)
+		if ff[3] != fi[3] || math.Abs(sf-si) > 2e-4 {
+			t.Errorf("line %d: folder %q, index %q", i+1, fl[i], il[i])
+		}
+	}
+
+	other := modeltest.Siamese(t, t.TempDir(), 1)
+	cut := filepath.Join(dir, "cut.index")
+	b, _ := os.ReadFile(file)
+	os.WriteFile(cut, b[:len(b)-10], 0o644)
+	cases := []struct {
+		args []string
+		rc   int
+		want string
+	}{
+		{[]string{"-model", other, "-index", file, query}, 1, "another model"},
+		{[]string{"-model", model, "-index", cut, query}, 1, "damaged index file"},
+		{[]string{"-model", model, "-index", query, query}, 1, "not an index file"},
+		{[]string{"-model", model, "-index", file, query, refs}, 2, "one argument"},
+		{[]string{"-model", model, "-index", file, "-k", "0", query}, 2, "-k 0"},
+	}
+	for _, c := range cases {
+		var out, errOut bytes.Buffer
+		rc := run(c.args, &out, &errOut)
+		if rc != c.rc || !strings.Contains(errOut.String(), c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, rc, errOut.String(), c.rc, c.want)
 		}
 	}

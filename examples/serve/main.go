@@ -2,6 +2,13 @@
 // model:
 //
 //	serve -model model.safetensors [-gallery REFS_DIR] [-addr :8080]
+//	serve -model model.safetensors -index refs.index [-addr :8080]
+//
+// -index searches an index file that examples/index built from the
+// references' search vectors instead of embedding a folder at start
+// (approximate for large galleries: see package index); references added
+// with POST /v1/gallery then go into the index in memory, not into the
+// file.
 //
 // Endpoints (JSON answers; images as multipart form files or base64 in a
 // JSON body, see the README):
@@ -56,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	modelPath := fs.String("model", "", "model file written by examples/train or siamese.Model.Save (required)")
 	galleryDir := fs.String("gallery", "", "folder of reference images, or of class folders of them, loaded into the gallery at start")
+	indexPath := fs.String("index", "", "index file of the references (examples/index), searched instead of a gallery folder")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	var opt options
 	fs.Int64Var(&opt.maxBody, "max-body", 32<<20, "largest request body in bytes (413 beyond)")
@@ -68,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&opt.batcher.MaxQueue, "max-queue", siamese.DefaultMaxQueue, "most images waiting for a forward pass (503 beyond)")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "time the requests in flight get to finish after SIGINT or SIGTERM")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: serve -model M [-gallery DIR] [-addr HOST:PORT] [flags]\n\nAn HTTP JSON server that compares, embeds and searches images.\n\nFlags:\n")
+		fmt.Fprint(stderr, "usage: serve -model M [-gallery DIR | -index FILE] [-addr HOST:PORT] [flags]\n\nAn HTTP JSON server that compares, embeds and searches images.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -80,6 +88,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *modelPath == "" || fs.NArg() != 0 {
 		fmt.Fprintln(stderr, "serve: need -model and no arguments")
 		fs.Usage()
+		return 2
+	}
+	if *galleryDir != "" && *indexPath != "" {
+		fmt.Fprintln(stderr, "serve: -gallery or -index, not both")
 		return 2
 	}
 	if opt.maxBody < 1 || opt.maxImages < 1 || opt.maxPixels < 1 || opt.timeout <= 0 || opt.maxInflight < 1 || *grace <= 0 {
@@ -122,6 +134,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	loadCtx, stopLoading := context.WithCancel(ctx)
 	defer stopLoading()
 	go func() {
+		if *indexPath != "" {
+			if err := s.loadIndex(*indexPath); err != nil {
+				loaded <- err
+				return
+			}
+			log.Info("index loaded", "references", s.references())
+		}
 		if *galleryDir != "" {
 			if err := s.loadGallery(loadCtx, *galleryDir); err != nil {
 				loaded <- err

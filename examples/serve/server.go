@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gosiamese/gosiamese/index"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/siamese"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -35,6 +36,7 @@ type server struct {
 	model   *siamese.Model
 	batcher *siamese.Batcher
 	gallery *siamese.Gallery
+	index   atomic.Pointer[index.Index] // when set, searched instead of the gallery
 	metrics *metrics
 	log     *slog.Logger
 
@@ -52,13 +54,36 @@ func newServer(m *siamese.Model, opt options, log *slog.Logger) (*server, error)
 		return nil, err
 	}
 	s := &server{opt: opt, model: m, gallery: g, log: log, inflight: make(chan struct{}, opt.maxInflight)}
-	s.metrics = newMetrics(func() int { return s.batcher.Len() }, g.Len)
+	s.metrics = newMetrics(func() int { return s.batcher.Len() }, s.references)
 	bc := opt.batcher
 	bc.OnBatch = s.metrics.batch
 	if s.batcher, err = m.NewBatcher(bc); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// references is the number of references searched: the index's, or the
+// gallery's.
+func (s *server) references() int {
+	if ix := s.index.Load(); ix != nil {
+		return ix.Len()
+	}
+	return s.gallery.Len()
+}
+
+// loadIndex reads the index file at path, made of the model's search
+// vectors (examples/index), to search instead of the gallery.
+func (s *server) loadIndex(path string) error {
+	ix, err := index.Load(path)
+	if err != nil {
+		return err
+	}
+	if err := ix.CheckModel(s.model); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	s.index.Store(ix)
+	return nil
 }
 
 // close stops the batcher; call it once no request is in flight.
@@ -83,7 +108,7 @@ func (s *server) handler() http.Handler {
 		mux.Handle(path, s.fail(name, http.StatusMethodNotAllowed, "method not allowed: use "+allow, "Allow", allow))
 	}
 	mux.Handle("GET /v1/gallery", s.instrument("gallery_size", func(w http.ResponseWriter, r *http.Request) int {
-		return writeJSON(w, http.StatusOK, map[string]int{"references": s.gallery.Len()})
+		return writeJSON(w, http.StatusOK, map[string]int{"references": s.references()})
 	}))
 	mux.Handle("GET /healthz", s.instrument("healthz", func(w http.ResponseWriter, r *http.Request) int {
 		return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -206,7 +231,7 @@ func statusOf(err error) int {
 		return http.StatusUnsupportedMediaType
 	case errors.As(err, &bad):
 		return http.StatusBadRequest
-	case errors.As(err, &unusable), errors.Is(err, siamese.ErrDuplicateID):
+	case errors.As(err, &unusable), errors.Is(err, siamese.ErrDuplicateID), errors.Is(err, index.ErrDuplicateID):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, siamese.ErrOverloaded), errors.Is(err, siamese.ErrClosed),
 		errors.Is(err, errNotReady), errors.Is(err, errStopping), errors.Is(err, errBusy),
@@ -323,12 +348,28 @@ func (s *server) search(r *http.Request, p *payload) (any, error) {
 			return nil, err
 		}
 	}
-	if s.gallery.Len() == 0 {
-		return nil, &unprocessable{errors.New("the gallery is empty: add references first")}
-	}
-	ms, err := s.gallery.SearchEmbedding(q, k)
-	if err != nil {
-		return nil, err
+	var ms []siamese.Match
+	if ix := s.index.Load(); ix != nil {
+		if k == 0 {
+			return nil, &unprocessable{errors.New("k 0 (every reference) is not served from an index: give the number of matches")}
+		}
+		fq, err := s.model.FoldHead(q)
+		if err != nil {
+			return nil, err
+		}
+		hits, err := ix.Search(fq, k)
+		if err != nil {
+			return nil, err
+		}
+		ms = index.Matches(s.model, hits)
+	} else {
+		if s.gallery.Len() == 0 {
+			return nil, &unprocessable{errors.New("the gallery is empty: add references first")}
+		}
+		var err error
+		if ms, err = s.gallery.SearchEmbedding(q, k); err != nil {
+			return nil, err
+		}
 	}
 	out := searchResponse{Matches: make([]match, len(ms))}
 	for i, m := range ms {
@@ -356,6 +397,23 @@ func (s *server) addReferences(r *http.Request, p *payload) (any, error) {
 			return nil, badf("image %d has no id (a file name, or \"id\" in JSON)", i)
 		}
 		ids[i] = pt.name
+	}
+	if ix := s.index.Load(); ix != nil {
+		// The index holds the search vectors of the model's one tower.
+		embs, err := s.batcher.EmbedBatch(r.Context(), imgs)
+		if err != nil {
+			return nil, err
+		}
+		vecs := make([][]float32, len(embs))
+		for i, e := range embs {
+			if vecs[i], err = s.model.FoldHead(e); err != nil {
+				return nil, err
+			}
+		}
+		if err := ix.Add(ids, vecs); err != nil {
+			return nil, err
+		}
+		return addResponse{Added: len(ids), References: ix.Len()}, nil
 	}
 	if err := s.batcher.Add(r.Context(), s.gallery, ids, imgs); err != nil {
 		return nil, err

@@ -68,9 +68,19 @@ func (o *maxPoolOp) Do(vs ...G.Value) (G.Value, error) {
 func maxPool[T float](o *maxPoolOp, s tensor.Shape, x, y, dy, dx []T) {
 	h, w := s[2], s[3]
 	oh, ow := o.out(h, w)
+	// ResNet's stem pooling (3x3, stride 2, padding 1) forward in vector
+	// code where there is, 16 outputs at a time, with the same choices
+	vec := maxPoolVec && dy == nil && o.k == 3 && o.s == 2 && o.p == 1 && w < 1<<30
 	parallelFor(s[0]*s[1], h*w, func(lo, hi int) {
 		for nc := lo; nc < hi; nc++ {
 			xs := x[nc*h*w : (nc+1)*h*w]
+			if x32, ok := any(xs).([]float32); ok && vec {
+				y32 := any(y[nc*oh*ow : (nc+1)*oh*ow]).([]float32)
+				for i := range oh {
+					maxPoolRowVec(x32, h, w, i, y32[i*ow:(i+1)*ow])
+				}
+				continue
+			}
 			for i := range oh {
 				// the window's rows and columns inside the image
 				r0, r1 := max(0, i*o.s-o.p), min(h, i*o.s-o.p+o.k)

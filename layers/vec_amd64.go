@@ -156,3 +156,33 @@ func bnGradXVec(x, y, dy, out []float32, a, b, c, mean float32) int {
 	bnGradXAVX2(&x[0], yp, &dy[0], &out[0], n, a, b, c, mean)
 	return n
 }
+
+//go:noescape
+func maxPool3s2AVX512(dst *float32, rows *[3]*float32, nrows, w, ow int, idx *[3][16]int32)
+
+// poolIdx holds 0..15, the even numbers 0..30 and the odd ones 1..31.
+var poolIdx = func() (t [3][16]int32) {
+	for i := range 16 {
+		t[0][i], t[1][i], t[2][i] = int32(i), int32(2*i), int32(2*i+1)
+	}
+	return t
+}()
+
+// maxPoolVec says that maxPoolRowVec can run (AVX-512).
+var maxPoolVec = vecAVX512
+
+// maxPoolRowVec computes output row i of a 3x3 max pooling with stride 2
+// and padding 1 of plane x (h×w) into y (its ow values) with AVX-512.
+func maxPoolRowVec(x []float32, h, w, i int, y []float32) {
+	if len(y) == 0 {
+		return
+	}
+	_ = x[h*w-1]
+	var rows [3]*float32
+	n := 0
+	for r := max(0, 2*i-1); r < min(h, 2*i+2); r++ {
+		rows[n] = &x[r*w]
+		n++
+	}
+	maxPool3s2AVX512(&y[0], &rows, n, w, len(y), &poolIdx)
+}

@@ -321,3 +321,100 @@ calc:
 done:
 	VZEROUPPER
 	RET
+
+// COMB sets best to v in the lanes where v > best or v is a NaN and best
+// is not: a window's maximum taken in reading order, the first NaN winning.
+#define COMB(best, v) \
+	VCMPPS $0x1e, best, v, K1 \
+	VCMPPS $3, v, v, K2 \
+	VCMPPS $7, best, best, K3 \
+	KANDW  K2, K3, K2 \
+	KORW   K1, K2, K1 \
+	VMOVAPS v, K1, best
+
+// func maxPool3s2AVX512(dst *float32, rows *[3]*float32, nrows, w, ow int, idx *[3][16]int32)
+//
+// One output row of a 3x3 max pooling with stride 2 and padding 1:
+// dst[j] = the maximum (COMB, in reading order) of rows[r][2j-1+t] for
+// r < nrows and t < 3, columns outside [0, w) left out, for j < ow.
+// idx holds 0..15, the even indices 0..30 and the odd ones 1..31. AVX-512F.
+TEXT ·maxPool3s2AVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ rows+8(FP), R8
+	MOVQ nrows+16(FP), R9
+	MOVQ w+24(FP), R10
+	MOVQ ow+32(FP), R11
+	MOVQ idx+40(FP), AX
+	VMOVDQU32 0(AX), Z30  // 0..15
+	VMOVDQU32 64(AX), Z29 // evens
+	VMOVDQU32 128(AX), Z28 // odds
+	VPBROADCASTD R10, Z27 // w
+	VPBROADCASTD R11, Z26 // ow
+	MOVL $0xff800000, BX
+	VPBROADCASTD BX, Z31 // -Inf
+	XORQ CX, CX // j0
+
+pcol:
+	CMPQ CX, R11
+	JGE  pdone
+	// masks of the columns read: 2*j0-1+t, +16, +2, +18
+	LEAQ -1(CX)(CX*1), BX
+	VPBROADCASTD BX, Z20
+	VPADDD Z30, Z20, Z20
+	VPCMPUD $1, Z27, Z20, K4
+	MOVL $16, DX
+	VPBROADCASTD DX, Z21
+	VPADDD Z21, Z20, Z22
+	VPCMPUD $1, Z27, Z22, K5
+	MOVL $2, DX
+	VPBROADCASTD DX, Z21
+	VPADDD Z21, Z20, Z23
+	VPCMPUD $1, Z27, Z23, K6
+	MOVL $16, DX
+	VPBROADCASTD DX, Z21
+	VPADDD Z21, Z23, Z23
+	VPCMPUD $1, Z27, Z23, K7
+	XORQ DX, DX // row
+
+prow:
+	MOVQ (R8)(DX*8), SI
+	LEAQ (SI)(BX*4), SI // &row[2*j0-1]
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	VMOVAPS Z31, Z3
+	VMOVUPS 0(SI), K4, Z0
+	VMOVUPS 64(SI), K5, Z1
+	VMOVUPS 8(SI), K6, Z2
+	VMOVUPS 72(SI), K7, Z3
+	VMOVAPS Z29, Z4
+	VPERMI2PS Z1, Z0, Z4 // columns 2j-1
+	VMOVAPS Z28, Z5
+	VPERMI2PS Z1, Z0, Z5 // 2j
+	VMOVAPS Z29, Z6
+	VPERMI2PS Z3, Z2, Z6 // 2j+1
+	TESTQ DX, DX
+	JNE  pcomb
+	VMOVAPS Z4, Z10
+	JMP  prest
+
+pcomb:
+	COMB(Z10, Z4)
+
+prest:
+	COMB(Z10, Z5)
+	COMB(Z10, Z6)
+	INCQ DX
+	CMPQ DX, R9
+	JLT  prow
+	// store the columns j0+t < ow
+	VPBROADCASTD CX, Z20
+	VPADDD Z30, Z20, Z20
+	VPCMPUD $1, Z26, Z20, K1
+	VMOVUPS Z10, K1, (DI)(CX*4)
+	ADDQ $16, CX
+	JMP  pcol
+
+pdone:
+	VZEROUPPER
+	RET

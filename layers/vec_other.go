@@ -22,3 +22,7 @@ func bnGradXVec(x, y, dy, out []float32, a, b, c, mean float32) int { return 0 }
 
 // vecAVX2 is false: this build has no vector code.
 const vecAVX2 = false
+
+const maxPoolVec = false
+
+func maxPoolRowVec(x []float32, h, w, i int, y []float32) {}

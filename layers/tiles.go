@@ -380,7 +380,10 @@ func packA(ta bool, mr, mc, kc, i0, p0 int, alpha float32, a []float32, lda int,
 			src := a[(p0+p)*lda+i0+ip : (p0+p)*lda+i0+ip+h]
 			row := d[p*mr : p*mr+h]
 			if h == 8 && alpha == 1 {
-				*(*[8]float32)(row) = *(*[8]float32)(src) // x·1 is x
+				// x·1 is x; element by element, since the compiler makes
+				// a copy of the whole [8]float32 a call to memmove
+				q, v := row[:8:8], src[:8:8]
+				q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7] = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
 				continue
 			}
 			for ii, v := range src {

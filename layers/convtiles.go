@@ -189,10 +189,13 @@ func packColsGather(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []
 }
 
 // packColsT packs panels of the transposed matrix of image columns,
-// B(j, r): the right operand of the weight gradient dy'·colsᵀ.
-func packColsT(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
+// B(j, r): the right operand of the weight gradient dy'·colsᵀ, for mk.
+func packColsT(mk *microKernel, cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
 	if cg.direct() {
 		return packImageRowsT(cg.c, cg.h*cg.w, x)
+	}
+	if mk.gather && mk.nr == 32 && len(x) < 1<<30 && mk.kc <= 256 {
+		return packColsTGather(cg, x)
 	}
 	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
 	return func(nr, kc, nc, p0, j0 int, dst []float32) {
@@ -220,6 +223,47 @@ func packColsT(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float
 				}
 				clear(row[w:])
 			}
+		}
+	}
+}
+
+// packColsTGather is packColsT for 32-column panels with gathers
+// (gatherColsT): a row (an output position) reads its panel's columns at
+// distances from its own start that depend on the column only, so they
+// are worked out once per panel, and the row's start and window once per
+// block of rows; each row of the panel is then two gathers, masked where
+// the window falls in the padding.
+func packColsTGather(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
+	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
+	return func(nr, kc, nc, p0, j0 int, dst []float32) {
+		var rowsArr [3 * 256]int32
+		rows := rowsArr[:3*kc]
+		img, pos := p0/p, p0%p
+		oy, ox := pos/cg.ow, pos%cg.ow
+		for t := range kc {
+			iy0, ix0 := oy*cg.sh-cg.ph, ox*cg.sw-cg.pw
+			rows[3*t], rows[3*t+1], rows[3*t+2] = int32(img*chw+iy0*cg.w+ix0), int32(iy0), int32(ix0)
+			if ox++; ox == cg.ow {
+				if ox, oy = 0, oy+1; oy == cg.oh {
+					oy, img = 0, img+1
+				}
+			}
+		}
+		var cols [4][32]int32
+		for jp := 0; jp < nc; jp += 32 {
+			w := min(32, nc-jp)
+			for q := range 32 {
+				if q >= w {
+					// never inside the image: read nothing, pack 0
+					cols[0][q], cols[1][q], cols[2][q] = 0, 1<<30, 1<<30
+					continue
+				}
+				r := j0 + jp + q
+				ch, ki, kj := r/kk, r%kk/cg.kw, r%cg.kw
+				dy, dx := ki*cg.dh, kj*cg.dw
+				cols[0][q], cols[1][q], cols[2][q] = int32(ch*hw+dy*cg.w+dx), int32(dy), int32(dx)
+			}
+			gatherColsT(dst[jp*kc:jp*kc+kc*32], x, &cols, rows, cg.h, cg.w)
 		}
 	}
 }
@@ -297,7 +341,7 @@ func convTilesGradW(mk *microKernel, cg colGeom, n, f int, x, dy, dw []float32) 
 	runTiles(mk, &tileJob{
 		m: f, n: k, k: n * p,
 		packA: packImageRowsA(f, p, dy),
-		packB: packColsT(cg, x),
+		packB: packColsT(mk, cg, x),
 		c:     cLayout{c: dw, ldc: k, seg: k},
 	})
 }

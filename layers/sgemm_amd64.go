@@ -26,6 +26,17 @@ func gatherRows(dst, x []float32, idx []int32, masks []uint16, kk, k0, rows, hw 
 	gatherRowsAVX512(&dst[0], &x[0], &idx[0], &masks[0], kk, k0, rows, hw)
 }
 
+//go:noescape
+func gatherColsTAVX512(dst, x *float32, cols *[4][32]int32, rows *int32, nrows, h, w int)
+
+// gatherColsT packs rows of a 32-column panel of transposed image columns
+// with AVX-512 gathers (gatherColsTAVX512).
+func gatherColsT(dst, x []float32, cols *[4][32]int32, rows []int32, h, w int) {
+	nrows := len(rows) / 3
+	_ = dst[nrows*32-1]
+	gatherColsTAVX512(&dst[0], &x[0], cols, &rows[0], nrows, h, w)
+}
+
 // kernelEpi runs the AVX-512 kernel, which applies e as it stores the tile.
 func kernelEpi(k int, a, b, c *float32, ldc int, add bool, e *tileEpi) {
 	sgemmKernel8x32(k, a, b, c, ldc, add, e)

@@ -511,3 +511,58 @@ gnext:
 gdone:
 	VZEROUPPER
 	RET
+
+// func gatherColsTAVX512(dst, x *float32, cols *[4][32]int32, rows *int32, nrows, h, w int)
+//
+// Packs rows of a 32-column panel of transposed image columns: row t
+// (t < nrows), with (base, iy0, ix0) = rows[3t:3t+3], holds in column q
+// x[base + cols[0][q]] where iy0 + cols[1][q] is in [0, h) and
+// ix0 + cols[2][q] in [0, w) (compared unsigned), and +0 elsewhere.
+// Masked-off columns read nothing. AVX-512F.
+TEXT ·gatherColsTAVX512(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ cols+16(FP), AX
+	MOVQ rows+24(FP), R9
+	MOVQ nrows+32(FP), CX
+	MOVQ h+40(FP), R10
+	MOVQ w+48(FP), R11
+	VMOVDQU32 0(AX), Z24   // offsets
+	VMOVDQU32 64(AX), Z25
+	VMOVDQU32 128(AX), Z20 // row offsets
+	VMOVDQU32 192(AX), Z21
+	VMOVDQU32 256(AX), Z22 // column offsets
+	VMOVDQU32 320(AX), Z23
+	VPBROADCASTD R10, Z26
+	VPBROADCASTD R11, Z27
+	TESTQ CX, CX
+	JEQ tdone
+
+tloop:
+	VPBROADCASTD 4(R9), Z4
+	VPADDD Z20, Z4, Z5
+	VPADDD Z21, Z4, Z6
+	VPBROADCASTD 8(R9), Z7
+	VPADDD Z22, Z7, Z8
+	VPADDD Z23, Z7, Z9
+	VPCMPUD $1, Z26, Z5, K1
+	VPCMPUD $1, Z27, Z8, K1, K1
+	VPCMPUD $1, Z26, Z6, K2
+	VPCMPUD $1, Z27, Z9, K2, K2
+	VPBROADCASTD 0(R9), Z10
+	VPADDD Z24, Z10, Z11
+	VPADDD Z25, Z10, Z12
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VGATHERDPS (SI)(Z11*4), K1, Z0
+	VGATHERDPS (SI)(Z12*4), K2, Z1
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, DI
+	ADDQ $12, R9
+	DECQ CX
+	JNZ  tloop
+
+tdone:
+	VZEROUPPER
+	RET

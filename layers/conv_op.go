@@ -407,6 +407,15 @@ func col2im[T float](g convGeom, n, c, h, w, oh, ow int, cols, dx []T) {
 						} else {
 							j1 = min(j1, (lim+g.sw-1)/g.sw)
 						}
+						if g.sw == 1 && j0 < j1 {
+							// one contiguous run, without the index
+							// arithmetic and its bounds tests
+							d, v := drow[j0+off:j1+off], s[j0:j1]
+							for t := range d {
+								d[t] += v[t]
+							}
+							continue
+						}
 						for j := j0; j < j1; j++ {
 							drow[j*g.sw+off] += s[j]
 						}

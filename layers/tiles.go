@@ -251,9 +251,14 @@ func (mk *microKernel) copyBlock(job *tileJob, buf []float32, ilo, ihi, jlo, jhi
 			n := min(w-q, cl.seg-j%cl.seg)
 			off := cl.at(i, j)
 			c := cl.c[off : off+n]
-			if !back {
+			switch {
+			case !back:
 				copy(row[q:q+n], c)
-			} else {
+			case job.fused != nil:
+				// the epilogue reads the buffer: one pass, not a copy and
+				// a pass over the copy
+				job.fused.apply(i, off, row[q:q+n], c)
+			default:
 				copy(c, row[q:q+n])
 				if job.epi != nil {
 					job.epi(i, off, c)

@@ -71,7 +71,10 @@ func packCols(mk *microKernel, cg colGeom, x []float32) func(nr, kc, nc, p0, j0 
 	if cg.direct() {
 		return packImageRows(cg.c, cg.h*cg.w, x)
 	}
-	if mk.gather && mk.nr == 32 && len(x) < 1<<31 {
+	if mk.gather && mk.nr == 32 && len(x) < 1<<30 {
+		if cg.sw == 1 && cg.ow >= 4 {
+			return packColsRuns(cg, x)
+		}
 		return packColsGather(cg, x)
 	}
 	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
@@ -184,6 +187,76 @@ func packColsGather(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []
 			}
 			ch := p0 / kk
 			gatherRows(dst[jp*kc:jp*kc+kc*32], x[ch*hw:], idx, masks, kk, p0%kk, kc, hw)
+		}
+	}
+}
+
+// runEnt is a run of a panel row's lanes that one masked load fills
+// (loadRuns): lane l of its half, for the lanes in mask, gets the value
+// off + l from the start of the row's channel.
+type runEnt struct {
+	off  int32
+	mask uint32
+}
+
+// packColsRuns is packCols for 32-column panels of a convolution with
+// horizontal stride 1, with masked loads (loadRuns): a panel row's values
+// along one output row are consecutive in the image, at distances from the
+// start of the channel that depend on the kernel offset only, so each
+// panel row is one masked load per such run (two where it crosses the
+// middle of the panel), the padding masked off; the runs are worked out
+// once per panel.
+func packColsRuns(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
+	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
+	return func(nr, kc, nc, p0, j0 int, dst []float32) {
+		// on the stack for kernels up to 3x3
+		var entsArr [9 * 32]runEnt
+		var cntsArr [9 * 2]int32
+		ents, cnts := entsArr[:], cntsArr[:]
+		if kk > 9 {
+			ents, cnts = make([]runEnt, kk*32), make([]int32, kk*2)
+		}
+		type run struct{ q, n, base, iy0, ix0 int }
+		var runs [32]run
+		for jp := 0; jp < nc; jp += 32 {
+			w := min(32, nc-jp)
+			nruns := 0
+			for q := 0; q < w; {
+				j := j0 + jp + q
+				img, pos := j/p, j%p
+				n := min(w-q, cg.ow-pos%cg.ow)
+				runs[nruns] = run{q, n, img * chw, pos/cg.ow*cg.sh - cg.ph, pos%cg.ow - cg.pw}
+				nruns++
+				q += n
+			}
+			clear(cnts)
+			for t := range kk {
+				dy, dx := t/cg.kw*cg.dh, t%cg.kw*cg.dw
+				for _, ru := range runs[:nruns] {
+					iy, ix := ru.iy0+dy, ru.ix0+dx
+					if uint(iy) >= uint(cg.h) {
+						continue
+					}
+					// lanes q+a to q+b read ix+a to ix+b-1, inside the row
+					a, b := max(0, -ix), min(ru.n, cg.w-ix)
+					if a >= b {
+						continue
+					}
+					off := ru.base + iy*cg.w + ix - ru.q // lane l reads off + l
+					for half := range 2 {
+						lo, hi := max(ru.q+a, 16*half), min(ru.q+b, 16*half+16)
+						if lo >= hi {
+							continue
+						}
+						m := uint32(1)<<(hi-16*half) - uint32(1)<<(lo-16*half)
+						k := &cnts[2*t+half]
+						ents[(2*t+half)*16+int(*k)] = runEnt{int32(off + 16*half), m}
+						*k++
+					}
+				}
+			}
+			ch := p0 / kk
+			loadRuns(dst[jp*kc:jp*kc+kc*32], x[ch*hw:], ents, cnts, kk, p0%kk, kc, hw)
 		}
 	}
 }

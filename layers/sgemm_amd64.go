@@ -37,6 +37,18 @@ func gatherColsT(dst, x []float32, cols *[4][32]int32, rows []int32, h, w int) {
 	gatherColsTAVX512(&dst[0], &x[0], cols, &rows[0], nrows, h, w)
 }
 
+//go:noescape
+func loadRunsAVX512(dst, x *float32, ents *runEnt, cnts *int32, kk, k0, rows, hw int)
+
+// loadRuns packs rows of a 32-column panel of a stride-1 convolution's
+// image columns with one masked load per run (loadRunsAVX512): ents holds
+// kk·2·16 entries, cnts kk·2 counts, x starts at the first row's channel.
+func loadRuns(dst, x []float32, ents []runEnt, cnts []int32, kk, k0, rows, hw int) {
+	_, _ = dst[rows*32-1], ents[kk*32-1]
+	_ = cnts[kk*2-1]
+	loadRunsAVX512(&dst[0], &x[0], &ents[0], &cnts[0], kk, k0, rows, hw)
+}
+
 // kernelEpi runs the AVX-512 kernel, which applies e as it stores the tile.
 func kernelEpi(k int, a, b, c *float32, ldc int, add bool, e *tileEpi) {
 	sgemmKernel8x32(k, a, b, c, ldc, add, e)

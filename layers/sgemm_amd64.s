@@ -566,3 +566,79 @@ tloop:
 tdone:
 	VZEROUPPER
 	RET
+
+// func loadRunsAVX512(dst, x *float32, ents *runEnt, cnts *int32, kk, k0, rows, hw int)
+//
+// Packs rows of a 32-column panel of image columns of a stride-1
+// convolution from runs of consecutive values: row r (r < rows), with
+// t = (k0+r) % kk, is +0 but for the lanes of each entry e of
+// ents[t][half][:cnts[t][half]], 16 lanes a half, where lane l of the half
+// gets x[ch*hw + e.off + l] for the lanes in e.mask (ch = (k0+r)/kk,
+// counted from x). Each entry is one masked load; masked-off lanes read
+// nothing. AVX-512F.
+TEXT ·loadRunsAVX512(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ ents+16(FP), R8
+	MOVQ cnts+24(FP), R9
+	MOVQ kk+32(FP), R10
+	MOVQ k0+40(FP), R11
+	MOVQ rows+48(FP), CX
+	MOVQ hw+56(FP), R12
+	SHLQ $2, R12
+	TESTQ CX, CX
+	JEQ rdone
+
+rrow:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ R11, AX
+	SHLQ $8, AX // t*256 bytes of entries
+	LEAQ 0(R8)(AX*1), R13
+	MOVL 0(R9)(R11*8), DX
+
+rh0:
+	TESTL DX, DX
+	JEQ   rh1start
+	MOVLQSX 0(R13), AX
+	MOVL    4(R13), BX
+	KMOVW   BX, K1
+	VMOVUPS (SI)(AX*4), K1, Z0
+	ADDQ    $8, R13
+	DECL    DX
+	JMP     rh0
+
+rh1start:
+	MOVQ R11, AX
+	SHLQ $8, AX
+	LEAQ 128(R8)(AX*1), R13
+	MOVL 4(R9)(R11*8), DX
+
+rh1:
+	TESTL DX, DX
+	JEQ   rstore
+	MOVLQSX 0(R13), AX
+	MOVL    4(R13), BX
+	KMOVW   BX, K1
+	VMOVUPS (SI)(AX*4), K1, Z1
+	ADDQ    $8, R13
+	DECL    DX
+	JMP     rh1
+
+rstore:
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, DI
+	INCQ R11
+	CMPQ R11, R10
+	JLT  rnext
+	XORQ R11, R11
+	ADDQ R12, SI
+
+rnext:
+	DECQ CX
+	JNZ  rrow
+
+rdone:
+	VZEROUPPER
+	RET

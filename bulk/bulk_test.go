@@ -328,3 +328,37 @@ func TestRunOnlyBadFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestParquetWriter: a file NewParquetWriter writes to a buffer reads back
+// with its rows, in order, and its metadata, as Run's shards do.
+func TestParquetWriter(t *testing.T) {
+	var buf bytes.Buffer
+	meta := map[string]string{KeyDistance: "cosine", KeySize: "3"}
+	w := NewParquetWriter(&buf, meta)
+	want := []Row{{Path: "a.png", Embedding: []float32{1, -2.5, 3}}, {Path: "b/c.png", Embedding: []float32{0, 1e-30, -7}}}
+	if err := w.Write(want[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(want[1:]...); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := parquet.Read[Row](bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.EqualFunc(got, want, func(a, b Row) bool { return a.Path == b.Path && slices.Equal(a.Embedding, b.Embedding) }) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+	pf, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range meta {
+		if got, ok := pf.Lookup(k); !ok || got != v {
+			t.Errorf("metadata %s = %q, want %q", k, got, v)
+		}
+	}
+}

@@ -142,11 +142,7 @@ func newShardWriter(path string, f Format, meta map[string]string) (shardWriter,
 	if f == JSONL {
 		return &jsonWriter{a, json.NewEncoder(a)}, nil
 	}
-	opts := []parquet.WriterOption{}
-	for _, k := range sortedKeys(meta) {
-		opts = append(opts, parquet.KeyValueMetadata(k, meta[k]))
-	}
-	return &parquetWriter{a, parquet.NewGenericWriter[Row](a, opts...)}, nil
+	return &parquetWriter{a, NewParquetWriter(a, meta)}, nil
 }
 
 type jsonWriter struct {
@@ -158,13 +154,10 @@ func (w *jsonWriter) write(r Row) error { return w.enc.Encode(r) }
 
 type parquetWriter struct {
 	*atomicFile
-	w *parquet.GenericWriter[Row]
+	w *ParquetWriter
 }
 
-func (w *parquetWriter) write(r Row) error {
-	_, err := w.w.Write([]Row{r})
-	return err
-}
+func (w *parquetWriter) write(r Row) error { return w.w.Write(r) }
 
 func (w *parquetWriter) commit() error {
 	if err := w.w.Close(); err != nil {
@@ -172,4 +165,39 @@ func (w *parquetWriter) commit() error {
 		return fmt.Errorf("bulk: writing %s: %w", w.path, err)
 	}
 	return w.atomicFile.commit()
+}
+
+// ParquetWriter writes rows as Run's Parquet shards hold them (columns
+// path and embedding, uncompressed, the key-value metadata given), to any
+// io.Writer: for writing such files elsewhere than to a folder, as a
+// pipeline on another engine does.
+type ParquetWriter struct {
+	w *parquet.GenericWriter[Row]
+}
+
+// NewParquetWriter starts a Parquet file on w with the key-value metadata
+// meta (Metadata's, for files like Run's). Close finishes the file; it
+// does not close w.
+func NewParquetWriter(w io.Writer, meta map[string]string) *ParquetWriter {
+	opts := []parquet.WriterOption{}
+	for _, k := range sortedKeys(meta) {
+		opts = append(opts, parquet.KeyValueMetadata(k, meta[k]))
+	}
+	return &ParquetWriter{parquet.NewGenericWriter[Row](w, opts...)}
+}
+
+// Write adds rows to the file.
+func (p *ParquetWriter) Write(rows ...Row) error {
+	if _, err := p.w.Write(rows); err != nil {
+		return fmt.Errorf("bulk: %w", err)
+	}
+	return nil
+}
+
+// Close writes the rows still buffered and the file's footer.
+func (p *ParquetWriter) Close() error {
+	if err := p.w.Close(); err != nil {
+		return fmt.Errorf("bulk: %w", err)
+	}
+	return nil
 }

@@ -36,7 +36,10 @@ type Skipped struct {
 	Error  string `json:"error"`
 }
 
-func skipped(path string, err error) *Skipped {
+// NewSkipped returns the Skipped record Run makes of an image it could
+// not use: err, from reading or decoding the image at path (preprocess's
+// typed errors, fs.ErrNotExist), picks the Reason.
+func NewSkipped(path string, err error) Skipped {
 	r := ReasonUnreadable
 	switch {
 	case errors.Is(err, preprocess.ErrTooLarge):
@@ -48,7 +51,7 @@ func skipped(path string, err error) *Skipped {
 	case errors.Is(err, fs.ErrNotExist):
 		r = ReasonMissing
 	}
-	return &Skipped{Path: path, Reason: r, Error: err.Error()}
+	return Skipped{Path: path, Reason: r, Error: err.Error()}
 }
 
 // Result sums up a job.
@@ -270,7 +273,8 @@ func (j *job) decode(ctx context.Context, wg *sync.WaitGroup, todo []shardRecord
 					pix, err = preprocess.Pixels(img, in)
 				}
 				if err != nil {
-					w.out <- item{skip: skipped(w.path, err)}
+					sk := NewSkipped(w.path, err)
+					w.out <- item{skip: &sk}
 				} else {
 					w.out <- item{pix: pix}
 				}

@@ -45,3 +45,18 @@ func KeepOutputs(g *Graph) {
 		}
 	}
 }
+
+// Read returns a value box that each run of a machine compiled from n's
+// graph fills with n's value, as gorgonia.Read(n, into) does. The box is an
+// allocation of its own, and a caller must keep it so, never reading into a
+// field of a struct that also holds the machine: Gorgonia's tape machines
+// carry a finalizer, and Go never collects a cycle of objects that holds
+// one, so gorgonia.Read(y, &s.out) with s.vm the machine keeps the machine,
+// its graph and every buffer of the network alive for good, even after s
+// is dropped (a cached inference graph the cache evicts, a training graph
+// when training ends).
+func Read(n *G.Node) *G.Value {
+	v := new(G.Value)
+	G.Read(n, v)
+	return v
+}

@@ -13,7 +13,7 @@ import (
 // inferGraph is a compiled inference graph for one input shape.
 type inferGraph struct {
 	x   *G.Node
-	out G.Value
+	out *G.Value // layers.Read
 	vm  G.VM
 }
 
@@ -52,7 +52,7 @@ func (e *Encoder) Infer(x *tensor.Dense) ([]float32, tensor.Shape, error) {
 			return nil, nil, err
 		}
 		ig = &inferGraph{x: xn}
-		G.Read(y, &ig.out)
+		ig.out = layers.Read(y)
 		layers.KeepOutputs(g) // the output is copied out below
 		ig.vm = layers.NewTapeMachine(g)
 		e.infer.graphs.Max = MaxInferGraphs
@@ -64,6 +64,6 @@ func (e *Encoder) Infer(x *tensor.Dense) ([]float32, tensor.Shape, error) {
 	if err := layers.Run(ig.vm); err != nil {
 		return nil, nil, fmt.Errorf("resnet: %w", err)
 	}
-	out := ig.out.(*tensor.Dense)
+	out := (*ig.out).(*tensor.Dense)
 	return append([]float32(nil), out.Data().([]float32)...), out.Shape().Clone(), nil
 }

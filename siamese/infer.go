@@ -35,7 +35,7 @@ const MaxBatch = 16
 type embedder struct {
 	mu  sync.Mutex
 	x   *G.Node
-	out G.Value
+	out *G.Value // layers.Read
 	vm  G.VM
 }
 
@@ -72,7 +72,7 @@ func (m *Model) embedder(tower, n int) (*embedder, error) {
 		return nil, err
 	}
 	e := &embedder{x: x}
-	G.Read(y, &e.out)
+	e.out = layers.Read(y)
 	layers.KeepOutputs(g) // run copies the output out
 	e.vm = layers.NewTapeMachine(g)
 	c.c.Max = MaxGraphs
@@ -186,7 +186,7 @@ func (e *embedder) run(x *tensor.Dense) (Embedding, error) {
 	if err := layers.Run(e.vm); err != nil {
 		return nil, err
 	}
-	return append(Embedding(nil), e.out.Data().([]float32)...), nil
+	return append(Embedding(nil), (*e.out).Data().([]float32)...), nil
 }
 
 // Embed returns the embedding of one image (tower 0). Preprocessing is the

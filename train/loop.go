@@ -21,7 +21,7 @@ type stepGraph struct {
 	g      *layers.Graph
 	nodes  G.Nodes
 	params []*layers.Param // the nodes' parameters, named as the optimizer saves them
-	loss   G.Value         // read after each step
+	loss   *G.Value        // read after each step (layers.Read)
 	vm     G.VM
 }
 
@@ -116,7 +116,7 @@ func (l *loop) run(ctx context.Context) error {
 		if err := l.m.Network().ChangeParams(func() error { return layers.Run(l.gr.vm) }); err != nil {
 			return fmt.Errorf("%s: step %d: %w", l.prefix, step, err)
 		}
-		loss := float64(l.gr.loss.Data().(float32))
+		loss := float64((*l.gr.loss).Data().(float32))
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			restore()
 			// Name a non-finite weight if one caused it (the inputs were

@@ -208,9 +208,9 @@ func (t *MetricTrainer) Step() uint64 { return t.p.Step() }
 // metricObjective puts a metric learning loss on the embeddings.
 type metricObjective struct {
 	cfg       MetricConfig
-	normalize bool    // scale embeddings to unit length first
-	y         *G.Node // class ids as floats, (n)
-	emb       G.Value // the embeddings the loss read, after each step
+	normalize bool     // scale embeddings to unit length first
+	y         *G.Node  // class ids as floats, (n)
+	emb       *G.Value // the embeddings the loss read, after each step (layers.Read)
 }
 
 func (o *metricObjective) build(g *layers.Graph, e *G.Node, n int) (*G.Node, error) {
@@ -224,7 +224,7 @@ func (o *metricObjective) build(g *layers.Graph, e *G.Node, n int) (*G.Node, err
 			return nil, fmt.Errorf("train: metric learning: %w", err)
 		}
 	}
-	G.Read(e, &o.emb)
+	o.emb = layers.Read(e)
 	return metricLoss(o.cfg, e, o.y)
 }
 
@@ -249,7 +249,7 @@ func (o *metricObjective) feed(classes []int) error {
 }
 
 func (o *metricObjective) correct(classes []int) int {
-	return nearestSameClass(o.emb.Data().([]float32), classes)
+	return nearestSameClass((*o.emb).Data().([]float32), classes)
 }
 
 func (o *metricObjective) params() []*layers.Param { return nil }

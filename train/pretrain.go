@@ -247,7 +247,7 @@ func (p *Pretrainer) Run(ctx context.Context) error {
 		if _, err := G.Grad(cost, gr.nodes...); err != nil {
 			return fmt.Errorf("%s: gradients: %w", prefix, err)
 		}
-		G.Read(cost, &gr.loss)
+		gr.loss = layers.Read(cost)
 		gr.vm = layers.NewTapeMachine(g, G.BindDualValues(gr.nodes...))
 		return nil
 	})
@@ -353,8 +353,8 @@ func (p *Pretrainer) classify(g *layers.Graph, e *G.Node) (*G.Node, error) {
 // over the training classes, trained by softmax cross-entropy.
 type classifier struct {
 	p      *Pretrainer
-	y      *G.Node // one-hot targets, (n, classes)
-	logits G.Value // read after each step
+	y      *G.Node  // one-hot targets, (n, classes)
+	logits *G.Value // read after each step (layers.Read)
 }
 
 func (c *classifier) build(g *layers.Graph, e *G.Node, n int) (*G.Node, error) {
@@ -363,7 +363,7 @@ func (c *classifier) build(g *layers.Graph, e *G.Node, n int) (*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	G.Read(logits, &c.logits)
+	c.logits = layers.Read(logits)
 	return loss.SoftmaxCrossEntropy(logits, c.y)
 }
 
@@ -377,7 +377,7 @@ func (c *classifier) feed(classes []int) error {
 }
 
 func (c *classifier) correct(classes []int) int {
-	return correct(c.logits.Data().([]float32), classes, c.p.data.NumClasses())
+	return correct((*c.logits).Data().([]float32), classes, c.p.data.NumClasses())
 }
 
 func (c *classifier) params() []*layers.Param { return []*layers.Param{c.p.fc.Weight, c.p.fc.Bias} }

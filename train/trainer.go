@@ -293,7 +293,7 @@ func (t *Trainer) build() (*graph, error) {
 	if _, err := G.Grad(cost, nodes...); err != nil {
 		return nil, fmt.Errorf("train: gradients: %w", err)
 	}
-	G.Read(cost, &gr.loss)
+	gr.loss = layers.Read(cost)
 	gr.nodes = nodes
 	for _, p := range ps {
 		q := *p

@@ -24,6 +24,12 @@ func packImageRows(rows, seg int, x []float32) func(nr, kc, nc, p0, j0 int, dst 
 			w := min(nr, nc-jp)
 			d := dst[jp*kc : jp*kc+kc*nr]
 			j := j0 + jp
+			if img, pos := j/seg, j%seg; w == 32 && nr == 32 && pos+32 <= seg {
+				// the panel's columns are consecutive in every row: kc
+				// copies of 32 values, without a call to copy each
+				copyRows32(d, x[(img*rows+p0)*seg+pos:], kc, seg)
+				continue
+			}
 			for p := range kc {
 				row := d[p*nr : p*nr+nr]
 				for q := 0; q < w; {

@@ -186,3 +186,22 @@ func maxPoolRowVec(x []float32, h, w, i int, y []float32) {
 	}
 	maxPool3s2AVX512(&y[0], &rows, n, w, len(y), &poolIdx)
 }
+
+//go:noescape
+func copyRows32AVX512(dst, src *float32, n, stride int)
+
+// copyRows32 sets dst[r*32+j] = src[r*stride+j] for r < n, j < 32, in
+// AVX-512 code where there is.
+func copyRows32(dst, src []float32, n, stride int) {
+	if n == 0 {
+		return
+	}
+	_, _ = dst[n*32-1], src[(n-1)*stride+31]
+	if vecAVX512 {
+		copyRows32AVX512(&dst[0], &src[0], n, stride)
+		return
+	}
+	for r := range n {
+		copy(dst[r*32:r*32+32], src[r*stride:r*stride+32])
+	}
+}

@@ -418,3 +418,30 @@ prest:
 pdone:
 	VZEROUPPER
 	RET
+
+// func copyRows32AVX512(dst, src *float32, n, stride int)
+//
+// dst[r*32+j] = src[r*stride+j] for r < n, j < 32: n rows of 32 values,
+// stride values apart in src, one after another in dst. AVX-512F.
+TEXT ·copyRows32AVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ stride+24(FP), DX
+	SHLQ $2, DX
+	TESTQ CX, CX
+	JEQ cdone
+
+cloop:
+	VMOVUPS 0(SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ DX, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  cloop
+
+cdone:
+	VZEROUPPER
+	RET

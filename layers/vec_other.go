@@ -26,3 +26,9 @@ const vecAVX2 = false
 const maxPoolVec = false
 
 func maxPoolRowVec(x []float32, h, w, i int, y []float32) {}
+
+func copyRows32(dst, src []float32, n, stride int) {
+	for r := range n {
+		copy(dst[r*32:r*32+32], src[r*stride:r*stride+32])
+	}
+}

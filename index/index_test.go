@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/gosiamese/gosiamese/siamese"
@@ -248,5 +249,37 @@ func TestBadInput(t *testing.T) {
 	}
 	if err := ix.CheckModel(tinyModel(t, siamese.L2, 1)); !errors.Is(err, ErrModel) {
 		t.Errorf("CheckModel of a model with vectors of 16 for an index of 4: %v, want ErrModel", err)
+	}
+}
+
+// TestConcurrent searches from several goroutines while vectors are
+// added (run it with -race), and checks that every search of a vector
+// already there finds it first.
+func TestConcurrent(t *testing.T) {
+	vecs := clustered(400, 8, 8, 0.5, 5)
+	ix, err := Build(siamese.L2, names(200), vecs[:200], Config{Lists: 8, Probe: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := g; i < 200; i += 4 {
+				hits, err := ix.Search(vecs[i], 1)
+				if err != nil || hits[0].Index != i {
+					t.Errorf("vector %d: %v, %v", i, hits, err)
+					return
+				}
+			}
+		})
+	}
+	for i := 200; i < 400; i += 20 {
+		if err := ix.Add(names(400)[i:i+20], vecs[i:i+20]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if ix.Len() != 400 {
+		t.Errorf("Len %d after adding, want 400", ix.Len())
 	}
 }

@@ -201,10 +201,9 @@ func Read(r io.Reader) (*Index, error) {
 		return nil, rd.damaged("centroids")
 	}
 	ix.centNorm = ix.norms(ix.cent, hdr.Lists)
-	ix.lists = make([]list, hdr.Lists)
-	placed := make([]bool, hdr.Count)
 	total := 0
-	for li := range ix.lists {
+	for li := range hdr.Lists {
+		ix.lists = append(ix.lists, list{}) // as the lists come, not as the header claims
 		l := &ix.lists[li]
 		n := int(rd.u32())
 		if rd.err != nil {
@@ -219,10 +218,9 @@ func Read(r io.Reader) (*Index, error) {
 			if rd.err != nil {
 				return nil, rd.damaged("lists")
 			}
-			if int64(p) >= int64(hdr.Count) || placed[p] {
-				return nil, fmt.Errorf("%w: list %d: position %d out of range or repeated", ErrDamaged, li, p)
+			if int64(p) >= int64(hdr.Count) {
+				return nil, fmt.Errorf("%w: list %d: position %d of %d vectors", ErrDamaged, li, p, hdr.Count)
 			}
-			placed[p] = true
 			l.pos = append(l.pos, int32(p))
 		}
 		if l.vecs = rd.floats(n * hdr.Dim); rd.err != nil {
@@ -232,6 +230,16 @@ func Read(r io.Reader) (*Index, error) {
 	}
 	if total != hdr.Count {
 		return nil, fmt.Errorf("%w: lists hold %d vectors, the header says %d", ErrDamaged, total, hdr.Count)
+	}
+	// Count positions were read: each must be there once.
+	placed := make([]bool, hdr.Count)
+	for li, l := range ix.lists {
+		for _, p := range l.pos {
+			if placed[p] {
+				return nil, fmt.Errorf("%w: list %d: position %d repeated", ErrDamaged, li, p)
+			}
+			placed[p] = true
+		}
 	}
 	for range hdr.Count {
 		n := rd.u32()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/gosiamese/gosiamese/siamese"
@@ -136,8 +137,18 @@ func TestReadDamaged(t *testing.T) {
 	// A header that claims a billion vectors, with a valid checksum,
 	// fails without allocating for them.
 	big := bytes.Replace(hdr, []byte(`"count":100`), []byte(`"count":1000000000`), 1)
+	big = bytes.Replace(big, []byte(`"lists":5`), []byte(`"lists":1000000`), 1)
+	if !bytes.Contains(big, []byte(`"count":1000000000`)) || !bytes.Contains(big, []byte(`"lists":1000000,`)) {
+		t.Fatalf("header %s not changed", big)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	if _, err := Read(bytes.NewReader(rehash(bytes.Replace(file, hdr, big, 1)))); !errors.Is(err, ErrDamaged) {
 		t.Errorf("count of a billion: %v, want ErrDamaged", err)
+	}
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Errorf("reading a file that claims a billion vectors allocated %d bytes", grew)
 	}
 	path := filepath.Join(t.TempDir(), "cut.index")
 	if err := os.WriteFile(path, file[:len(file)/2], 0o644); err != nil {

@@ -359,9 +359,11 @@ func packA(ta bool, mr, mc, kc, i0, p0 int, alpha float32, a []float32, lda int,
 		}
 		if !ta && h == 8 && mr == 8 && alpha == 1 {
 			// the AVX-512 kernel's whole panels, unrolled (x·1 is x)
+			// by 8x8 blocks in vector code where there is, the rest here
+			done := transpose8(d, a[(i0+ip)*lda+p0:], kc, lda)
 			row := func(ii int) []float32 { return a[(i0+ip+ii)*lda+p0:][:kc] }
 			s0, s1, s2, s3, s4, s5, s6, s7 := row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)
-			for p := range s0 {
+			for p := done; p < kc; p++ {
 				q := d[p*8 : p*8+8 : p*8+8]
 				q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7] = s0[p], s1[p], s2[p], s3[p], s4[p], s5[p], s6[p], s7[p]
 			}
@@ -381,16 +383,15 @@ func packA(ta bool, mr, mc, kc, i0, p0 int, alpha float32, a []float32, lda int,
 			}
 			continue
 		}
+		if h == 8 && mr == 8 && alpha == 1 && kc > 0 {
+			// whole panels: kc rows of 8 consecutive values (x·1 is x),
+			// in vector code where there is
+			copyRows8(d, a[p0*lda+i0+ip:], kc, lda)
+			continue
+		}
 		for p := range kc {
 			src := a[(p0+p)*lda+i0+ip : (p0+p)*lda+i0+ip+h]
 			row := d[p*mr : p*mr+h]
-			if h == 8 && alpha == 1 {
-				// x·1 is x; element by element, since the compiler makes
-				// a copy of the whole [8]float32 a call to memmove
-				q, v := row[:8:8], src[:8:8]
-				q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7] = v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
-				continue
-			}
 			for ii, v := range src {
 				row[ii] = alpha * v
 			}

@@ -205,3 +205,38 @@ func copyRows32(dst, src []float32, n, stride int) {
 		copy(dst[r*32:r*32+32], src[r*stride:r*stride+32])
 	}
 }
+
+//go:noescape
+func copyRows8AVX2(dst, src *float32, n, stride int)
+
+// copyRows8 sets dst[r*8+j] = src[r*stride+j] for r < n, j < 8, in AVX2
+// code where there is.
+func copyRows8(dst, src []float32, n, stride int) {
+	if n == 0 {
+		return
+	}
+	_, _ = dst[n*8-1], src[(n-1)*stride+7]
+	if vecAVX2 {
+		copyRows8AVX2(&dst[0], &src[0], n, stride)
+		return
+	}
+	for r := range n {
+		copy(dst[r*8:r*8+8], src[r*stride:r*stride+8])
+	}
+}
+
+//go:noescape
+func transpose8AVX2(dst, src *float32, n, stride int)
+
+// transpose8 sets dst[p*8+r] = src[r*stride+p] for r < 8 and p in a
+// prefix of [0, n) whose length it returns: a multiple of 8, 0 without
+// AVX2.
+func transpose8(dst, src []float32, n, stride int) int {
+	n &^= 7
+	if !vecAVX2 || n == 0 {
+		return 0
+	}
+	_, _ = dst[n*8-1], src[7*stride+n-1]
+	transpose8AVX2(&dst[0], &src[0], n, stride)
+	return n
+}

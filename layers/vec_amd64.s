@@ -445,3 +445,95 @@ cloop:
 cdone:
 	VZEROUPPER
 	RET
+
+// func copyRows8AVX2(dst, src *float32, n, stride int)
+//
+// dst[r*8+j] = src[r*stride+j] for r < n, j < 8: n rows of 8 values,
+// stride values apart in src, one after another in dst. AVX2.
+TEXT ·copyRows8AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ stride+24(FP), DX
+	SHLQ $2, DX
+	TESTQ CX, CX
+	JEQ c8done
+
+c8loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ DX, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  c8loop
+
+c8done:
+	VZEROUPPER
+	RET
+
+// func transpose8AVX2(dst, src *float32, n, stride int)
+//
+// dst[p*8+r] = src[r*stride+p] for r < 8, p < n, n a multiple of 8: eight
+// rows, stride values apart, interleaved a column at a time, by 8x8 blocks.
+// AVX2.
+TEXT ·transpose8AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ stride+24(FP), DX
+	SHLQ $2, DX
+	LEAQ (DX)(DX*2), R9 // 3 rows
+	LEAQ (SI)(DX*4), R8 // row 4
+	SHRQ $3, CX
+	JZ   trdone
+
+trloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(DX*1), Y1
+	VMOVUPS (SI)(DX*2), Y2
+	VMOVUPS (SI)(R9*1), Y3
+	VMOVUPS (R8), Y4
+	VMOVUPS (R8)(DX*1), Y5
+	VMOVUPS (R8)(DX*2), Y6
+	VMOVUPS (R8)(R9*1), Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xee, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xee, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xee, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xee, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS Y8, 0(DI)
+	VMOVUPS Y9, 32(DI)
+	VMOVUPS Y10, 64(DI)
+	VMOVUPS Y11, 96(DI)
+	VMOVUPS Y12, 128(DI)
+	VMOVUPS Y13, 160(DI)
+	VMOVUPS Y14, 192(DI)
+	VMOVUPS Y15, 224(DI)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $256, DI
+	DECQ CX
+	JNZ  trloop
+
+trdone:
+	VZEROUPPER
+	RET

@@ -32,3 +32,11 @@ func copyRows32(dst, src []float32, n, stride int) {
 		copy(dst[r*32:r*32+32], src[r*stride:r*stride+32])
 	}
 }
+
+func copyRows8(dst, src []float32, n, stride int) {
+	for r := range n {
+		copy(dst[r*8:r*8+8], src[r*stride:r*stride+8])
+	}
+}
+
+func transpose8(dst, src []float32, n, stride int) int { return 0 }

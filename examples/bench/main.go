@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,6 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	iters := fs.Int("iters", 5, "timed inference batches, at least 1")
 	trainBatch := fs.Int("train-batch", 16, "training batch size (0 skips training)")
 	trainIters := fs.Int("train-iters", 3, "timed training steps, at least 1")
+	sweep := fs.String("sweep", "", "after the rest, run inference at each of these comma-separated batch sizes in turn, twice through, with one encoder, and report the RSS after each, once the collector has returned free memory to the system: the memory of the encoder's bounded cache of compiled graphs (resnet.MaxInferGraphs)")
 	precision := fs.String("precision", "fp32", "inference arithmetic: fp32, or bf16 (build tag onednn, a CPU with native bfloat16); training stays fp32")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: bench [flags]\n\nMeasures ResNet inference and training throughput and memory on the CPU; prints one JSON object.\n\nFlags:\n")
@@ -68,6 +70,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench:", msg)
 		return 2
 	}
+	var sweepBatches []int
+	if *sweep != "" {
+		for _, f := range strings.Split(*sweep, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				fmt.Fprintf(stderr, "bench: -sweep %q: want batch sizes of at least 1, comma-separated\n", *sweep)
+				return 2
+			}
+			sweepBatches = append(sweepBatches, n)
+		}
+	}
 	prec, err := resnet.ParsePrecision(*precision)
 	if err != nil {
 		fmt.Fprintln(stderr, "bench: -precision:", err)
@@ -77,7 +90,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench: -precision:", err)
 		return 1
 	}
-	if err := measure(stdout, *depth, *size, *batch, *iters, *trainBatch, *trainIters, prec); err != nil {
+	if err := measure(stdout, *depth, *size, *batch, *iters, *trainBatch, *trainIters, prec, sweepBatches); err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 1
 	}
@@ -114,7 +127,7 @@ func input(n, size int) *tensor.Dense {
 }
 
 // measure runs the measurements and writes the JSON object to w.
-func measure(w io.Writer, depth, size, batch, iters, trainBatch, trainIters int, prec resnet.Precision) error {
+func measure(w io.Writer, depth, size, batch, iters, trainBatch, trainIters int, prec resnet.Precision, sweep []int) error {
 	cfg := resnet.Config{Depth: depth}
 	res := map[string]any{
 		"impl": "gosiamese", "arch": fmt.Sprintf("resnet%d", depth), "size": size,
@@ -180,6 +193,27 @@ func measure(w io.Writer, depth, size, batch, iters, trainBatch, trainIters int,
 		res["train_batch"] = trainBatch
 		res["train_images_per_s"] = round(float64(trainBatch*trainIters) / time.Since(t0).Seconds())
 		res["rss_mib_after_train"] = procStatus("VmRSS")
+	}
+	if len(sweep) > 0 {
+		e, err := resnet.New(cfg)
+		if err != nil {
+			return err
+		}
+		var rss []float64
+		for range 2 {
+			for _, n := range sweep {
+				if _, _, err := e.InferWith(input(n, size), opts); err != nil {
+					return err
+				}
+				// What the process holds: the collector returns free
+				// memory to the system first.
+				debug.FreeOSMemory()
+				rss = append(rss, procStatus("VmRSS"))
+			}
+		}
+		res["sweep_batches"] = sweep
+		res["sweep_rss_mib"] = rss
+		res["sweep_max_graphs"] = resnet.MaxInferGraphs
 	}
 	res["peak_rss_mib"] = procStatus("VmHWM")
 	return json.NewEncoder(w).Encode(res)

@@ -31,6 +31,40 @@ func TestBenchRuns(t *testing.T) {
 	if steps, ok := res["rss_mib_by_train_step"].([]any); !ok || len(steps) != 2 {
 		t.Errorf("rss_mib_by_train_step = %v, want 2 values", res["rss_mib_by_train_step"])
 	}
+	if _, ok := res["sweep_rss_mib"]; ok {
+		t.Errorf("sweep_rss_mib without -sweep: %v", res["sweep_rss_mib"])
+	}
+}
+
+// TestBenchSweep: -sweep runs inference at each batch size twice through
+// and reports the RSS after each run.
+func TestBenchSweep(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if rc := run([]string{"-depth", "18", "-size", "32", "-batch", "0", "-train-batch", "2", "-train-iters", "1", "-sweep", "1,3,2"}, &out, &errOut); rc != 0 {
+		t.Fatalf("exit %d: %s", rc, errOut.String())
+	}
+	var res map[string]any
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("%v in %q", err, out.String())
+	}
+	rss, ok := res["sweep_rss_mib"].([]any)
+	if !ok || len(rss) != 6 {
+		t.Fatalf("sweep_rss_mib = %v, want 6 values", res["sweep_rss_mib"])
+	}
+	for i, v := range rss {
+		if f, ok := v.(float64); !ok || f <= 0 {
+			t.Errorf("sweep_rss_mib[%d] = %v, want a positive number", i, v)
+		}
+	}
+	if b, ok := res["sweep_batches"].([]any); !ok || len(b) != 3 || b[1] != 3.0 || res["sweep_max_graphs"] != float64(resnet.MaxInferGraphs) {
+		t.Errorf("sweep_batches %v, sweep_max_graphs %v", res["sweep_batches"], res["sweep_max_graphs"])
+	}
+	for _, bad := range []string{"0", "2,x"} {
+		errOut.Reset()
+		if rc := run([]string{"-sweep", bad}, &out, &errOut); rc != 2 || !strings.Contains(errOut.String(), "-sweep") {
+			t.Errorf("-sweep %q: exit %d, %q", bad, rc, errOut.String())
+		}
+	}
 }
 
 // TestBenchFlags: bad flags are refused up front with a plain message, not

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -71,32 +72,41 @@ func loadModel(ctx context.Context, path string, search bool) (*loaded, error) {
 	return l, nil
 }
 
-// filesystems opens Beam filesystems by scheme and keeps them open.
-type filesystems map[string]filesystem.Interface
+// filesystems opens Beam filesystems by scheme and keeps them open; its
+// methods may be called at once from many goroutines.
+type filesystems struct {
+	mu     sync.Mutex
+	byName map[string]filesystem.Interface
+}
 
 func (c *filesystems) get(ctx context.Context, path string) (filesystem.Interface, error) {
 	scheme := ""
 	if i := strings.Index(path, "://"); i > 0 {
 		scheme = path[:i]
 	}
-	if f := (*c)[scheme]; f != nil {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.byName[scheme]; f != nil {
 		return f, nil
 	}
 	f, err := filesystem.New(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	if *c == nil {
-		*c = filesystems{}
+	if c.byName == nil {
+		c.byName = map[string]filesystem.Interface{}
 	}
-	(*c)[scheme] = f
+	c.byName[scheme] = f
 	return f, nil
 }
 
-func (c filesystems) close() {
-	for _, f := range c {
+func (c *filesystems) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range c.byName {
 		f.Close()
 	}
+	c.byName = nil
 }
 
 // embedShardFn embeds the images of one shard and writes its file.
@@ -160,24 +170,32 @@ func (fn *embedShardFn) ProcessElement(ctx context.Context, shard int, iter func
 		return nil
 	}
 	var skipped []bulk.Skipped
-	for _, p := range paths {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("pipeline: %s: %w", name, err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for slot := range fn.decode(ctx, paths, in) {
+		var d decoded
+		select {
+		case d = <-slot:
+		case <-ctx.Done():
+			return fmt.Errorf("pipeline: %s: %w", name, ctx.Err())
 		}
-		v, err := fn.pixels(ctx, p, in)
-		if err != nil {
-			if !usable(err) {
-				return err
+		if d.err != nil {
+			if !usable(d.err) {
+				return d.err
 			}
-			skipped = append(skipped, bulk.NewSkipped(p, err))
+			skipped = append(skipped, bulk.NewSkipped(d.path, d.err))
 			continue
 		}
-		batch, pix = append(batch, p), append(pix, v...)
+		batch, pix = append(batch, d.path), append(pix, d.pix...)
 		if len(batch) == fn.BatchSize {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		// The images stopped coming before the last.
+		return fmt.Errorf("pipeline: %s: %w", name, err)
 	}
 	if err := flush(); err != nil {
 		return err
@@ -192,6 +210,54 @@ func (fn *embedShardFn) ProcessElement(ctx context.Context, shard int, iter func
 	}
 	emit(Shard{File: name, Rows: len(rows)})
 	return nil
+}
+
+// decoded is an image read, decoded and preprocessed, or the error that
+// stopped it.
+type decoded struct {
+	path string
+	pix  []float32
+	err  error
+}
+
+// decode reads, decodes and preprocesses paths on GOMAXPROCS goroutines,
+// while the network runs, at most 2 x BatchSize images ahead. It returns
+// one channel a path, in the order of paths, each to receive its image;
+// once ctx ends no further image starts and the channel of channels
+// closes.
+func (fn *embedShardFn) decode(ctx context.Context, paths []string, in preprocess.Config) <-chan chan decoded {
+	type job struct {
+		path string
+		out  chan<- decoded
+	}
+	jobs := make(chan job)
+	slots := make(chan chan decoded, 2*fn.BatchSize)
+	go func() {
+		defer close(jobs)
+		defer close(slots)
+		for _, p := range paths {
+			ch := make(chan decoded, 1)
+			select {
+			case slots <- ch:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- job{p, ch}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for range runtime.GOMAXPROCS(0) {
+		go func() {
+			for j := range jobs {
+				v, err := fn.pixels(ctx, j.path, in)
+				j.out <- decoded{j.path, v, err}
+			}
+		}()
+	}
+	return slots
 }
 
 // errRead marks an error reading a file, as opposed to one of the

@@ -3,7 +3,9 @@ package pipeline
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/png"
 	"os"
@@ -370,5 +372,34 @@ func TestShardRetry(t *testing.T) {
 	}
 	if !slices.Equal(got, good) {
 		t.Errorf("rows %v, want %v", got, good)
+	}
+}
+
+// TestShardCancelled: an attempt whose context ends fails and leaves no
+// shard file, rather than a file short of images.
+func TestShardCancelled(t *testing.T) {
+	dir := t.TempDir()
+	good := images(t, filepath.Join(dir, "in"), 6)
+	fn := &embedShardFn{Model: tinyModel(t, dir), Output: filepath.Join(dir, "out"), BatchSize: 2, ShardSize: 8, MaxPixels: testMaxPixels}
+	if err := fn.Setup(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer fn.Teardown()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	i := 0
+	iter := func(p *string) bool {
+		if i == len(good) {
+			return false
+		}
+		*p, i = good[i], i+1
+		return true
+	}
+	err := fn.ProcessElement(ctx, 0, iter, len(good), func(Shard) { t.Error("a shard emitted") }, func(bulk.Skipped) {})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v, want one wrapping context.Canceled", err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "out", "*")); len(files) != 0 {
+		t.Errorf("files %v written", files)
 	}
 }

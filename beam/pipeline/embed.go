@@ -17,6 +17,7 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	"github.com/gosiamese/gosiamese/bulk"
+	"github.com/gosiamese/gosiamese/layers"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/siamese"
 	"gorgonia.org/tensor"
@@ -27,6 +28,11 @@ import (
 type loaded struct {
 	m    *siamese.Model
 	meta map[string]string
+
+	// run lets one batch at a time through the network, whatever the
+	// bundles running at once: its matrix products already use every
+	// core, and batches side by side would only hold more buffers.
+	run sync.Mutex
 }
 
 // models holds the models loaded in this process, by path and search
@@ -67,7 +73,7 @@ func loadModel(ctx context.Context, path string, search bool) (*loaded, error) {
 	if models.byKey == nil {
 		models.byKey = map[string]*loaded{}
 	}
-	l := &loaded{m, meta}
+	l := &loaded{m: m, meta: meta}
 	models.byKey[key] = l
 	return l, nil
 }
@@ -152,8 +158,23 @@ func (fn *embedShardFn) ProcessElement(ctx context.Context, shard int, iter func
 		if len(batch) == 0 {
 			return nil
 		}
-		x := tensor.New(tensor.WithShape(len(batch), in.Channels, in.Size, in.Size), tensor.WithBacking(pix))
+		// A short batch, a shard's last, is padded with blank images to
+		// the full size, so that the network runs at one batch size (one
+		// compiled graph) and not as the powers of two a short batch splits
+		// into; an image's embedding does not depend on its batch where
+		// layers.BatchInvariant holds, and elsewhere images run one at a
+		// time anyway.
+		n := len(batch)
+		if layers.BatchInvariant() {
+			for len(pix) < fn.BatchSize*per {
+				pix = append(pix, make([]float32, per)...)
+			}
+		}
+		x := tensor.New(tensor.WithShape(len(pix)/per, in.Channels, in.Size, in.Size), tensor.WithBacking(pix))
+		fn.model.run.Lock()
 		es, err := m.Network().EmbedPreprocessed(x)
+		fn.model.run.Unlock()
+		es = es[:min(n, len(es))]
 		if err != nil {
 			return fmt.Errorf("pipeline: %s: %w", name, err)
 		}

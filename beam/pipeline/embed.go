@@ -159,14 +159,19 @@ func (fn *embedShardFn) ProcessElement(ctx context.Context, shard int, iter func
 			return nil
 		}
 		// A short batch, a shard's last, is padded with blank images to
-		// the full size, so that the network runs at one batch size (one
-		// compiled graph) and not as the powers of two a short batch splits
-		// into; an image's embedding does not depend on its batch where
+		// the next power of two (at most BatchSize), so that the network
+		// runs it in one piece at one of few batch sizes (few compiled
+		// graphs) and not as the powers of two it would split into; an
+		// image's embedding does not depend on its batch where
 		// layers.BatchInvariant holds, and elsewhere images run one at a
 		// time anyway.
 		n := len(batch)
 		if layers.BatchInvariant() {
-			for len(pix) < fn.BatchSize*per {
+			size := 1
+			for size < n {
+				size *= 2
+			}
+			for len(pix) < min(size, fn.BatchSize)*per {
 				pix = append(pix, make([]float32, per)...)
 			}
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 	"github.com/gosiamese/gosiamese/beam/pipeline"
+	"github.com/gosiamese/gosiamese/internal/gcpace"
 )
 
 var (
@@ -30,6 +31,9 @@ var (
 )
 
 func main() {
+	// The collector's pace of the library's programs (GOGC=25 unless the
+	// environment sets GOGC), on the workers too: they run this main.
+	gcpace.Set()
 	flag.Parse()
 	// On a worker, Init runs the worker and does not return.
 	beam.Init()

@@ -126,7 +126,7 @@ func (s *server) handler() http.Handler {
 
 // Errors of the server itself that are answered with 503.
 var (
-	errNotReady = errors.New("not ready: the gallery is still loading")
+	errNotReady = errors.New("not ready: the references (gallery or index) are still loading")
 	errStopping = errors.New("shutting down")
 	errBusy     = errors.New("overloaded: too many requests in flight")
 	errTimeout  = errors.New("request timed out")

@@ -22,12 +22,11 @@ func TestGraphsCollected(t *testing.T) {
 	}
 	evicted := collecttest.Watch(e, e.out)
 	e = nil
-	var imgs []image.Image
-	for i := range 2 << MaxGraphs {
-		imgs = append(imgs, noise(uint64(301+i), 32, 32))
-	}
-	for b := 2; b <= 1<<MaxGraphs; b *= 2 { // MaxGraphs other batch sizes
-		if _, err := m.EmbedBatch(imgs[:b]); err != nil {
+	// Graphs for MaxGraphs other batch sizes; compiled directly, since on a
+	// backend that is not batch-invariant embedding runs one image at a
+	// time and would compile no other size.
+	for b := 2; b <= 1<<MaxGraphs; b *= 2 {
+		if _, err := m.embedder(0, b); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -36,22 +36,6 @@ func (w *Watcher) Wait(timeout time.Duration) error {
 	left := w.n
 	deadline := time.Now().Add(timeout)
 	for left > 0 {
-		runtime.GC()
-		for {
-			select {
-			case i := <-w.done:
-				if !seen[i] {
-					seen[i] = true
-					left--
-				}
-				continue
-			default:
-			}
-			break
-		}
-		if left == 0 {
-			break
-		}
 		if time.Now().After(deadline) {
 			var alive []string
 			for i, s := range seen {
@@ -61,7 +45,15 @@ func (w *Watcher) Wait(timeout time.Duration) error {
 			}
 			return fmt.Errorf("still alive after %v of collections: %v", timeout, alive)
 		}
-		time.Sleep(10 * time.Millisecond)
+		runtime.GC()
+		select {
+		case i := <-w.done:
+			if !seen[i] {
+				seen[i] = true
+				left--
+			}
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 	return nil
 }

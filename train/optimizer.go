@@ -154,13 +154,30 @@ func (opt *optimizer) update(r optRange, grads [][]float32, lr, bc1, bc2 float64
 		return zero == 0
 	}
 	v := opt.v[r.k][r.lo:r.hi]
+	c := adamConsts{wd: o.WeightDecay, b1: o.Beta1, omb1: 1 - o.Beta1, b2: o.Beta2, omb2: 1 - o.Beta2, bc1: bc1, bc2: bc2, lr: lr, eps: o.Epsilon}
+	done, finite := adamVec(w, g, m, v, &c)
+	return adamGo(w[done:], g[done:], m[done:], v[done:], &c) && finite
+}
+
+// adamConsts are the numbers of one Adam step (adam_amd64.s reads them by
+// offset): the decays, their complements, the bias corrections 1-β₁ᵗ and
+// 1-β₂ᵗ, the learning rate and ε.
+type adamConsts struct{ wd, b1, omb1, b2, omb2, bc1, bc2, lr, eps float64 }
+
+// adamGo applies Adam's update to w from g with moments m and v, and zeroes
+// g; it reports whether the new weights are finite. Each operation is in
+// float64 and rounded on its own (the conversions forbid fused
+// multiply-adds), so the vector code (adamVec) can match it bit for bit.
+func adamGo(w, g, m, v []float32, c *adamConsts) bool {
 	v, m, g = v[:len(w)], m[:len(w)], g[:len(w)]
+	// zero stays 0 while every weight is finite: Inf*0 and NaN*0 are NaN.
+	var zero float32
 	for i := range w {
-		gi := float64(g[i]) + o.WeightDecay*float64(w[i])
-		mi := o.Beta1*float64(m[i]) + (1-o.Beta1)*gi
-		vi := o.Beta2*float64(v[i]) + (1-o.Beta2)*gi*gi
+		gi := float64(g[i]) + float64(c.wd*float64(w[i]))
+		mi := float64(c.b1*float64(m[i])) + float64(c.omb1*gi)
+		vi := float64(c.b2*float64(v[i])) + float64(float64(c.omb2*gi)*gi)
 		m[i], v[i], g[i] = float32(mi), float32(vi), 0
-		w[i] = float32(float64(w[i]) - lr*(mi/bc1)/(math.Sqrt(vi/bc2)+o.Epsilon))
+		w[i] = float32(float64(w[i]) - float64(c.lr*(mi/c.bc1))/(math.Sqrt(vi/c.bc2)+c.eps))
 		zero += w[i] * 0
 	}
 	return zero == 0

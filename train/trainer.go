@@ -372,6 +372,18 @@ func finiteInputs(a, b *tensor.Dense) error {
 // firstNonFinite returns the index of the first NaN or infinite value in
 // d, or -1.
 func firstNonFinite(d []float32) int {
+	if n, bad := nonFiniteVec(d); !bad {
+		d = d[n:]
+		if i := firstNonFiniteGo(d); i >= 0 {
+			return n + i
+		}
+		return -1
+	}
+	return firstNonFiniteGo(d)
+}
+
+// firstNonFiniteGo is firstNonFinite without vector code.
+func firstNonFiniteGo(d []float32) int {
 	for i, v := range d {
 		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
 			return i

@@ -153,11 +153,27 @@ func TestL2NormalizeGrad(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		wt, err := G.Transpose(w)
+		return MatMulT("logits", x, w)
+	}, nil)
+}
+
+func TestMatMulTGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	gradCheck(t, Training, []*tensor.Dense{randDense(rng, 3, 5), randDense(rng, 4, 5)}, func(g *Graph, ps []*Param) (*G.Node, error) {
+		return MatMulT("w", g.Node(ps[0]), g.Node(ps[1]))
+	}, nil)
+	// A weight used twice, as two towers use theirs: its gradients add up.
+	gradCheck(t, Training, []*tensor.Dense{randDense(rng, 2, 3), randDense(rng, 2, 3), randDense(rng, 4, 3), randDense(rng, 4)}, func(g *Graph, ps []*Param) (*G.Node, error) {
+		d := &Dense{Weight: ps[2], Bias: ps[3]}
+		a, err := d.Forward(g, g.Node(ps[0]))
 		if err != nil {
 			return nil, err
 		}
-		return G.Mul(x, wt)
+		b, err := d.Forward(g, g.Node(ps[1]))
+		if err != nil {
+			return nil, err
+		}
+		return G.HadamardProd(a, b)
 	}, nil)
 }
 

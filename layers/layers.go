@@ -261,23 +261,15 @@ func (l *Dense) Forward(g *Graph, x *G.Node) (*G.Node, error) {
 	if x.Dims() != 2 || x.Shape()[1] != ws[1] {
 		return nil, fmt.Errorf("layers: %s: input %v, want (N, %d)", l.Weight.Name, x.Shape(), ws[1])
 	}
-	wt, err := G.Transpose(g.Node(l.Weight))
-	if err != nil {
-		return nil, fmt.Errorf("layers: %s: %w", l.Weight.Name, err)
-	}
-	y, err := G.Mul(x, wt)
-	if err != nil {
-		return nil, fmt.Errorf("layers: %s: %w", l.Weight.Name, err)
-	}
 	if l.Bias == nil {
-		return y, nil
+		return MatMulT(l.Weight.Name, x, g.Node(l.Weight))
 	}
-	b, err := G.Reshape(g.Node(l.Bias), tensor.Shape{1, ws[0]})
+	if bs := l.Bias.Value.Shape(); bs.Dims() != 1 || bs[0] != ws[0] {
+		return nil, fmt.Errorf("layers: %s: shape %v, want (%d)", l.Bias.Name, bs, ws[0])
+	}
+	y, err := G.ApplyOp(newLinearOp(l.Weight.Name, linearForwardBias), x, g.Node(l.Weight), g.Node(l.Bias))
 	if err != nil {
-		return nil, fmt.Errorf("layers: %s: %w", l.Bias.Name, err)
-	}
-	if y, err = G.BroadcastAdd(y, b, nil, []byte{0}); err != nil {
-		return nil, fmt.Errorf("layers: %s: %w", l.Bias.Name, err)
+		return nil, fmt.Errorf("layers: %s: %w", l.Weight.Name, err)
 	}
 	return y, nil
 }

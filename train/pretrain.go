@@ -342,11 +342,7 @@ func (p *Pretrainer) classify(g *layers.Graph, e *G.Node) (*G.Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: pretraining: %w", err)
 	}
-	wt, err := G.Transpose(wn)
-	if err != nil {
-		return nil, fmt.Errorf("train: pretraining: %w", err)
-	}
-	return G.Mul(en, wt)
+	return layers.MatMulT(p.fc.Weight.Name, en, wn)
 }
 
 // classifier is pretraining's objective: a linear or cosine classifier

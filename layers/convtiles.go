@@ -425,6 +425,32 @@ func convTilesGradW(mk *microKernel, cg colGeom, n, f int, x, dy, dw []float32) 
 	})
 }
 
+// convTilesGradXFlipped sets dx (N, C, H, W) to the gradient for x of a
+// stride-1 convolution (cg.transposable) as a convolution of dy with the
+// weights flipped in space and their two channel axes swapped: the
+// forward path's packing and kernels, no (C·KH·KW, N·P) matrix of columns
+// and no scatter back into dx.
+func convTilesGradXFlipped(mk *microKernel, cg colGeom, n, f int, wt, dy, dx []float32) {
+	c, kh, kw := cg.c, cg.kh, cg.kw
+	kk := kh * kw
+	wf := getScratch[float32](c * f * kk)
+	defer putScratch(wf)
+	flip := *wf
+	parallelFor(c, f*kk, func(lo, hi int) {
+		for ci := lo; ci < hi; ci++ {
+			for fi := range f {
+				src := wt[(fi*c+ci)*kk : (fi*c+ci+1)*kk]
+				dst := flip[(ci*f+fi)*kk : (ci*f+fi+1)*kk]
+				for t, v := range src {
+					dst[kk-1-t] = v
+				}
+			}
+		}
+	})
+	fg := colGeom{convGeom: cg.flipped(), c: f, h: cg.oh, w: cg.ow, oh: cg.h, ow: cg.w}
+	convTilesForward(mk, fg, n, c, dy, flip, dx, nil, nil)
+}
+
 // convTilesGradCols sets dcols (C·KH·KW, N·P) to wᵀ · dy'; for a direct
 // convolution dcols is dx itself, written in (N, C, H, W) order.
 func convTilesGradCols(mk *microKernel, cg colGeom, n, f int, wt, dy, dcols []float32) {

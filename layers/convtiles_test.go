@@ -26,6 +26,10 @@ func TestConvTiles(t *testing.T) {
 		{2, 3, 23, 21, 10, convGeom{kh: 7, kw: 7, sh: 2, sw: 2, ph: 3, pw: 3, dh: 1, dw: 1}}, // the stem
 		{1, 8, 10, 10, 17, convGeom{kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, dh: 1, dw: 1}},
 		{2, 6, 11, 9, 9, convGeom{kh: 3, kw: 3, sh: 1, sw: 1, ph: 2, pw: 2, dh: 2, dw: 2}},
+		// the gradient for x through the flipped weights (gradByFlip)
+		{4, 16, 12, 11, 20, convGeom{kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1}},
+		{6, 6, 11, 9, 9, convGeom{kh: 3, kw: 3, sh: 1, sw: 1, ph: 2, pw: 2, dh: 2, dw: 2}},
+		{5, 5, 13, 12, 7, convGeom{kh: 5, kw: 3, sh: 1, sw: 1, ph: 1, pw: 0, dh: 1, dw: 1}},
 	}
 	for _, mk := range asmKernels {
 		t.Run(mk.name, func(t *testing.T) {
@@ -60,7 +64,14 @@ func TestConvTiles(t *testing.T) {
 							return out
 						}
 						got := run(true)
-						same(t, fmt.Sprintf("gradient %d", which), got, run(false))
+						if which == 0 && s.g.gradByFlip(s.n, oh, ow) {
+							// the gradient is a convolution of dy with
+							// the flipped weights: bit for bit what the
+							// im2col path gives for that convolution
+							same(t, "gradient 0", got, flippedGradX(s.g, xs, ys, wt, dy))
+						} else {
+							same(t, fmt.Sprintf("gradient %d", which), got, run(false))
+						}
 						want := make([]float64, size)
 						convBackward(s.g, which, xs, ys, f64(x), f64(wt), f64(dy), want)
 						for i, v := range want {
@@ -81,6 +92,26 @@ func TestConvTiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// flippedGradX computes the gradient for x of a stride-1 convolution the
+// way convTilesGradXFlipped defines it, on the im2col path: dy convolved
+// with the weights flipped in space, their channel axes swapped.
+func flippedGradX(g convGeom, xs, ys tensor.Shape, wt, dy []float32) []float32 {
+	defer func(v bool) { convTiles = v }(convTiles)
+	convTiles = false
+	c, f, kk := xs[1], ys[1], g.kh*g.kw
+	flip := make([]float32, len(wt))
+	for fi := range f {
+		for ci := range c {
+			for k := range kk {
+				flip[(ci*f+fi)*kk+kk-1-k] = wt[(fi*c+ci)*kk+k]
+			}
+		}
+	}
+	dx := make([]float32, xs.TotalSize())
+	convForward(g.flipped(), ys, xs, dy, flip, dx, nil, nil)
+	return dx
 }
 
 func same(t *testing.T, what string, got, want []float32) {

@@ -3,6 +3,7 @@ package layers
 import (
 	"sync"
 
+	"github.com/gosiamese/gosiamese/internal/graphop"
 	G "gorgonia.org/gorgonia"
 )
 
@@ -20,7 +21,7 @@ func NewTapeMachine(g *Graph, opts ...G.VMOpt) G.VM {
 	compiling.Lock()
 	defer compiling.Unlock()
 	shareGradients(g)
-	return G.NewTapeMachine(g.G, opts...)
+	return G.NewTapeMachine(g.G, append([]G.VMOpt{G.WithEngine(graphop.Engine)}, opts...)...)
 }
 
 // Run resets vm and runs it once. Any number of machines may run at the

@@ -4,10 +4,11 @@
 //
 // Each layer is right in training and in inference regardless of known
 // Gorgonia bugs: Conv2D, BatchNorm (alone or fused with a ReLU), ReLU,
-// AddReLU, global pooling, Dropout and L1 are ops of this package
-// (gorgonia.Op with their own gradients, each checked against central
-// differences in float64); MaxPool and Dense use Gorgonia's ops, which
-// were checked the same way.
+// AddReLU, global pooling, Dense (and MatMulT, its product without bias),
+// Dropout and L1 are ops of this package (gorgonia.Op with their own
+// gradients, each checked against central differences in float64);
+// MaxPool uses Gorgonia's op, which was checked the same way. Dense's
+// product and its gradients run on the same kernels as the convolutions.
 //
 // Conv2D is one matrix product over the whole batch, weights times the
 // matrix of image columns (im2col). In the default build on amd64 the
@@ -15,7 +16,10 @@
 // AVX2/FMA (6x16), the widest the CPU has: the image columns are packed
 // straight from the input, the output is written in NCHW order and the
 // BatchNorm/ReLU epilogue is applied to each finished tile, so no im2col
-// matrix or transposed copy is made. GOSIAMESE_GEMM in the environment
+// matrix or transposed copy is made. The gradient of a stride-1
+// convolution for its input is itself computed as a convolution, of the
+// output's gradient with the weights flipped, when the output has 512
+// values per channel or more. GOSIAMESE_GEMM in the environment
 // forces a kernel ("avx512", "avx2") or gonum's pure-Go Sgemm ("generic");
 // other CPUs and the purego build tag use gonum. Products run on
 // GOMAXPROCS goroutines (GemmBackend names the backend). OpenBLAS replaces
@@ -37,7 +41,9 @@
 // The ops of a graph that is differentiated, and of one passed to
 // KeepOutputs, write each run into the tensors of the run before, so a
 // training step or a cached inference graph allocates nothing in steady
-// state; scratch buffers are reused from a free list.
+// state; scratch buffers are reused from a free list. NewTapeMachine
+// runs graphs on an engine that sums a node's gradients (where it feeds
+// several ops) on GOMAXPROCS goroutines.
 //
 // With the onednn build tag (cgo, libdnnl-dev 2.6) float32 convolutions
 // run instead as oneDNN convolution primitives, forward and both

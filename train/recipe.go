@@ -612,6 +612,19 @@ func plattStage(m *siamese.Model, val *PairValidation, targetFAR float64, opts F
 	return nil
 }
 
+// Split returns the indices of the images of ds that Fit trains on and
+// those it validates on, for recipe r and FitOptions.Seed seed: the
+// held-out classes (or images) that choose Fit's epochs and calibrate its
+// threshold. Settings of an evaluation (such as test-time augmentation) are
+// chosen on the validation images, leaving a test set untouched.
+func (r Recipe) Split(ds data.Dataset, seed uint64) (trainIdx, valIdx []int, err error) {
+	if ds == nil {
+		return nil, nil, errors.New("train: recipe: split: no dataset")
+	}
+	var rep FitReport
+	return splitData(ds, r, FitOptions{Seed: seed}, &rep)
+}
+
 // splitData splits the images of ds for training and validation as
 // r.Holdout says, fills in rep's counts and reports the split.
 func splitData(ds data.Dataset, r Recipe, opts FitOptions, rep *FitReport) (trainIdx, valIdx []int, err error) {

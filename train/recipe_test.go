@@ -88,9 +88,16 @@ func TestFitHoldAuto(t *testing.T) {
 		t.Errorf("report: holdout %s, %d classes whole, %d/%d training/validation classes, %d/%d images; want both, 3, 7/10, 14/26",
 			rep.Holdout, rep.HeldClasses, rep.TrainClasses, rep.ValClasses, rep.TrainImages, rep.ValImages)
 	}
-	trainIdx, valIdx, err := splitData(ds, r, FitOptions{Seed: 4}, &FitReport{})
+	// Recipe.Split gives the split Fit made.
+	trainIdx, valIdx, err := r.Split(ds, 4)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(trainIdx) != rep.TrainImages || len(valIdx) != rep.ValImages {
+		t.Errorf("Split: %d/%d training/validation images, Fit %d/%d", len(trainIdx), len(valIdx), rep.TrainImages, rep.ValImages)
+	}
+	if _, _, err := r.Split(nil, 4); err == nil || !strings.HasPrefix(err.Error(), "train: recipe: split: ") {
+		t.Errorf("Split(nil): %v", err)
 	}
 	inTrain := map[int]bool{}
 	trainClass := map[int]bool{}

@@ -4,8 +4,11 @@ import (
 	"image"
 	"image/color"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/gosiamese/gosiamese/data"
 	"github.com/gosiamese/gosiamese/eval"
 	"github.com/gosiamese/gosiamese/preprocess"
 	"github.com/gosiamese/gosiamese/resnet"
@@ -56,6 +59,73 @@ func TestOneShotScorer(t *testing.T) {
 	}
 	if got != float64(want) {
 		t.Errorf("scorer gives %v, Compare %v", got, want)
+	}
+}
+
+// TestTTAScorer checks test-time augmentation on a real model: one copy is
+// the plain scorer; more copies change the embedding, the same way for a
+// seed whatever the batch, and differently for another seed.
+func TestTTAScorer(t *testing.T) {
+	m, err := siamese.New(siamese.Config{
+		Encoder: resnet.Config{Depth: 18, Width: 8},
+		Input:   preprocess.Config{Size: 32},
+		Seed:    1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, blue := square(color.NRGBA{200, 30, 30, 255}), square(color.NRGBA{30, 30, 200, 255})
+	embed := func(s eval.Scorer, imgs ...image.Image) [][]float32 {
+		t.Helper()
+		es, err := s.Embed(imgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return es
+	}
+	plain := embed(OneShotScorer(m), red)[0]
+	one, err := TTAScorer(m, data.KochAugment(), 1, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(embed(one, red)[0], plain) {
+		t.Error("one copy differs from OneShotScorer")
+	}
+	s7, err := TTAScorer(m, data.KochAugment(), 4, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := embed(s7, red)[0]
+	if slices.Equal(alone, plain) {
+		t.Error("4 copies embed as the image alone")
+	}
+	if got := embed(s7, blue, red)[1]; !slices.Equal(got, alone) {
+		t.Errorf("in a batch %v, alone %v", got, alone)
+	}
+	again, _ := TTAScorer(m, data.KochAugment(), 4, 7)
+	if !slices.Equal(embed(again, red)[0], alone) {
+		t.Error("the same seed gives other embeddings")
+	}
+	s8, _ := TTAScorer(m, data.KochAugment(), 4, 8)
+	if slices.Equal(embed(s8, red)[0], alone) {
+		t.Error("seeds 7 and 8 give the same embeddings")
+	}
+
+	bad := data.KochAugment()
+	bad.Scale = 2
+	for _, c := range []struct {
+		name string
+		m    *siamese.Model
+		aug  data.Augment
+		want string
+	}{
+		{"nil model", nil, data.KochAugment(), "nil model"},
+		{"disabled", m, data.Augment{}, "not enabled"},
+		{"invalid", m, bad, "Scale"},
+	} {
+		if _, err := TTAScorer(c.m, c.aug, 4, 1); err == nil || !strings.HasPrefix(err.Error(), "train: test-time augmentation: ") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
+		}
 	}
 }
 

@@ -15,6 +15,8 @@
 //	oneshot -model run/best.safetensors
 //	oneshot -model run/best.safetensors -runs /data/omniglot/all_runs -json
 //	oneshot -model run/best.safetensors -precision bf16   # bfloat16 encoder (build tag onednn)
+//	oneshot -model long/best.safetensors -tta 16          # test-time augmentation
+//	oneshot -model long/best.safetensors -recipe oneshot-long -heldout -tta 16
 //
 // It prints, as Lake's demo_classification.py does, each run's error rate
 // and their average, then the mean accuracy; with -json one JSON object.
@@ -25,6 +27,13 @@
 // github.com/brendenlake/omniglot (by default ../shared/omniglot/all_runs.zip,
 // the shared folder beside the repository, when run from the repository's
 // root).
+//
+// -tta N embeds each image as the mean of its embedding and those of N-1
+// copies distorted as in training (train.TTAScorer with
+// data.KochAugment). -heldout evaluates -model instead on 1,000 20-way
+// tasks from the background images that -recipe held out for validation
+// when trained with -seed: settings such as -tta are chosen there, and the
+// official runs stay a test that no choice was made on.
 //
 // -precision bf16 evaluates the runs with the encoder in bfloat16
 // (siamese.Model.SetPrecision: build tag onednn and a CPU with native
@@ -73,9 +82,11 @@ const defaultRuns = "../shared/omniglot/all_runs.zip"
 
 // result is the -json output.
 type result struct {
-	Model         string       `json:"model"`
-	Runs          string       `json:"runs"`
-	Precision     string       `json:"precision"`
+	Model     string `json:"model"`
+	Runs      string `json:"runs"`
+	Precision string `json:"precision"`
+	// TTA is the number of embeddings averaged per image (-tta; 1: off).
+	TTA           int          `json:"tta"`
 	VsFP32        *vsFP32      `json:"vs_fp32,omitempty"`
 	PerRun        []runResult  `json:"per_run"`
 	MeanAccuracy  float64      `json:"mean_accuracy"`
@@ -131,6 +142,8 @@ type options struct {
 	metricLoss                           string
 	metricMargin                         float64
 	reliability                          string
+	tta                                  int
+	heldout                              bool
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -162,6 +175,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.BoolVar(&o.invert, "invert", false, "read images inverted (each value v as 1 - v): Omniglot's black ink on white as white on black")
 	flags.StringVar(&o.norm, "norm", "", "input normalisation: imagenet, caffe or unit (\"\": the recipe's); unit with -invert puts the background at 0")
 	flags.StringVar(&o.reliability, "reliability", "", "write the reliability diagram of the runs' pairs to this PNG file (default: runs-reliability.png in -out after training; none with -model)")
+	flags.IntVar(&o.tta, "tta", 0, "test-time augmentation: embed each image as the mean of its embedding and those of N-1 copies distorted by the training distortions (Koch et al.'s ranges), the same N-1 distortions for every image, drawn from -seed; 0 or 1: off")
+	flags.BoolVar(&o.heldout, "heldout", false, "with -model: evaluate on 1,000 20-way tasks drawn (from -seed) from the background images that -recipe held out for validation when trained with -seed, instead of the official runs: to choose evaluation settings such as -tta without touching the test runs")
 	flags.BoolVar(&o.force, "force", false, "start afresh in a -out that holds a training run, finished or not, replacing its files")
 	flags.BoolVar(&o.resume, "resume", false, "continue the interrupted training run in -out, given the flags it was started with; it ends as an uninterrupted run would")
 	flags.Usage = func() {
@@ -193,6 +208,14 @@ Flags:
 		flags.Usage()
 		return 2
 	}
+	if o.tta < 0 {
+		fmt.Fprintln(stderr, "oneshot: -tta must not be negative (0: off)")
+		return 2
+	}
+	if o.heldout && o.model == "" {
+		fmt.Fprintln(stderr, "oneshot: -heldout evaluates a trained model: give it with -model")
+		return 2
+	}
 	if o.pretrainEpochs < 0 || o.pretrainSteps < 0 || o.pairEpochs < 0 || o.metricEpochs < 0 || o.metricSteps < 0 || !(o.metricMargin >= 0) || o.size < 0 || !(o.lr >= 0) || o.smoothing < 0 && o.smoothing != -1 {
 		fmt.Fprintln(stderr, "oneshot: -pretrain-epochs, -pretrain-steps, -pair-epochs, -metric-epochs, -metric-steps, -metric-margin, -size, -lr and -smoothing must not be negative (0 and -smoothing -1: the recipe's)")
 		return 2
@@ -216,6 +239,9 @@ Flags:
 		return 1
 	}
 	o.args = args
+	if o.heldout {
+		return o.evalHeldout(stdout, stderr)
+	}
 	if _, err := os.Stat(o.runs); err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -249,7 +275,11 @@ Flags:
 	var vs *vsFP32
 	var ref *recorder
 	if o.vsFP32 && prec != resnet.FP32 {
-		ref = &recorder{Scorer: train.OneShotScorer(m)}
+		s, err := o.scorer(m)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		ref = &recorder{Scorer: s}
 		r, err := eval.EvaluateRuns(ref, runs)
 		if err != nil {
 			return fail(stderr, err)
@@ -259,7 +289,11 @@ Flags:
 	if err := m.SetPrecision(prec); err != nil {
 		return fail(stderr, err)
 	}
-	rec := &recorder{Scorer: train.OneShotScorer(m)}
+	s, err := o.scorer(m)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	rec := &recorder{Scorer: s}
 	res, err := eval.EvaluateRuns(rec, runs)
 	if err != nil {
 		return fail(stderr, err)
@@ -276,12 +310,12 @@ Flags:
 			o.reliability = filepath.Join(o.out, "runs-reliability.png")
 		}
 	}
-	pairs, err := runPairs(m, runs, o.reliability)
+	pairs, err := runPairs(m, s, runs, o.reliability)
 	if err != nil {
 		return fail(stderr, err)
 	}
 	if o.asJSON {
-		out := result{Model: model, Runs: o.runs, Precision: prec.String(), VsFP32: vs, MeanAccuracy: res.MeanAccuracy, MeanErrorRate: res.MeanErrorRate, Training: trained, Pairs: pairs}
+		out := result{Model: model, Runs: o.runs, Precision: prec.String(), TTA: max(o.tta, 1), VsFP32: vs, MeanAccuracy: res.MeanAccuracy, MeanErrorRate: res.MeanErrorRate, Training: trained, Pairs: pairs}
 		for _, r := range res.Runs {
 			correct := 0
 			for _, c := range r.Correct {
@@ -300,6 +334,9 @@ Flags:
 	}
 	fmt.Fprint(stdout, res.String())
 	fmt.Fprintf(stdout, "mean accuracy %.1f%% (%d runs)\n", 100*res.MeanAccuracy, len(res.Runs))
+	if o.tta > 1 {
+		fmt.Fprintf(stdout, "test-time augmentation: each image the mean of %d embeddings (itself and %d distorted copies)\n", o.tta, o.tta-1)
+	}
 	if prec != resnet.FP32 {
 		fmt.Fprintf(stdout, "precision %s: the encoder ran in bfloat16\n", prec)
 	}
@@ -323,11 +360,11 @@ Flags:
 	return 0
 }
 
-// runPairs scores the runs' balanced pairs (eval.RunPairs) with m: AUC,
-// calibration error and accuracy at the saved threshold; with a path, it
-// writes their reliability diagram there.
-func runPairs(m *siamese.Model, runs []eval.Run, path string) (*pairResult, error) {
-	scores, labels, err := eval.RunPairs(train.OneShotScorer(m), runs)
+// runPairs scores the runs' balanced pairs (eval.RunPairs) with s, a
+// scorer of m: AUC, calibration error and accuracy at m's saved threshold;
+// with a path, it writes their reliability diagram there.
+func runPairs(m *siamese.Model, s eval.Scorer, runs []eval.Run, path string) (*pairResult, error) {
+	scores, labels, err := eval.RunPairs(s, runs)
 	if err != nil {
 		return nil, err
 	}
@@ -434,25 +471,9 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 		fmt.Fprintf(stderr, "oneshot: %s holds an unfinished run: continue it with %s, choose another -out, or give -force to start afresh\n", o.out, o.resumeCommand())
 		return nil, nil, 1
 	}
-	var parts []data.Dataset
-	for _, p := range strings.Split(o.background, ",") {
-		if p = strings.TrimSpace(p); p == "" {
-			continue
-		}
-		ds, _, err := data.Omniglot(p)
-		if err != nil {
-			hint := ""
-			if o.background == defaultBackground {
-				hint = " (the default -background, relative to the working directory: run from the repository's root with ../shared/omniglot beside it)"
-			}
-			fmt.Fprintf(stderr, "oneshot: %s%s\n", strings.ReplaceAll(err.Error(), "\n", "; "), hint)
-			return nil, nil, 1
-		}
-		parts = append(parts, ds)
-	}
-	if len(parts) == 0 {
-		fmt.Fprintln(stderr, "oneshot: -background names no data")
-		return nil, nil, 2
+	ds, rc := o.loadBackground(stderr)
+	if rc != 0 {
+		return nil, nil, rc
 	}
 	if o.force {
 		// Without its record, train.Fit starts a new run in -out.
@@ -460,7 +481,6 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 			return nil, nil, fail(stderr, err)
 		}
 	}
-	ds := data.NewUnion(parts...)
 	fmt.Fprintf(stderr, "training by recipe %q on %d images of %d classes (%s); writing to %s\n", r.Name, ds.Len(), ds.NumClasses(), o.background, o.out)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -486,6 +506,119 @@ func (o *options) train(stderr io.Writer) (*siamese.Model, *trainedInfo, int) {
 		info.Pairs = rep.Pairs[n-1].Pairs
 	}
 	return m, info, 0
+}
+
+// loadBackground reads -background's Omniglot folders or zips as one
+// dataset, merged by class; on failure it prints why and returns the exit
+// code.
+func (o *options) loadBackground(stderr io.Writer) (data.Dataset, int) {
+	var parts []data.Dataset
+	for _, p := range strings.Split(o.background, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		ds, _, err := data.Omniglot(p)
+		if err != nil {
+			hint := ""
+			if o.background == defaultBackground {
+				hint = " (the default -background, relative to the working directory: run from the repository's root with ../shared/omniglot beside it)"
+			}
+			fmt.Fprintf(stderr, "oneshot: %s%s\n", strings.ReplaceAll(err.Error(), "\n", "; "), hint)
+			return nil, 1
+		}
+		parts = append(parts, ds)
+	}
+	if len(parts) == 0 {
+		fmt.Fprintln(stderr, "oneshot: -background names no data")
+		return nil, 2
+	}
+	return data.NewUnion(parts...), 0
+}
+
+// scorer is m's eval.Scorer, with -tta's test-time augmentation.
+func (o *options) scorer(m *siamese.Model) (eval.Scorer, error) {
+	return train.TTAScorer(m, data.KochAugment(), max(o.tta, 1), o.seed)
+}
+
+// heldoutEpisodes is the number of 20-way episodes -heldout draws: 1,000
+// tasks.
+const heldoutEpisodes = 50
+
+// evalHeldout runs -heldout: -model on 20-way tasks (fewer ways when
+// fewer classes can pair) from the background
+// images that -recipe holds out for validation with -seed.
+func (o *options) evalHeldout(stdout, stderr io.Writer) int {
+	r, err := train.Preset(o.recipe)
+	if err != nil {
+		fmt.Fprintln(stderr, "oneshot:", err)
+		return 2
+	}
+	m, err := modelfile.Load(o.model)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	ds, rc := o.loadBackground(stderr)
+	if rc != 0 {
+		return rc
+	}
+	_, valIdx, err := r.Split(ds, o.seed)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	// 20-way, or fewer ways when fewer held-out classes have two images
+	// (as the recipe's own validation).
+	count := map[int]int{}
+	for _, i := range valIdx {
+		count[ds.Class(i)]++
+	}
+	ways := 0
+	for _, n := range count {
+		if n >= 2 {
+			ways++
+		}
+	}
+	ways = min(ways, 20)
+	if ways < 2 {
+		return fail(stderr, fmt.Errorf("-heldout: %d held-out classes with two images or more, want 2", ways))
+	}
+	tasks, err := eval.Episodes(ds, valIdx, ways, heldoutEpisodes, o.seed)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	s, err := o.scorer(m)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	res, err := eval.OneShot(s, tasks)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	h := heldoutResult{Model: o.model, Recipe: r.Name, Seed: o.seed, TTA: max(o.tta, 1), Ways: ways, Images: len(valIdx),
+		Classes: data.CountClasses(ds, valIdx), Tasks: len(tasks), Accuracy: res.Accuracy}
+	if o.asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(h); err != nil {
+			return fail(stderr, err)
+		}
+		return 0
+	}
+	fmt.Fprintf(stdout, "held-out background images (recipe %s's validation for seed %d: %d images of %d classes), %d %d-way tasks, %d embeddings per image: accuracy %.1f%%\n",
+		h.Recipe, h.Seed, h.Images, h.Classes, h.Tasks, h.Ways, h.TTA, 100*h.Accuracy)
+	return 0
+}
+
+// heldoutResult is the -heldout -json output.
+type heldoutResult struct {
+	Model    string  `json:"model"`
+	Recipe   string  `json:"recipe"`
+	Seed     uint64  `json:"seed"`
+	TTA      int     `json:"tta"`
+	Ways     int     `json:"ways"`
+	Images   int     `json:"images"`
+	Classes  int     `json:"classes"`
+	Tasks    int     `json:"tasks"`
+	Accuracy float64 `json:"accuracy"`
 }
 
 // bestOf is the larger of acc and the best validation accuracy of a

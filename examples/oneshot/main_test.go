@@ -317,6 +317,9 @@ func TestOneshotErrors(t *testing.T) {
 		{[]string{"-runs", runs, "-metric-loss", "contrastive"}, 2, `recipe "oneshot" has no metric learning stage`},
 		{[]string{"-runs", runs, "-recipe", "oneshot-triplet", "-metric-loss", "quadruplet"}, 2, `unknown metric loss "quadruplet"`},
 		{[]string{"-model", model, "-runs", runs, "extra"}, 2, "unexpected argument"},
+		{[]string{"-model", model, "-runs", runs, "-tta", "-1"}, 2, "-tta must not be negative"},
+		{[]string{"-runs", runs, "-heldout"}, 2, "-heldout evaluates a trained model"},
+		{[]string{"-model", model, "-heldout", "-recipe", "magic"}, 2, "no recipe \"magic\""},
 		{[]string{"-model", filepath.Join(dir, "none.safetensors"), "-runs", runs}, 1, "none.safetensors"},
 		{[]string{"-model", bad, "-runs", runs}, 1, "bad.safetensors"},
 		{[]string{"-model", notes, "-runs", runs}, 1, "not a model file"},
@@ -343,13 +346,10 @@ func TestOneshotErrors(t *testing.T) {
 	}
 }
 
-// TestOneshotTrains trains by the default recipe at a tiny budget on a
-// made-up background set, then evaluates: the run's files are written, the
-// JSON names the training, and a finished run is not overwritten.
-func TestOneshotTrains(t *testing.T) {
-	dir := t.TempDir()
-	runs := filepath.Join(dir, "all_runs")
-	writeRuns(t, runs, "", fakeRuns())
+// writeBackground writes a made-up Omniglot background folder under dir:
+// 20 characters in two alphabets, 3 drawings each.
+func writeBackground(t *testing.T, dir string) string {
+	t.Helper()
 	bg := filepath.Join(dir, "background")
 	for c := range 20 {
 		for k := range 3 {
@@ -362,6 +362,70 @@ func TestOneshotTrains(t *testing.T) {
 			}
 		}
 	}
+	return bg
+}
+
+// TestOneshotTTA: -tta gives every image the same distortions, so the
+// fake runs' copies still find their originals; it says so in the text
+// and the JSON.
+func TestOneshotTTA(t *testing.T) {
+	model := tinyModel(t)
+	zipPath := filepath.Join(t.TempDir(), "all_runs.zip")
+	writeRuns(t, "", zipPath, fakeRuns())
+	var out, errOut bytes.Buffer
+	if rc := run([]string{"-model", model, "-runs", zipPath, "-tta", "4"}, &out, &errOut); rc != 0 {
+		t.Fatalf("exit %d: %s", rc, errOut.String())
+	}
+	if !strings.HasPrefix(out.String(), wantText) || !strings.Contains(out.String(), "test-time augmentation: each image the mean of 4 embeddings") {
+		t.Errorf("output\n%s\nwant\n%s and the augmentation's line", out.String(), wantText)
+	}
+	out.Reset()
+	if rc := run([]string{"-model", model, "-runs", zipPath, "-tta", "4", "-json"}, &out, &errOut); rc != 0 {
+		t.Fatalf("exit %d: %s", rc, errOut.String())
+	}
+	var r result
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.TTA != 4 || math.Abs(r.MeanAccuracy-2./3) > 1e-12 {
+		t.Errorf("JSON: tta %d, mean accuracy %v (%v)", r.TTA, r.MeanAccuracy, err)
+	}
+}
+
+// TestOneshotHeldout evaluates a model on the background images a recipe
+// holds out, not on the runs (which need not exist).
+func TestOneshotHeldout(t *testing.T) {
+	model := tinyModel(t)
+	dir := t.TempDir()
+	bg := writeBackground(t, dir)
+	args := []string{"-model", model, "-heldout", "-background", bg, "-runs", filepath.Join(dir, "no_runs"), "-json"}
+	var out, errOut bytes.Buffer
+	if rc := run(args, &out, &errOut); rc != 0 {
+		t.Fatalf("exit %d: %s", rc, errOut.String())
+	}
+	var h heldoutResult
+	dec := json.NewDecoder(&out)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	// The default recipe's split of 20 classes (as TestOneshotTrains): 2
+	// held out whole (the only ones with two images), one image of each
+	// of the other 18.
+	if h.Recipe != "oneshot" || h.Seed != 1 || h.TTA != 1 || h.Ways != 2 || h.Classes != 20 || h.Images != 24 || h.Tasks != 2*heldoutEpisodes || !(h.Accuracy >= 0 && h.Accuracy <= 1) {
+		t.Errorf("held-out result %+v", h)
+	}
+	out.Reset()
+	if rc := run(args[:len(args)-1], &out, &errOut); rc != 0 || !strings.Contains(out.String(), "100 2-way tasks, 1 embeddings per image: accuracy") {
+		t.Errorf("text: exit %d: %s%s", rc, out.String(), errOut.String())
+	}
+}
+
+// TestOneshotTrains trains by the default recipe at a tiny budget on a
+// made-up background set, then evaluates: the run's files are written, the
+// JSON names the training, and a finished run is not overwritten.
+func TestOneshotTrains(t *testing.T) {
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "all_runs")
+	writeRuns(t, runs, "", fakeRuns())
+	bg := writeBackground(t, dir)
 	out := filepath.Join(dir, "run")
 	args := []string{"-runs", runs, "-background", bg, "-out", out, "-pretrain-epochs", "1", "-pretrain-steps", "1", "-pair-epochs", "1", "-json"}
 	var stdout, stderr bytes.Buffer

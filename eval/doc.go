@@ -36,6 +36,10 @@
 // nearest neighbour makes 81.0% error, the modified Hausdorff distance
 // 38.8%, Koch et al.'s Siamese network 8%.
 //
+// Augmented wraps a Scorer for test-time augmentation: each image is
+// embedded as the mean direction of its own embedding and those of
+// distorted copies (train.TTAScorer supplies the training distortions).
+//
 // # Retrieval
 //
 // RetrievalScores ranks a gallery for each query by a score matrix and

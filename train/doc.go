@@ -46,7 +46,12 @@
 // class, and calibrate the chosen model's scores by Platt scaling on the
 // validation pairs (Platt, PlattScale), so a score is the probability it
 // claims. Fit ends by measuring retrieval (recall@K, MAP@R) of the
-// embeddings on the held-out images.
+// embeddings on the held-out images. Recipe.Split gives the split Fit made,
+// so that a saved model is evaluated again on its held-out images.
+//
+// OneShotScorer adapts a model to eval's one-shot and retrieval measures;
+// TTAScorer adds test-time augmentation (each image the mean of its
+// embedding and those of copies with the training distortions).
 //
 // Presets names them: "oneshot" (the default, see OneShotRecipe),
 // "oneshot-long" (the same, pretrained longer with a cosine classifier),

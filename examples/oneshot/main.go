@@ -28,9 +28,10 @@
 // the shared folder beside the repository, when run from the repository's
 // root).
 //
-// -tta N embeds each image as the mean of its embedding and those of N-1
-// copies distorted as in training (train.TTAScorer with
-// data.KochAugment). -heldout evaluates -model instead on 1,000 20-way
+// -tta N embeds each image of the one-shot tasks as the mean of its
+// embedding and those of N-1 copies distorted as in training
+// (train.TTAScorer with data.KochAugment); the runs' pairs keep the
+// model's own scores, which were calibrated without it. -heldout evaluates -model instead on 1,000 20-way
 // tasks from the background images that -recipe held out for validation
 // when trained with -seed: settings such as -tta are chosen there, and the
 // official runs stay a test that no choice was made on.
@@ -175,7 +176,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.BoolVar(&o.invert, "invert", false, "read images inverted (each value v as 1 - v): Omniglot's black ink on white as white on black")
 	flags.StringVar(&o.norm, "norm", "", "input normalisation: imagenet, caffe or unit (\"\": the recipe's); unit with -invert puts the background at 0")
 	flags.StringVar(&o.reliability, "reliability", "", "write the reliability diagram of the runs' pairs to this PNG file (default: runs-reliability.png in -out after training; none with -model)")
-	flags.IntVar(&o.tta, "tta", 0, "test-time augmentation: embed each image as the mean of its embedding and those of N-1 copies distorted by the training distortions (Koch et al.'s ranges), the same N-1 distortions for every image, drawn from -seed; 0 or 1: off")
+	flags.IntVar(&o.tta, "tta", 0, "test-time augmentation of the one-shot tasks: embed each image as the mean of its embedding and those of N-1 copies distorted by the training distortions (Koch et al.'s ranges), the same N-1 distortions for every image, drawn from -seed; 0 or 1: off. The runs' pairs keep the model's own (calibrated) scores")
 	flags.BoolVar(&o.heldout, "heldout", false, "with -model: evaluate on 1,000 20-way tasks drawn (from -seed) from the background images that -recipe held out for validation when trained with -seed, instead of the official runs: to choose evaluation settings such as -tta without touching the test runs")
 	flags.BoolVar(&o.force, "force", false, "start afresh in a -out that holds a training run, finished or not, replacing its files")
 	flags.BoolVar(&o.resume, "resume", false, "continue the interrupted training run in -out, given the flags it was started with; it ends as an uninterrupted run would")
@@ -310,7 +311,10 @@ Flags:
 			o.reliability = filepath.Join(o.out, "runs-reliability.png")
 		}
 	}
-	pairs, err := runPairs(m, s, runs, o.reliability)
+	// The pairs are scored by the model alone, -tta or not: its head was
+	// calibrated on plain embeddings, and means of distorted copies score
+	// higher (README: Omniglot).
+	pairs, err := runPairs(m, runs, o.reliability)
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -335,7 +339,7 @@ Flags:
 	fmt.Fprint(stdout, res.String())
 	fmt.Fprintf(stdout, "mean accuracy %.1f%% (%d runs)\n", 100*res.MeanAccuracy, len(res.Runs))
 	if o.tta > 1 {
-		fmt.Fprintf(stdout, "test-time augmentation: each image the mean of %d embeddings (itself and %d distorted copies)\n", o.tta, o.tta-1)
+		fmt.Fprintf(stdout, "test-time augmentation: each image the mean of %d embeddings (itself and %d distorted copies); the pairs below are the model's own scores\n", o.tta, o.tta-1)
 	}
 	if prec != resnet.FP32 {
 		fmt.Fprintf(stdout, "precision %s: the encoder ran in bfloat16\n", prec)
@@ -360,11 +364,11 @@ Flags:
 	return 0
 }
 
-// runPairs scores the runs' balanced pairs (eval.RunPairs) with s, a
-// scorer of m: AUC, calibration error and accuracy at m's saved threshold;
-// with a path, it writes their reliability diagram there.
-func runPairs(m *siamese.Model, s eval.Scorer, runs []eval.Run, path string) (*pairResult, error) {
-	scores, labels, err := eval.RunPairs(s, runs)
+// runPairs scores the runs' balanced pairs (eval.RunPairs) with m: AUC,
+// calibration error and accuracy at the saved threshold; with a path, it
+// writes their reliability diagram there.
+func runPairs(m *siamese.Model, runs []eval.Run, path string) (*pairResult, error) {
+	scores, labels, err := eval.RunPairs(train.OneShotScorer(m), runs)
 	if err != nil {
 		return nil, err
 	}

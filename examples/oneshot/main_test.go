@@ -383,9 +383,17 @@ func TestOneshotTTA(t *testing.T) {
 	if rc := run([]string{"-model", model, "-runs", zipPath, "-tta", "4", "-json"}, &out, &errOut); rc != 0 {
 		t.Fatalf("exit %d: %s", rc, errOut.String())
 	}
-	var r result
+	var r, plain result
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.TTA != 4 || math.Abs(r.MeanAccuracy-2./3) > 1e-12 {
 		t.Errorf("JSON: tta %d, mean accuracy %v (%v)", r.TTA, r.MeanAccuracy, err)
+	}
+	// The pairs keep the model's own scores.
+	out.Reset()
+	if rc := run([]string{"-model", model, "-runs", zipPath, "-json"}, &out, &errOut); rc != 0 {
+		t.Fatalf("exit %d: %s", rc, errOut.String())
+	}
+	if err := json.Unmarshal(out.Bytes(), &plain); err != nil || plain.TTA != 1 || r.Pairs == nil || plain.Pairs == nil || *r.Pairs != *plain.Pairs {
+		t.Errorf("pairs with -tta %+v, without %+v (%v)", r.Pairs, plain.Pairs, err)
 	}
 }
 

@@ -607,8 +607,12 @@ func (o *options) evalHeldout(stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	fmt.Fprintf(stdout, "held-out background images (recipe %s's validation for seed %d: %d images of %d classes), %d %d-way tasks, %d embeddings per image: accuracy %.1f%%\n",
-		h.Recipe, h.Seed, h.Images, h.Classes, h.Tasks, h.Ways, h.TTA, 100*h.Accuracy)
+	how := "one embedding per image"
+	if h.TTA > 1 {
+		how = fmt.Sprintf("the mean of %d embeddings per image", h.TTA)
+	}
+	fmt.Fprintf(stdout, "held-out background images (recipe %s's validation for seed %d: %d images of %d classes), %d %d-way tasks, %s: accuracy %.1f%%\n",
+		h.Recipe, h.Seed, h.Images, h.Classes, h.Tasks, h.Ways, how, 100*h.Accuracy)
 	return 0
 }
 

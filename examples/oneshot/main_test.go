@@ -421,7 +421,7 @@ func TestOneshotHeldout(t *testing.T) {
 		t.Errorf("held-out result %+v", h)
 	}
 	out.Reset()
-	if rc := run(args[:len(args)-1], &out, &errOut); rc != 0 || !strings.Contains(out.String(), "100 2-way tasks, 1 embeddings per image: accuracy") {
+	if rc := run(args[:len(args)-1], &out, &errOut); rc != 0 || !strings.Contains(out.String(), "100 2-way tasks, one embedding per image: accuracy") {
 		t.Errorf("text: exit %d: %s%s", rc, out.String(), errOut.String())
 	}
 }

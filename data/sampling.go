@@ -336,3 +336,23 @@ func CountClasses(ds Dataset, indices []int) int {
 	}
 	return len(seen)
 }
+
+// CountPairableClasses returns the number of classes with two images or
+// more among the images of ds listed in indices (nil: all of them): the
+// classes a one-shot task can take both its reference and its query from.
+func CountPairableClasses(ds Dataset, indices []int) int {
+	if indices == nil {
+		indices = make([]int, ds.Len())
+		for i := range indices {
+			indices[i] = i
+		}
+	}
+	count := map[int]int{}
+	n := 0
+	for _, i := range indices {
+		if count[ds.Class(i)]++; count[ds.Class(i)] == 2 {
+			n++
+		}
+	}
+	return n
+}

@@ -236,6 +236,12 @@ func TestCountClasses(t *testing.T) {
 	if n := CountClasses(ds, []int{0, 1, 5}); n != 2 {
 		t.Errorf("images 0, 1, 5: %d classes, want 2", n)
 	}
+	if n := CountPairableClasses(ds, nil); n != 2 {
+		t.Errorf("all: %d classes with two images, want 2", n)
+	}
+	if n := CountPairableClasses(ds, []int{0, 2, 3, 5}); n != 1 {
+		t.Errorf("images 0, 2, 3, 5: %d classes with two images, want 1", n)
+	}
 }
 
 func TestSplitImages(t *testing.T) {

@@ -21,7 +21,7 @@ import (
 // r.ValEpisodes episodes (default 10), and
 // never fewer than make 200 tasks.
 func recipeOneShot(r Recipe, ds data.Dataset, valIdx []int, rep *FitReport, seed uint64) (*OneShotValidation, error) {
-	ways := min(20, pairableClasses(ds, valIdx))
+	ways := min(20, data.CountPairableClasses(ds, valIdx))
 	rep.ValWays = ways
 	episodes := r.ValEpisodes
 	if episodes == 0 {

@@ -688,19 +688,6 @@ func (rep *FitReport) warnSaturated(progress io.Writer, stage, metric string, va
 	progressf(progress, "warning: %s\n", w)
 }
 
-// pairableClasses counts the classes with two images or more among the
-// images of ds listed in idx: those a one-shot task can use.
-func pairableClasses(ds data.Dataset, idx []int) int {
-	count := map[int]int{}
-	n := 0
-	for _, i := range idx {
-		if count[ds.Class(i)]++; count[ds.Class(i)] == 2 {
-			n++
-		}
-	}
-	return n
-}
-
 // progressf writes a line of progress to w, if not nil.
 func progressf(w io.Writer, format string, args ...any) {
 	if w != nil {

@@ -571,17 +571,7 @@ func (o *options) evalHeldout(stdout, stderr io.Writer) int {
 	}
 	// 20-way, or fewer ways when fewer held-out classes have two images
 	// (as the recipe's own validation).
-	count := map[int]int{}
-	for _, i := range valIdx {
-		count[ds.Class(i)]++
-	}
-	ways := 0
-	for _, n := range count {
-		if n >= 2 {
-			ways++
-		}
-	}
-	ways = min(ways, 20)
+	ways := min(20, data.CountPairableClasses(ds, valIdx))
 	if ways < 2 {
 		return fail(stderr, fmt.Errorf("-heldout: %d held-out classes with two images or more, want 2", ways))
 	}

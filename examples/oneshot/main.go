@@ -31,10 +31,11 @@
 // -tta N embeds each image of the one-shot tasks as the mean of its
 // embedding and those of N-1 copies distorted as in training
 // (train.TTAScorer with data.KochAugment); the runs' pairs keep the
-// model's own scores, which were calibrated without it. -heldout evaluates -model instead on 1,000 20-way
-// tasks from the background images that -recipe held out for validation
-// when trained with -seed: settings such as -tta are chosen there, and the
-// official runs stay a test that no choice was made on.
+// model's own scores, which were calibrated without it. -heldout
+// evaluates -model instead on 1,000 20-way tasks from the background
+// images that -recipe held out for validation when trained with -seed:
+// settings such as -tta are chosen there, and the official runs stay a
+// test that no choice was made on.
 //
 // -precision bf16 evaluates the runs with the encoder in bfloat16
 // (siamese.Model.SetPrecision: build tag onednn and a CPU with native
@@ -549,8 +550,8 @@ func (o *options) scorer(m *siamese.Model) (eval.Scorer, error) {
 const heldoutEpisodes = 50
 
 // evalHeldout runs -heldout: -model on 20-way tasks (fewer ways when
-// fewer classes can pair) from the background
-// images that -recipe holds out for validation with -seed.
+// fewer classes can pair) from the background images that -recipe holds
+// out for validation with -seed.
 func (o *options) evalHeldout(stdout, stderr io.Writer) int {
 	r, err := train.Preset(o.recipe)
 	if err != nil {

@@ -38,7 +38,9 @@
 //
 // Augmented wraps a Scorer for test-time augmentation: each image is
 // embedded as the mean direction of its own embedding and those of
-// distorted copies (train.TTAScorer supplies the training distortions).
+// distorted copies (train.TTA supplies the training distortions). Views
+// compares two images view by view (for example their quarter turns,
+// turn against turn), the mean of the views' scores.
 //
 // # Retrieval
 //

@@ -291,6 +291,16 @@ func (m *Model) ScoreEmbeddings(a, b Embedding) (Score, error) {
 	return m.scoreLocked(a, b)
 }
 
+// Logit returns the head's log-odds for two embeddings, before the
+// sigmoid: ScoreEmbeddings is its sigmoid. It is linear in the distance
+// of the two embeddings (bias minus the weighted distance), so the mean of
+// several pairs' logits is the logit of their mean distance.
+func (m *Model) Logit(a, b Embedding) (float64, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.logitLocked(a, b)
+}
+
 func (m *Model) scoreLocked(a, b Embedding) (Score, error) {
 	z, err := m.logitLocked(a, b)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"math"
 	"sync"
 	"testing"
 )
@@ -350,6 +351,42 @@ func TestGraphCacheBounded(t *testing.T) {
 			if !equal(first[i], again[i]) {
 				t.Fatalf("separate %v: image %d differs after its graph was compiled again", sep, i)
 			}
+		}
+	}
+}
+
+// TestLogit checks that Logit is the log-odds of ScoreEmbeddings for every
+// distance, and linear in the distance: the mean of two pairs' logits is
+// bias minus the weighted mean distance.
+func TestLogit(t *testing.T) {
+	for _, d := range []Distance{L1, L2, Cosine} {
+		m := tinyModel(t, func(c *Config) { c.Distance = d })
+		es, err := m.EmbedBatch([]image.Image{noise(1, 20, 20), noise(2, 20, 20), noise(3, 20, 20)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b, c := es[0], es[1], es[2]
+		z, err := m.Logit(a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := m.ScoreEmbeddings(a, b)
+		if got := 1 / (1 + math.Exp(-z)); math.Abs(got-float64(s)) > 1e-12 {
+			t.Errorf("%v: sigmoid(Logit) %v, ScoreEmbeddings %v", d, got, s)
+		}
+		if d == Cosine {
+			zc, _ := m.Logit(a, c)
+			same, _ := m.Logit(a, a)
+			dab, _ := Cosine.Between(a, b)
+			dac, _ := Cosine.Between(a, c)
+			// same is the bias (distance 0); the slope is (same - z)/dab.
+			slope := (same - z) / dab
+			if want := same - slope*(dab+dac)/2; math.Abs((z+zc)/2-want) > 1e-9 {
+				t.Errorf("cosine: mean logit %v, logit of the mean distance %v", (z+zc)/2, want)
+			}
+		}
+		if _, err := m.Logit(a, b[:1]); err == nil {
+			t.Errorf("%v: embeddings of different lengths were accepted", d)
 		}
 	}
 }

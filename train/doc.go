@@ -50,8 +50,9 @@
 // so that a saved model is evaluated again on its held-out images.
 //
 // OneShotScorer adapts a model to eval's one-shot and retrieval measures;
-// TTAScorer adds test-time augmentation (each image the mean of its
-// embedding and those of copies with the training distortions).
+// TTA adds test-time augmentation: each image the mean of its embedding
+// and those of copies with the training distortions, and optionally its
+// quarter turns compared turn by turn (TTAScorer is the copies alone).
 //
 // Presets names them: "oneshot" (the default, see OneShotRecipe),
 // "oneshot-long" (the same, pretrained longer with a cosine classifier),

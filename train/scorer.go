@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"math/rand/v2"
 
 	"github.com/gosiamese/gosiamese/data"
@@ -15,34 +16,109 @@ import (
 // tower, pairs scored by the model's own head, as Compare scores them.
 func OneShotScorer(m *siamese.Model) eval.Scorer { return modelScorer{m} }
 
-// TTAScorer returns OneShotScorer(m) with test-time augmentation
-// (eval.Augmented): each image is embedded as the mean of its own
-// embedding and those of copies-1 copies distorted by aug. The j-th copy's
-// distortion is drawn from a generator keyed by seed and j alone, so every
-// image gets the same copies-1 distortions, in any batch. With copies 1 it
-// is OneShotScorer(m); more copies need an enabled, valid aug. On
-// Omniglot, aug = data.KochAugment() (the recipes' training distortions)
-// and 16 copies were chosen on held-out background classes (see the
-// README's ablation table).
+// TTAScorer returns OneShotScorer(m) with test-time augmentation:
+// TTA{Copies: copies, Augment: aug, Seed: seed}.Scorer(m).
 func TTAScorer(m *siamese.Model, aug data.Augment, copies int, seed uint64) (eval.Scorer, error) {
+	return TTA{Copies: copies, Augment: aug, Seed: seed}.Scorer(m)
+}
+
+// TTA configures test-time augmentation for one-shot matching: what
+// TTA.Scorer embeds for each image, and how it compares two. The zero TTA
+// is none: TTA{}.Scorer(m) is OneShotScorer(m).
+type TTA struct {
+	// Copies is the number of embeddings whose mean stands for an image
+	// (eval.Augmented): the image itself and Copies-1 copies distorted by
+	// Augment. 0 or 1: the image alone. On Omniglot 16 copies were chosen
+	// on held-out background classes, 8 with QuarterTurns (README).
+	Copies int
+	// Augment distorts the copies; it must be enabled and valid when Copies
+	// is above 1. On Omniglot, data.KochAugment(), the recipes' training
+	// distortions.
+	Augment data.Augment
+	// QuarterTurns compares two images turn by turn as well (eval.Views):
+	// each image is embedded as itself and turned by one, two and three
+	// quarter turns (each turn with its Copies), the first image's turn t
+	// is compared with the second's turn t, and the pair's score is the
+	// head's score of the mean of the four turns' distances. It is meant
+	// for models pretrained on quarter turns as classes of their own
+	// (Recipe.Rotations), which tell a turned character from another; it
+	// costs four times the embeddings.
+	QuarterTurns bool
+	// Seed keys the copies' distortions: the j-th copy of every image is
+	// distorted by a generator keyed by Seed and j alone, so an image
+	// embeds the same in any batch.
+	Seed uint64
+}
+
+// Validate reports whether t can be used.
+func (t TTA) Validate() error {
+	if t.Copies < 0 {
+		return fmt.Errorf("train: test-time augmentation: %d copies", t.Copies)
+	}
+	if t.Copies > 1 {
+		if !t.Augment.Enabled {
+			return errors.New("train: test-time augmentation: the distortion is not enabled")
+		}
+		if err := t.Augment.Validate(); err != nil {
+			return fmt.Errorf("train: test-time augmentation: %w", err)
+		}
+	}
+	return nil
+}
+
+// Scorer returns m as an eval.Scorer with t's test-time augmentation.
+// Pairs are scored by m's head, so scores stay in [0, 1]; they were
+// calibrated without augmentation, and are meant for ranking (one-shot
+// tasks) rather than as probabilities.
+func (t TTA) Scorer(m *siamese.Model) (eval.Scorer, error) {
 	if m == nil {
 		return nil, errors.New("train: test-time augmentation: nil model")
 	}
-	if copies > 1 {
-		if !aug.Enabled {
-			return nil, errors.New("train: test-time augmentation: the distortion is not enabled")
-		}
-		if err := aug.Validate(); err != nil {
-			return nil, fmt.Errorf("train: test-time augmentation: %w", err)
-		}
+	if err := t.Validate(); err != nil {
+		return nil, err
 	}
-	s, err := eval.Augmented(OneShotScorer(m), copies, func(img image.Image, j int) image.Image {
-		return aug.Apply(img, rand.New(rand.NewPCG(seed^0x747461, uint64(j)))) // "tta"
+	var base eval.Scorer = modelScorer{m}
+	if t.QuarterTurns {
+		// The turns' pairs are scored by their logits, whose mean is the
+		// logit of the mean distance; sigmoidScorer maps it back.
+		base = logitScorer{m}
+	}
+	s, err := eval.Augmented(base, max(t.Copies, 1), func(img image.Image, j int) image.Image {
+		return t.Augment.Apply(img, rand.New(rand.NewPCG(t.Seed^0x747461, uint64(j)))) // "tta"
 	})
 	if err != nil {
 		return nil, fmt.Errorf("train: test-time augmentation: %w", err)
 	}
-	return s, nil
+	if !t.QuarterTurns {
+		return s, nil
+	}
+	v, err := eval.Views(s, 4, data.RotateQuarter)
+	if err != nil {
+		return nil, fmt.Errorf("train: test-time augmentation: %w", err)
+	}
+	return sigmoidScorer{v}, nil
+}
+
+// logitScorer is modelScorer with pairs scored by the head's log-odds.
+type logitScorer struct{ m *siamese.Model }
+
+func (s logitScorer) Embed(imgs []image.Image) ([][]float32, error) {
+	return embed(s.m, imgs)
+}
+
+func (s logitScorer) Score(a, b []float32) (float64, error) {
+	return s.m.Logit(a, b)
+}
+
+// sigmoidScorer maps a Scorer's log-odds to probabilities.
+type sigmoidScorer struct{ eval.Scorer }
+
+func (s sigmoidScorer) Score(a, b []float32) (float64, error) {
+	z, err := s.Scorer.Score(a, b)
+	if err != nil {
+		return 0, err
+	}
+	return 1 / (1 + math.Exp(-z)), nil
 }
 
 type modelScorer struct{ m *siamese.Model }

@@ -3,6 +3,7 @@ package train
 import (
 	"image"
 	"image/color"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -127,6 +128,103 @@ func TestTTAScorer(t *testing.T) {
 			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
 		}
 	}
+}
+
+// TestTTAQuarterTurns checks TTA.QuarterTurns on a real model: an image
+// embeds as its four turns' embeddings end to end, a pair scores the
+// sigmoid of the mean of the turns' logits (turn t against turn t), and
+// turning both images alike keeps the score.
+func TestTTAQuarterTurns(t *testing.T) {
+	m, err := siamese.New(siamese.Config{
+		Encoder:  resnet.Config{Depth: 18, Width: 8},
+		Hidden:   []int{},
+		Dropout:  -1,
+		Distance: siamese.Cosine,
+		Input:    preprocess.Config{Size: 32, Channels: 1},
+		Seed:     1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := corner(5), corner(11)
+	s, err := TTA{QuarterTurns: true}.Scorer(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := s.Embed([]image.Image{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := OneShotScorer(m)
+	var want [2][]float32
+	var logits float64
+	for turn := range 4 {
+		pe, err := plain.Embed([]image.Image{data.RotateQuarter(a, turn), data.RotateQuarter(b, turn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[0], want[1] = append(want[0], pe[0]...), append(want[1], pe[1]...)
+		z, err := m.Logit(pe[0], pe[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		logits += z / 4
+	}
+	if !slices.Equal(es[0], want[0]) || !slices.Equal(es[1], want[1]) {
+		t.Fatal("the embeddings are not the four turns' embeddings end to end")
+	}
+	got, err := s.Score(es[0], es[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := 1 / (1 + math.Exp(-logits)); math.Abs(got-w) > 1e-12 {
+		t.Errorf("score %v, sigmoid of the mean logit %v", got, w)
+	}
+	if one, _ := plain.Score(es[0][:len(es[0])/4], es[1][:len(es[1])/4]); got == one {
+		t.Errorf("the turns' score equals the image's own, %v: the turns changed nothing", got)
+	}
+	turned, err := s.Embed([]image.Image{data.RotateQuarter(a, 1), data.RotateQuarter(b, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := s.Score(turned[0], turned[1]); math.Abs(g-got) > 1e-9 {
+		t.Errorf("both images turned: score %v, unturned %v", g, got)
+	}
+	// With copies, each turn is the mean of its distorted copies: another
+	// embedding, the same for the same seed.
+	c1, err := TTA{Copies: 3, Augment: data.KochAugment(), QuarterTurns: true, Seed: 2}.Scorer(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ce, err := c1.Embed([]image.Image{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ce[0]) != len(es[0]) || slices.Equal(ce[0], es[0]) {
+		t.Errorf("3 copies per turn: %d values, equal to one copy's: %v", len(ce[0]), slices.Equal(ce[0], es[0]))
+	}
+	if _, err := (TTA{Copies: -1}).Scorer(m); err == nil || !strings.Contains(err.Error(), "-1 copies") {
+		t.Errorf("negative copies: %v", err)
+	}
+}
+
+// corner is a grey 32x32 image, white with a dark bar along its top edge
+// and a block at column x of its left edge: no quarter turn maps it onto
+// itself.
+func corner(x int) *image.Gray {
+	g := image.NewGray(image.Rect(0, 0, 32, 32))
+	for i := range g.Pix {
+		g.Pix[i] = 255
+	}
+	for i := 2; i < 30; i++ {
+		g.SetGray(i, 3, color.Gray{20})
+	}
+	for y := 10; y < 18; y++ {
+		for i := x; i < x+4; i++ {
+			g.SetGray(i, y, color.Gray{60})
+		}
+	}
+	return g
 }
 
 func square(c color.NRGBA) *image.NRGBA {

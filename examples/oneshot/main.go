@@ -17,6 +17,7 @@
 //	oneshot -model run/best.safetensors -precision bf16   # bfloat16 encoder (build tag onednn)
 //	oneshot -model long/best.safetensors -tta 16          # test-time augmentation
 //	oneshot -model long/best.safetensors -recipe oneshot-long -heldout -tta 16
+//	oneshot -model long/best.safetensors -tta 8 -tta-turns # and the quarter turns
 //
 // It prints, as Lake's demo_classification.py does, each run's error rate
 // and their average, then the mean accuracy; with -json one JSON object.
@@ -30,8 +31,10 @@
 //
 // -tta N embeds each image of the one-shot tasks as the mean of its
 // embedding and those of N-1 copies distorted as in training
-// (train.TTAScorer with data.KochAugment); the runs' pairs keep the
-// model's own scores, which were calibrated without it. -heldout
+// (train.TTA with data.KochAugment); -tta-turns also compares the
+// images' quarter turns, turn by turn (train.TTA.QuarterTurns), for
+// models pretrained on the turns as classes. The runs' pairs keep the
+// model's own scores, which were calibrated without either. -heldout
 // evaluates -model instead on 1,000 20-way tasks from the background
 // images that -recipe held out for validation when trained with -seed:
 // settings such as -tta are chosen there, and the official runs stay a
@@ -88,7 +91,9 @@ type result struct {
 	Runs      string `json:"runs"`
 	Precision string `json:"precision"`
 	// TTA is the number of embeddings averaged per image (-tta; 1: off).
-	TTA           int          `json:"tta"`
+	TTA int `json:"tta"`
+	// TTATurns reports -tta-turns.
+	TTATurns      bool         `json:"tta_turns"`
 	VsFP32        *vsFP32      `json:"vs_fp32,omitempty"`
 	PerRun        []runResult  `json:"per_run"`
 	MeanAccuracy  float64      `json:"mean_accuracy"`
@@ -145,6 +150,7 @@ type options struct {
 	metricMargin                         float64
 	reliability                          string
 	tta                                  int
+	ttaTurns                             bool
 	heldout                              bool
 }
 
@@ -178,6 +184,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.StringVar(&o.norm, "norm", "", "input normalisation: imagenet, caffe or unit (\"\": the recipe's); unit with -invert puts the background at 0")
 	flags.StringVar(&o.reliability, "reliability", "", "write the reliability diagram of the runs' pairs to this PNG file (default: runs-reliability.png in -out after training; none with -model)")
 	flags.IntVar(&o.tta, "tta", 0, "test-time augmentation of the one-shot tasks: embed each image as the mean of its embedding and those of N-1 copies distorted by the training distortions (Koch et al.'s ranges), the same N-1 distortions for every image, drawn from -seed; 0 or 1: off. The runs' pairs keep the model's own (calibrated) scores")
+	flags.BoolVar(&o.ttaTurns, "tta-turns", false, "test-time augmentation of the one-shot tasks: also embed each image turned by one, two and three quarter turns (each with -tta's copies) and score a pair by the mean of its four turns' distances, turn against turn; for models pretrained with quarter turns as classes (the oneshot recipes). The runs' pairs keep the model's own scores")
 	flags.BoolVar(&o.heldout, "heldout", false, "with -model: evaluate on 1,000 20-way tasks drawn (from -seed) from the background images that -recipe held out for validation when trained with -seed, instead of the official runs: to choose evaluation settings such as -tta without touching the test runs")
 	flags.BoolVar(&o.force, "force", false, "start afresh in a -out that holds a training run, finished or not, replacing its files")
 	flags.BoolVar(&o.resume, "resume", false, "continue the interrupted training run in -out, given the flags it was started with; it ends as an uninterrupted run would")
@@ -320,7 +327,7 @@ Flags:
 		return fail(stderr, err)
 	}
 	if o.asJSON {
-		out := result{Model: model, Runs: o.runs, Precision: prec.String(), TTA: max(o.tta, 1), VsFP32: vs, MeanAccuracy: res.MeanAccuracy, MeanErrorRate: res.MeanErrorRate, Training: trained, Pairs: pairs}
+		out := result{Model: model, Runs: o.runs, Precision: prec.String(), TTA: max(o.tta, 1), TTATurns: o.ttaTurns, VsFP32: vs, MeanAccuracy: res.MeanAccuracy, MeanErrorRate: res.MeanErrorRate, Training: trained, Pairs: pairs}
 		for _, r := range res.Runs {
 			correct := 0
 			for _, c := range r.Correct {
@@ -339,8 +346,8 @@ Flags:
 	}
 	fmt.Fprint(stdout, res.String())
 	fmt.Fprintf(stdout, "mean accuracy %.1f%% (%d runs)\n", 100*res.MeanAccuracy, len(res.Runs))
-	if o.tta > 1 {
-		fmt.Fprintf(stdout, "test-time augmentation: each image the mean of %d embeddings (itself and %d distorted copies); the pairs below are the model's own scores\n", o.tta, o.tta-1)
+	if o.tta > 1 || o.ttaTurns {
+		fmt.Fprintf(stdout, "test-time augmentation: %s; the pairs below are the model's own scores\n", ttaWords(o.tta, o.ttaTurns))
 	}
 	if prec != resnet.FP32 {
 		fmt.Fprintf(stdout, "precision %s: the encoder ran in bfloat16\n", prec)
@@ -542,7 +549,19 @@ func (o *options) loadBackground(stderr io.Writer) (data.Dataset, int) {
 
 // scorer is m's eval.Scorer, with -tta's test-time augmentation.
 func (o *options) scorer(m *siamese.Model) (eval.Scorer, error) {
-	return train.TTAScorer(m, data.KochAugment(), max(o.tta, 1), o.seed)
+	return train.TTA{Copies: o.tta, Augment: data.KochAugment(), QuarterTurns: o.ttaTurns, Seed: o.seed}.Scorer(m)
+}
+
+// ttaWords describes -tta and -tta-turns.
+func ttaWords(copies int, turns bool) string {
+	how := "one embedding per image"
+	if copies > 1 {
+		how = fmt.Sprintf("each image the mean of %d embeddings (itself and %d distorted copies)", copies, copies-1)
+	}
+	if turns {
+		how += ", and its three quarter turns so, compared turn by turn"
+	}
+	return how
 }
 
 // heldoutEpisodes is the number of 20-way episodes -heldout draws: 1,000
@@ -588,7 +607,7 @@ func (o *options) evalHeldout(stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	h := heldoutResult{Model: o.model, Recipe: r.Name, Seed: o.seed, TTA: max(o.tta, 1), Ways: ways, Images: len(valIdx),
+	h := heldoutResult{Model: o.model, Recipe: r.Name, Seed: o.seed, TTA: max(o.tta, 1), TTATurns: o.ttaTurns, Ways: ways, Images: len(valIdx),
 		Classes: data.CountClasses(ds, valIdx), Tasks: len(tasks), Accuracy: res.Accuracy}
 	if o.asJSON {
 		enc := json.NewEncoder(stdout)
@@ -598,12 +617,8 @@ func (o *options) evalHeldout(stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	how := "one embedding per image"
-	if h.TTA > 1 {
-		how = fmt.Sprintf("the mean of %d embeddings per image", h.TTA)
-	}
 	fmt.Fprintf(stdout, "held-out background images (recipe %s's validation for seed %d: %d images of %d classes), %d %d-way tasks, %s: accuracy %.1f%%\n",
-		h.Recipe, h.Seed, h.Images, h.Classes, h.Tasks, h.Ways, how, 100*h.Accuracy)
+		h.Recipe, h.Seed, h.Images, h.Classes, h.Tasks, h.Ways, ttaWords(h.TTA, h.TTATurns), 100*h.Accuracy)
 	return 0
 }
 
@@ -613,6 +628,7 @@ type heldoutResult struct {
 	Recipe   string  `json:"recipe"`
 	Seed     uint64  `json:"seed"`
 	TTA      int     `json:"tta"`
+	TTATurns bool    `json:"tta_turns"`
 	Ways     int     `json:"ways"`
 	Images   int     `json:"images"`
 	Classes  int     `json:"classes"`

@@ -392,8 +392,21 @@ func TestOneshotTTA(t *testing.T) {
 	if rc := run([]string{"-model", model, "-runs", zipPath, "-json"}, &out, &errOut); rc != 0 {
 		t.Fatalf("exit %d: %s", rc, errOut.String())
 	}
-	if err := json.Unmarshal(out.Bytes(), &plain); err != nil || plain.TTA != 1 || r.Pairs == nil || plain.Pairs == nil || *r.Pairs != *plain.Pairs {
+	if err := json.Unmarshal(out.Bytes(), &plain); err != nil || plain.TTA != 1 || plain.TTATurns || r.Pairs == nil || plain.Pairs == nil || *r.Pairs != *plain.Pairs {
 		t.Errorf("pairs with -tta %+v, without %+v (%v)", r.Pairs, plain.Pairs, err)
+	}
+	// -tta-turns: the copies still find their originals, turn by turn.
+	out.Reset()
+	if rc := run([]string{"-model", model, "-runs", zipPath, "-tta", "2", "-tta-turns", "-json"}, &out, &errOut); rc != 0 {
+		t.Fatalf("exit %d: %s", rc, errOut.String())
+	}
+	var turns result
+	if err := json.Unmarshal(out.Bytes(), &turns); err != nil || turns.TTA != 2 || !turns.TTATurns || math.Abs(turns.MeanAccuracy-2./3) > 1e-12 || turns.Pairs == nil || *turns.Pairs != *plain.Pairs {
+		t.Errorf("-tta-turns JSON: %+v (%v)", turns, err)
+	}
+	out.Reset()
+	if rc := run([]string{"-model", model, "-runs", zipPath, "-tta-turns"}, &out, &errOut); rc != 0 || !strings.Contains(out.String(), "test-time augmentation: one embedding per image, and its three quarter turns so, compared turn by turn") {
+		t.Errorf("-tta-turns text: exit %d: %s%s", rc, out.String(), errOut.String())
 	}
 }
 
@@ -423,6 +436,14 @@ func TestOneshotHeldout(t *testing.T) {
 	out.Reset()
 	if rc := run(args[:len(args)-1], &out, &errOut); rc != 0 || !strings.Contains(out.String(), "100 2-way tasks, one embedding per image: accuracy") {
 		t.Errorf("text: exit %d: %s%s", rc, out.String(), errOut.String())
+	}
+	out.Reset()
+	if rc := run(append(args, "-tta", "3", "-tta-turns"), &out, &errOut); rc != 0 {
+		t.Fatalf("-tta-turns: exit %d: %s", rc, errOut.String())
+	}
+	var turned heldoutResult
+	if err := json.Unmarshal(out.Bytes(), &turned); err != nil || turned.TTA != 3 || !turned.TTATurns || turned.Tasks != h.Tasks {
+		t.Errorf("held-out with -tta 3 -tta-turns: %+v (%v)", turned, err)
 	}
 }
 

@@ -42,23 +42,14 @@ type augmented struct {
 }
 
 func (a augmented) Embed(imgs []image.Image) ([][]float32, error) {
-	all := make([]image.Image, 0, len(imgs)*a.copies)
-	for i, img := range imgs {
-		all = append(all, img)
-		for j := 1; j < a.copies; j++ {
-			d := a.distort(img, j)
-			if d == nil {
-				return nil, fmt.Errorf("eval: augmented: copy %d of image %d is nil", j, i)
-			}
-			all = append(all, d)
+	es, err := embedEach(a.Scorer, imgs, a.copies, "augmented", "copy", func(img image.Image, j int) image.Image {
+		if j == 0 {
+			return img
 		}
-	}
-	es, err := a.Scorer.Embed(all)
+		return a.distort(img, j)
+	})
 	if err != nil {
 		return nil, err
-	}
-	if len(es) != len(all) {
-		return nil, fmt.Errorf("eval: augmented: %d embeddings of %d images", len(es), len(all))
 	}
 	out := make([][]float32, len(imgs))
 	for i := range imgs {
@@ -99,4 +90,28 @@ func (a augmented) Embed(imgs []image.Image) ([][]float32, error) {
 		out[i] = o
 	}
 	return out, nil
+}
+
+// embedEach embeds n variants of each image, variant(img, k) for k = 0 to
+// n-1, in one call of s.Embed: the embeddings of image i's variants are
+// out[i*n : (i+1)*n]. op and noun name the caller and a variant in errors.
+func embedEach(s Scorer, imgs []image.Image, n int, op, noun string, variant func(image.Image, int) image.Image) ([][]float32, error) {
+	all := make([]image.Image, 0, len(imgs)*n)
+	for i, img := range imgs {
+		for k := range n {
+			d := variant(img, k)
+			if isNil(d) {
+				return nil, fmt.Errorf("eval: %s: %s %d of image %d is nil", op, noun, k, i)
+			}
+			all = append(all, d)
+		}
+	}
+	es, err := s.Embed(all)
+	if err != nil {
+		return nil, err
+	}
+	if len(es) != len(all) {
+		return nil, fmt.Errorf("eval: %s: %d embeddings of %d images", op, len(es), len(all))
+	}
+	return es, nil
 }

@@ -39,22 +39,9 @@ type viewed struct {
 }
 
 func (w viewed) Embed(imgs []image.Image) ([][]float32, error) {
-	all := make([]image.Image, 0, len(imgs)*w.views)
-	for i, img := range imgs {
-		for v := 0; v < w.views; v++ {
-			d := w.view(img, v)
-			if isNil(d) {
-				return nil, fmt.Errorf("eval: views: view %d of image %d is nil", v, i)
-			}
-			all = append(all, d)
-		}
-	}
-	es, err := w.s.Embed(all)
+	es, err := embedEach(w.s, imgs, w.views, "views", "view", w.view)
 	if err != nil {
 		return nil, err
-	}
-	if len(es) != len(all) {
-		return nil, fmt.Errorf("eval: views: %d embeddings of %d images", len(es), len(all))
 	}
 	out := make([][]float32, len(imgs))
 	for i := range imgs {

@@ -2,6 +2,8 @@ package eval_test
 
 import (
 	"fmt"
+	"image"
+	"math"
 
 	"github.com/gosiamese/gosiamese/eval"
 )
@@ -59,4 +61,59 @@ func ExampleRetrievalScores() {
 	fmt.Println(r)
 	// Output:
 	// recall@1 1.000  recall@2 1.000  precision@1 1.000  MAP@R 0.500 (1 queries)
+}
+
+// pixelScorer embeds a grey image as its pixel values and scores a pair by
+// the negated L1 distance of its embeddings.
+type pixelScorer struct{}
+
+func (pixelScorer) Embed(imgs []image.Image) ([][]float32, error) {
+	out := make([][]float32, len(imgs))
+	for i, img := range imgs {
+		for _, p := range img.(*image.Gray).Pix {
+			out[i] = append(out[i], float32(p))
+		}
+	}
+	return out, nil
+}
+
+func (pixelScorer) Score(a, b []float32) (float64, error) {
+	var d float64
+	for i := range a {
+		d += math.Abs(float64(a[i]) - float64(b[i]))
+	}
+	return -d, nil
+}
+
+// Two views of 1x2 grey images, the image and the image with 100 added
+// to its first pixel (capped at 255), compared view by view. Images
+// (10, 20) and (200, 20) differ by 190 in the first view and by 145 in
+// the second (110 against 255): the score is -(190 + 145)/2.
+func ExampleViews() {
+	gray := func(a, b uint8) *image.Gray {
+		return &image.Gray{Pix: []uint8{a, b}, Stride: 2, Rect: image.Rect(0, 0, 2, 1)}
+	}
+	brighter := func(img image.Image, v int) image.Image {
+		g := img.(*image.Gray)
+		if v == 0 {
+			return g
+		}
+		return gray(uint8(min(int(g.Pix[0])+100, 255)), g.Pix[1])
+	}
+	s, err := eval.Views(pixelScorer{}, 2, brighter)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	es, err := s.Embed([]image.Image{gray(10, 20), gray(200, 20)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	score, _ := s.Score(es[0], es[1])
+	fmt.Println("embeddings:", es[0], es[1])
+	fmt.Println("score:", score)
+	// Output:
+	// embeddings: [10 20 110 20] [200 20 255 20]
+	// score: -167.5
 }

@@ -554,14 +554,15 @@ func (o *options) scorer(m *siamese.Model) (eval.Scorer, error) {
 
 // ttaWords describes -tta and -tta-turns.
 func ttaWords(copies int, turns bool) string {
-	how := "one embedding per image"
-	if copies > 1 {
-		how = fmt.Sprintf("each image the mean of %d embeddings (itself and %d distorted copies)", copies, copies-1)
+	switch {
+	case copies > 1 && turns:
+		return fmt.Sprintf("each image and each of its quarter turns the mean of %d embeddings (itself and %d distorted copies), compared turn by turn", copies, copies-1)
+	case copies > 1:
+		return fmt.Sprintf("each image the mean of %d embeddings (itself and %d distorted copies)", copies, copies-1)
+	case turns:
+		return "one embedding per image and per quarter turn, compared turn by turn"
 	}
-	if turns {
-		how += ", and its three quarter turns so, compared turn by turn"
-	}
-	return how
+	return "one embedding per image"
 }
 
 // heldoutEpisodes is the number of 20-way episodes -heldout draws: 1,000

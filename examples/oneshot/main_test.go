@@ -405,7 +405,7 @@ func TestOneshotTTA(t *testing.T) {
 		t.Errorf("-tta-turns JSON: %+v (%v)", turns, err)
 	}
 	out.Reset()
-	if rc := run([]string{"-model", model, "-runs", zipPath, "-tta-turns"}, &out, &errOut); rc != 0 || !strings.Contains(out.String(), "test-time augmentation: one embedding per image, and its three quarter turns so, compared turn by turn") {
+	if rc := run([]string{"-model", model, "-runs", zipPath, "-tta-turns"}, &out, &errOut); rc != 0 || !strings.Contains(out.String(), "test-time augmentation: one embedding per image and per quarter turn, compared turn by turn") {
 		t.Errorf("-tta-turns text: exit %d: %s%s", rc, out.String(), errOut.String())
 	}
 }

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"math"
 	"math/rand/v2"
 
 	"github.com/gosiamese/gosiamese/data"
 	"github.com/gosiamese/gosiamese/eval"
+	"github.com/gosiamese/gosiamese/internal/numeric"
 	"github.com/gosiamese/gosiamese/siamese"
 )
 
@@ -118,7 +118,7 @@ func (s sigmoidScorer) Score(a, b []float32) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return 1 / (1 + math.Exp(-z)), nil
+	return numeric.Sigmoid(z), nil
 }
 
 type modelScorer struct{ m *siamese.Model }

@@ -11,6 +11,7 @@
 #   GO_TAGS=openblas OPENBLAS_CORETYPE=Haswell bench/compare.sh
 #   ROUNDS=5 bench/compare.sh -train-batch 32 -train-iters 20
 #   ORT=0 bench/compare.sh                              # without ONNX Runtime
+#   ISA=avx2 bench/compare.sh                           # both sides held to AVX2
 #
 # Extra arguments go to all programs (-batch, -iters, -train-batch,
 # -train-iters, -size, -depth). All use 2 threads (GOMAXPROCS=2,
@@ -22,6 +23,13 @@
 # bench/export_onnx.py; without node and npm it is left out with a message.
 # Its peak RSS is that of inference alone, so its RSS ratio is printed only
 # when ours ran inference alone (-train-batch 0).
+#
+# ISA=avx2 runs an AVX-512 machine as an AVX2-only CPU would be run, on
+# both sides: ours with GODEBUG=cpu.avx512f=off (golang.org/x/sys/cpu then
+# reports no AVX-512, so every kernel chooses its AVX2 form), PyTorch with
+# oneDNN's DNNL_MAX_CPU_ISA=AVX2, ATen's ATEN_CPU_CAPABILITY=avx2 and
+# OPENBLAS_CORETYPE=Haswell. ONNX Runtime has no such setting and is left
+# out. The cores, caches and clocks stay those of this CPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=2 GOMAXPROCS=2
@@ -39,6 +47,18 @@ family=$(awk -F': *' '/^cpu family/ {f = $2} /^model[[:space:]]*:/ {m = $2} END 
 echo "cpu: ${cpu:-unknown}${family:+ ($family)}, $(nproc) cores; has: ${has[*]:-none}; lacks: ${lacks[*]:-none}"
 
 ort=${ORT:-1}
+case ${ISA:-} in
+"") ;;
+avx2)
+	export GODEBUG=${GODEBUG:+$GODEBUG,}cpu.avx512f=off DNNL_MAX_CPU_ISA=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell
+	echo "isa: held to AVX2 on both sides (GODEBUG=$GODEBUG, DNNL_MAX_CPU_ISA=AVX2, ATEN_CPU_CAPABILITY=avx2, OPENBLAS_CORETYPE=Haswell); onnxruntime left out"
+	ort=0
+	;;
+*)
+	echo "compare.sh: ISA=$ISA: want avx2 or nothing" >&2
+	exit 2
+	;;
+esac
 [[ $ort != 0 ]] || echo "onnxruntime: left out, ORT=0"
 if [[ $ort != 0 ]] && ! bench/ort_install.sh; then
 	echo "onnxruntime: left out"

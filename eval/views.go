@@ -60,17 +60,7 @@ func (w viewed) Embed(imgs []image.Image) ([][]float32, error) {
 }
 
 func (w viewed) Score(a, b []float32) (float64, error) {
-	if len(a) != len(b) || len(a)%w.views != 0 {
-		return 0, fmt.Errorf("eval: views: embeddings of %d and %d values, want the same multiple of %d views", len(a), len(b), w.views)
-	}
-	dim := len(a) / w.views
-	var sum float64
-	for v := 0; v < w.views; v++ {
-		s, err := w.s.Score(a[v*dim:(v+1)*dim], b[v*dim:(v+1)*dim])
-		if err != nil {
-			return 0, err
-		}
-		sum += s
-	}
-	return sum / float64(w.views), nil
+	return meanOfParts(a, b, w.views, "views", "views", func(_ int, a, b []float32) (float64, error) {
+		return w.s.Score(a, b)
+	})
 }

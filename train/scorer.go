@@ -48,6 +48,16 @@ type TTA struct {
 	// distorted by a generator keyed by Seed and j alone, so an image
 	// embeds the same in any batch.
 	Seed uint64
+	// Ensemble holds other encoders of the model's training run, such as
+	// its last pretraining epoch (PretrainCheckpoint) beside the epoch it
+	// kept, to compare images with alongside the model's (eval.Ensemble):
+	// each image is embedded by every encoder (each with the copies and
+	// turns above), and a pair's score is the model's head of the mean of
+	// the encoders' distances. Their own heads are not used, so an encoder
+	// that was never given a head (a pretraining checkpoint) serves; each
+	// must embed in as many values as the model. It costs one embedding
+	// per encoder.
+	Ensemble []*siamese.Model
 }
 
 // Validate reports whether t can be used.
@@ -77,37 +87,53 @@ func (t TTA) Scorer(m *siamese.Model) (eval.Scorer, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	var base eval.Scorer = modelScorer{m}
-	if t.QuarterTurns {
-		// The turns' pairs are scored by their logits, whose mean is the
-		// logit of the mean distance; sigmoidScorer maps it back.
-		base = logitScorer{m}
+	for i, e := range t.Ensemble {
+		if e == nil {
+			return nil, fmt.Errorf("train: test-time augmentation: ensemble encoder %d is nil", i)
+		}
 	}
-	s, err := eval.Augmented(base, max(t.Copies, 1), func(img image.Image, j int) image.Image {
-		return t.Augment.Apply(img, rand.New(rand.NewPCG(t.Seed^0x747461, uint64(j)))) // "tta"
-	})
+	// With turns or an ensemble, pairs are scored by their logits, whose
+	// mean is the logit of the mean distance; sigmoidScorer maps it back.
+	logits := t.QuarterTurns || len(t.Ensemble) > 0
+	var members []eval.Scorer
+	for _, enc := range append([]*siamese.Model{m}, t.Ensemble...) {
+		var base eval.Scorer = modelScorer{m}
+		if logits {
+			base = logitScorer{enc: enc, head: m}
+		}
+		s, err := eval.Augmented(base, max(t.Copies, 1), func(img image.Image, j int) image.Image {
+			return t.Augment.Apply(img, rand.New(rand.NewPCG(t.Seed^0x747461, uint64(j)))) // "tta"
+		})
+		if err != nil {
+			return nil, fmt.Errorf("train: test-time augmentation: %w", err)
+		}
+		if t.QuarterTurns {
+			if s, err = eval.Views(s, 4, data.RotateQuarter); err != nil {
+				return nil, fmt.Errorf("train: test-time augmentation: %w", err)
+			}
+		}
+		members = append(members, s)
+	}
+	if !logits {
+		return members[0], nil
+	}
+	s, err := eval.Ensemble(members...)
 	if err != nil {
 		return nil, fmt.Errorf("train: test-time augmentation: %w", err)
 	}
-	if !t.QuarterTurns {
-		return s, nil
-	}
-	v, err := eval.Views(s, 4, data.RotateQuarter)
-	if err != nil {
-		return nil, fmt.Errorf("train: test-time augmentation: %w", err)
-	}
-	return sigmoidScorer{v}, nil
+	return sigmoidScorer{s}, nil
 }
 
-// logitScorer is modelScorer with pairs scored by the head's log-odds.
-type logitScorer struct{ m *siamese.Model }
+// logitScorer embeds images by enc and scores pairs by head's log-odds;
+// with enc == head it is modelScorer with log-odds for scores.
+type logitScorer struct{ enc, head *siamese.Model }
 
 func (s logitScorer) Embed(imgs []image.Image) ([][]float32, error) {
-	return embed(s.m, imgs)
+	return embed(s.enc, imgs)
 }
 
 func (s logitScorer) Score(a, b []float32) (float64, error) {
-	return s.m.Logit(a, b)
+	return s.head.Logit(a, b)
 }
 
 // sigmoidScorer maps a Scorer's log-odds to probabilities.

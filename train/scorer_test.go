@@ -208,6 +208,86 @@ func TestTTAQuarterTurns(t *testing.T) {
 	}
 }
 
+func TestTTAEnsemble(t *testing.T) {
+	cfg := siamese.Config{
+		Encoder:  resnet.Config{Depth: 18, Width: 8},
+		Hidden:   []int{},
+		Dropout:  -1,
+		Distance: siamese.Cosine,
+		Input:    preprocess.Config{Size: 32, Channels: 1},
+		Seed:     1,
+	}
+	m, err := siamese.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Seed = 2 // another encoder, and a head that must not be used
+	other, err := siamese.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := corner(5), corner(11)
+	s, err := TTA{Ensemble: []*siamese.Model{other}}.Scorer(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := s.Embed([]image.Image{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [2][]float32
+	var logits float64
+	for _, enc := range []*siamese.Model{m, other} {
+		pe, err := OneShotScorer(enc).Embed([]image.Image{a, b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[0], want[1] = append(want[0], pe[0]...), append(want[1], pe[1]...)
+		z, err := m.Logit(pe[0], pe[1]) // the model's head on each encoder's embeddings
+		if err != nil {
+			t.Fatal(err)
+		}
+		logits += z / 2
+	}
+	if !slices.Equal(es[0], want[0]) || !slices.Equal(es[1], want[1]) {
+		t.Fatal("the embeddings are not the model's and the other encoder's end to end")
+	}
+	got, err := s.Score(es[0], es[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := 1 / (1 + math.Exp(-logits)); math.Abs(got-w) > 1e-12 {
+		t.Errorf("score %v, sigmoid of the mean of the model's logits %v", got, w)
+	}
+	if one, _ := OneShotScorer(m).Score(want[0][:len(want[0])/2], want[1][:len(want[1])/2]); got == one {
+		t.Errorf("the ensemble's score equals the model's own, %v: the other encoder changed nothing", got)
+	}
+	// With turns each encoder's part is its four turns.
+	st, err := TTA{QuarterTurns: true, Ensemble: []*siamese.Model{other}}.Scorer(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if et, err := st.Embed([]image.Image{a}); err != nil || len(et[0]) != 4*len(es[0]) {
+		t.Errorf("turns and an ensemble of two: %v, want %d values", err, 4*len(es[0]))
+	}
+	if _, err := (TTA{Ensemble: []*siamese.Model{nil}}).Scorer(m); err == nil || !strings.Contains(err.Error(), "ensemble encoder 0 is nil") {
+		t.Errorf("nil encoder: %v", err)
+	}
+	wider, err := siamese.New(siamese.Config{Encoder: resnet.Config{Depth: 50, Width: 8}, Hidden: []int{}, Dropout: -1, Distance: siamese.Cosine, Input: cfg.Input})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := TTA{Ensemble: []*siamese.Model{wider}}.Scorer(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ew, err := sw.Embed([]image.Image{a, b}); err == nil {
+		t.Errorf("an encoder of another embedding size: embedded %d values, want an error", len(ew[0]))
+	} else if !strings.Contains(err.Error(), "member 1") {
+		t.Errorf("an encoder of another embedding size: %v, want an error naming member 1", err)
+	}
+}
+
 // corner is a grey 32x32 image, white with a dark bar along its top edge
 // and a block at column x of its left edge: no quarter turn maps it onto
 // itself.

@@ -18,6 +18,7 @@
 //	oneshot -model long/best.safetensors -tta 16          # test-time augmentation
 //	oneshot -model long/best.safetensors -recipe oneshot-long -heldout -tta 16
 //	oneshot -model long/best.safetensors -tta 8 -tta-turns # and the quarter turns
+//	oneshot -model long/best.safetensors -ensemble long/pretrain-last.safetensors
 //
 // It prints, as Lake's demo_classification.py does, each run's error rate
 // and their average, then the mean accuracy; with -json one JSON object.
@@ -34,7 +35,9 @@
 // (train.TTA with data.KochAugment); -tta-turns also compares the
 // images' quarter turns, turn by turn (train.TTA.QuarterTurns), for
 // models pretrained on the turns as classes. The runs' pairs keep the
-// model's own scores, which were calibrated without either. -heldout
+// model's own scores, which were calibrated without either. -ensemble
+// adds the encoders of other epochs of the model's run (train.TTA.Ensemble):
+// a pair's score is the model's head on the encoders' mean distance. -heldout
 // evaluates -model instead on 1,000 20-way tasks from the background
 // images that -recipe held out for validation when trained with -seed:
 // settings such as -tta are chosen there, and the official runs stay a
@@ -93,7 +96,9 @@ type result struct {
 	// TTA is the number of embeddings averaged per image (-tta; 1: off).
 	TTA int `json:"tta"`
 	// TTATurns reports -tta-turns.
-	TTATurns      bool         `json:"tta_turns"`
+	TTATurns bool `json:"tta_turns"`
+	// Ensemble lists -ensemble's model files.
+	Ensemble      []string     `json:"ensemble,omitempty"`
 	VsFP32        *vsFP32      `json:"vs_fp32,omitempty"`
 	PerRun        []runResult  `json:"per_run"`
 	MeanAccuracy  float64      `json:"mean_accuracy"`
@@ -152,6 +157,8 @@ type options struct {
 	tta                                  int
 	ttaTurns                             bool
 	heldout                              bool
+	ensemble                             string
+	members                              []*siamese.Model // -ensemble's encoders
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -185,6 +192,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.StringVar(&o.reliability, "reliability", "", "write the reliability diagram of the runs' pairs to this PNG file (default: runs-reliability.png in -out after training; none with -model)")
 	flags.IntVar(&o.tta, "tta", 0, "test-time augmentation of the one-shot tasks: embed each image as the mean of its embedding and those of N-1 copies distorted by the training distortions (Koch et al.'s ranges), the same N-1 distortions for every image, drawn from -seed; 0 or 1: off. The runs' pairs keep the model's own (calibrated) scores")
 	flags.BoolVar(&o.ttaTurns, "tta-turns", false, "test-time augmentation of the one-shot tasks: also embed each image turned by one, two and three quarter turns (each with -tta's copies) and score a pair by the mean of its four turns' distances, turn against turn; for models pretrained with quarter turns as classes (the oneshot recipes). The runs' pairs keep the model's own scores")
+	flags.StringVar(&o.ensemble, "ensemble", "", "with -model: comma-separated model files of other epochs of the same training run (such as its pretrain-last.safetensors, the last pretraining epoch) whose encoders join -model's for the one-shot tasks: each image is embedded by every encoder (with -tta and -tta-turns) and a pair is scored by -model's head on the mean of their distances. The runs' pairs keep the model's own scores")
 	flags.BoolVar(&o.heldout, "heldout", false, "with -model: evaluate on 1,000 20-way tasks drawn (from -seed) from the background images that -recipe held out for validation when trained with -seed, instead of the official runs: to choose evaluation settings such as -tta without touching the test runs")
 	flags.BoolVar(&o.force, "force", false, "start afresh in a -out that holds a training run, finished or not, replacing its files")
 	flags.BoolVar(&o.resume, "resume", false, "continue the interrupted training run in -out, given the flags it was started with; it ends as an uninterrupted run would")
@@ -225,6 +233,10 @@ Flags:
 		fmt.Fprintln(stderr, "oneshot: -heldout evaluates a trained model: give it with -model")
 		return 2
 	}
+	if o.ensemble != "" && o.model == "" {
+		fmt.Fprintln(stderr, "oneshot: -ensemble joins other epochs of a trained model's run: give the model with -model")
+		return 2
+	}
 	if o.pretrainEpochs < 0 || o.pretrainSteps < 0 || o.pairEpochs < 0 || o.metricEpochs < 0 || o.metricSteps < 0 || !(o.metricMargin >= 0) || o.size < 0 || !(o.lr >= 0) || o.smoothing < 0 && o.smoothing != -1 {
 		fmt.Fprintln(stderr, "oneshot: -pretrain-epochs, -pretrain-steps, -pair-epochs, -metric-epochs, -metric-steps, -metric-margin, -size, -lr and -smoothing must not be negative (0 and -smoothing -1: the recipe's)")
 		return 2
@@ -248,6 +260,9 @@ Flags:
 		return 1
 	}
 	o.args = args
+	if o.members, err = loadEnsemble(o.ensemble); err != nil {
+		return fail(stderr, err)
+	}
 	if o.heldout {
 		return o.evalHeldout(stdout, stderr)
 	}
@@ -295,8 +310,10 @@ Flags:
 		}
 		vs = &vsFP32{MeanAccuracy: r.MeanAccuracy}
 	}
-	if err := m.SetPrecision(prec); err != nil {
-		return fail(stderr, err)
+	for _, e := range append([]*siamese.Model{m}, o.members...) {
+		if err := e.SetPrecision(prec); err != nil {
+			return fail(stderr, err)
+		}
 	}
 	s, err := o.scorer(m)
 	if err != nil {
@@ -327,7 +344,7 @@ Flags:
 		return fail(stderr, err)
 	}
 	if o.asJSON {
-		out := result{Model: model, Runs: o.runs, Precision: prec.String(), TTA: max(o.tta, 1), TTATurns: o.ttaTurns, VsFP32: vs, MeanAccuracy: res.MeanAccuracy, MeanErrorRate: res.MeanErrorRate, Training: trained, Pairs: pairs}
+		out := result{Model: model, Runs: o.runs, Precision: prec.String(), TTA: max(o.tta, 1), TTATurns: o.ttaTurns, Ensemble: ensembleFiles(o.ensemble), VsFP32: vs, MeanAccuracy: res.MeanAccuracy, MeanErrorRate: res.MeanErrorRate, Training: trained, Pairs: pairs}
 		for _, r := range res.Runs {
 			correct := 0
 			for _, c := range r.Correct {
@@ -348,6 +365,9 @@ Flags:
 	fmt.Fprintf(stdout, "mean accuracy %.1f%% (%d runs)\n", 100*res.MeanAccuracy, len(res.Runs))
 	if o.tta > 1 || o.ttaTurns {
 		fmt.Fprintf(stdout, "test-time augmentation: %s; the pairs below are the model's own scores\n", ttaWords(o.tta, o.ttaTurns))
+	}
+	if len(o.members) > 0 {
+		fmt.Fprintf(stdout, "ensemble: %s; the pairs below are the model's own scores\n", ensembleWords(o.ensemble))
 	}
 	if prec != resnet.FP32 {
 		fmt.Fprintf(stdout, "precision %s: the encoder ran in bfloat16\n", prec)
@@ -549,7 +569,36 @@ func (o *options) loadBackground(stderr io.Writer) (data.Dataset, int) {
 
 // scorer is m's eval.Scorer, with -tta's test-time augmentation.
 func (o *options) scorer(m *siamese.Model) (eval.Scorer, error) {
-	return train.TTA{Copies: o.tta, Augment: data.KochAugment(), QuarterTurns: o.ttaTurns, Seed: o.seed}.Scorer(m)
+	return train.TTA{Copies: o.tta, Augment: data.KochAugment(), QuarterTurns: o.ttaTurns, Seed: o.seed, Ensemble: o.members}.Scorer(m)
+}
+
+// ensembleFiles splits -ensemble's comma-separated list.
+func ensembleFiles(list string) []string {
+	var files []string
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			files = append(files, f)
+		}
+	}
+	return files
+}
+
+// loadEnsemble loads -ensemble's models.
+func loadEnsemble(list string) ([]*siamese.Model, error) {
+	var ms []*siamese.Model
+	for _, f := range ensembleFiles(list) {
+		m, err := modelfile.Load(f)
+		if err != nil {
+			return nil, fmt.Errorf("-ensemble: %w", err)
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
+}
+
+// ensembleWords describes -ensemble.
+func ensembleWords(list string) string {
+	return fmt.Sprintf("-model's encoder and %s, scored by -model's head on the mean distance", strings.Join(ensembleFiles(list), ", "))
 }
 
 // ttaWords describes -tta and -tta-turns.
@@ -608,7 +657,7 @@ func (o *options) evalHeldout(stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	h := heldoutResult{Model: o.model, Recipe: r.Name, Seed: o.seed, TTA: max(o.tta, 1), TTATurns: o.ttaTurns, Ways: ways, Images: len(valIdx),
+	h := heldoutResult{Model: o.model, Recipe: r.Name, Seed: o.seed, TTA: max(o.tta, 1), TTATurns: o.ttaTurns, Ensemble: ensembleFiles(o.ensemble), Ways: ways, Images: len(valIdx),
 		Classes: data.CountClasses(ds, valIdx), Tasks: len(tasks), Accuracy: res.Accuracy}
 	if o.asJSON {
 		enc := json.NewEncoder(stdout)
@@ -618,23 +667,28 @@ func (o *options) evalHeldout(stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	words := ttaWords(h.TTA, h.TTATurns)
+	if len(o.members) > 0 {
+		words += "; ensemble: " + ensembleWords(o.ensemble)
+	}
 	fmt.Fprintf(stdout, "held-out background images (recipe %s's validation for seed %d: %d images of %d classes), %d %d-way tasks, %s: accuracy %.1f%%\n",
-		h.Recipe, h.Seed, h.Images, h.Classes, h.Tasks, h.Ways, ttaWords(h.TTA, h.TTATurns), 100*h.Accuracy)
+		h.Recipe, h.Seed, h.Images, h.Classes, h.Tasks, h.Ways, words, 100*h.Accuracy)
 	return 0
 }
 
 // heldoutResult is the -heldout -json output.
 type heldoutResult struct {
-	Model    string  `json:"model"`
-	Recipe   string  `json:"recipe"`
-	Seed     uint64  `json:"seed"`
-	TTA      int     `json:"tta"`
-	TTATurns bool    `json:"tta_turns"`
-	Ways     int     `json:"ways"`
-	Images   int     `json:"images"`
-	Classes  int     `json:"classes"`
-	Tasks    int     `json:"tasks"`
-	Accuracy float64 `json:"accuracy"`
+	Model    string   `json:"model"`
+	Recipe   string   `json:"recipe"`
+	Seed     uint64   `json:"seed"`
+	TTA      int      `json:"tta"`
+	TTATurns bool     `json:"tta_turns"`
+	Ensemble []string `json:"ensemble,omitempty"`
+	Ways     int      `json:"ways"`
+	Images   int      `json:"images"`
+	Classes  int      `json:"classes"`
+	Tasks    int      `json:"tasks"`
+	Accuracy float64  `json:"accuracy"`
 }
 
 // bestOf is the larger of acc and the best validation accuracy of a

@@ -408,6 +408,34 @@ func TestOneshotTTA(t *testing.T) {
 	if rc := run([]string{"-model", model, "-runs", zipPath, "-tta-turns"}, &out, &errOut); rc != 0 || !strings.Contains(out.String(), "test-time augmentation: one embedding per image and per quarter turn, compared turn by turn") {
 		t.Errorf("-tta-turns text: exit %d: %s%s", rc, out.String(), errOut.String())
 	}
+	// -ensemble with the model itself: the mean of two equal distances
+	// ranks as the model alone; the pairs keep the model's own scores.
+	out.Reset()
+	if rc := run([]string{"-model", model, "-runs", zipPath, "-ensemble", model, "-json"}, &out, &errOut); rc != 0 {
+		t.Fatalf("-ensemble: exit %d: %s", rc, errOut.String())
+	}
+	var ens result
+	if err := json.Unmarshal(out.Bytes(), &ens); err != nil || !slices.Equal(ens.Ensemble, []string{model}) || ens.MeanAccuracy != plain.MeanAccuracy || ens.Pairs == nil || *ens.Pairs != *plain.Pairs {
+		t.Errorf("-ensemble JSON: %+v (%v), want the model's accuracy %v", ens, err, plain.MeanAccuracy)
+	}
+	out.Reset()
+	if rc := run([]string{"-model", model, "-runs", zipPath, "-ensemble", model + ", " + model}, &out, &errOut); rc != 0 || !strings.HasPrefix(out.String(), wantText) || !strings.Contains(out.String(), "ensemble: -model's encoder and "+model+", "+model+", scored by -model's head") {
+		t.Errorf("-ensemble text: exit %d: %s%s", rc, out.String(), errOut.String())
+	}
+	missing := filepath.Join(t.TempDir(), "epoch9.safetensors")
+	for _, c := range []struct {
+		args []string
+		rc   int
+		want string
+	}{
+		{[]string{"-runs", zipPath, "-ensemble", model}, 2, "give the model with -model"},
+		{[]string{"-model", model, "-runs", zipPath, "-ensemble", missing}, 1, "-ensemble: "},
+	} {
+		errOut.Reset()
+		if rc := run(c.args, &out, &errOut); rc != c.rc || !strings.Contains(errOut.String(), c.want) || c.rc == 1 && !strings.Contains(errOut.String(), "epoch9.safetensors") {
+			t.Errorf("%v: exit %d, %q; want exit %d and %q", c.args, rc, errOut.String(), c.rc, c.want)
+		}
+	}
 }
 
 // TestOneshotHeldout evaluates a model on the background images a recipe
@@ -444,6 +472,14 @@ func TestOneshotHeldout(t *testing.T) {
 	var turned heldoutResult
 	if err := json.Unmarshal(out.Bytes(), &turned); err != nil || turned.TTA != 3 || !turned.TTATurns || turned.Tasks != h.Tasks {
 		t.Errorf("held-out with -tta 3 -tta-turns: %+v (%v)", turned, err)
+	}
+	out.Reset()
+	if rc := run(append(args, "-ensemble", model), &out, &errOut); rc != 0 {
+		t.Fatalf("-ensemble: exit %d: %s", rc, errOut.String())
+	}
+	var ens heldoutResult
+	if err := json.Unmarshal(out.Bytes(), &ens); err != nil || !slices.Equal(ens.Ensemble, []string{model}) || ens.Accuracy != h.Accuracy {
+		t.Errorf("held-out with -ensemble of the model itself: %+v (%v), want accuracy %v", ens, err, h.Accuracy)
 	}
 }
 

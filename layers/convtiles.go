@@ -77,10 +77,10 @@ func packCols(mk *microKernel, cg colGeom, x []float32) func(nr, kc, nc, p0, j0 
 	if cg.direct() {
 		return packImageRows(cg.c, cg.h*cg.w, x)
 	}
+	if mk.runs != nil && cg.sw == 1 && cg.ow >= 4 && len(x) < 1<<30 {
+		return packColsRuns(mk, cg, x)
+	}
 	if mk.gather && mk.nr == 32 && len(x) < 1<<30 {
-		if cg.sw == 1 && cg.ow >= 4 {
-			return packColsRuns(cg, x)
-		}
 		return packColsGather(cg, x)
 	}
 	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
@@ -205,15 +205,17 @@ type runEnt struct {
 	mask uint32
 }
 
-// packColsRuns is packCols for 32-column panels of a convolution with
-// horizontal stride 1, with masked loads (loadRuns): a panel row's values
-// along one output row are consecutive in the image, at distances from the
-// start of the channel that depend on the kernel offset only, so each
-// panel row is one masked load per such run (two where it crosses the
-// middle of the panel), the padding masked off; the runs are worked out
-// once per panel.
-func packColsRuns(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
+// packColsRuns is packCols for the panels of a convolution with
+// horizontal stride 1, with masked loads (mk.runs, mk.nr columns a panel):
+// a panel row's values along one output row are consecutive in the image,
+// at distances from the start of the channel that depend on the kernel
+// offset only, so each panel row is one masked load per such run (two
+// where it crosses the middle of the panel), the padding masked off; the
+// runs are worked out once per panel.
+func packColsRuns(mk *microKernel, cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
 	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
+	width := mk.nr
+	lanes := width / 2 // of a half
 	return func(nr, kc, nc, p0, j0 int, dst []float32) {
 		// on the stack for kernels up to 3x3
 		var entsArr [9 * 32]runEnt
@@ -224,8 +226,8 @@ func packColsRuns(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []fl
 		}
 		type run struct{ q, n, base, iy0, ix0 int }
 		var runs [32]run
-		for jp := 0; jp < nc; jp += 32 {
-			w := min(32, nc-jp)
+		for jp := 0; jp < nc; jp += width {
+			w := min(width, nc-jp)
 			nruns := 0
 			for q := 0; q < w; {
 				j := j0 + jp + q
@@ -250,19 +252,19 @@ func packColsRuns(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []fl
 					}
 					off := ru.base + iy*cg.w + ix - ru.q // lane l reads off + l
 					for half := range 2 {
-						lo, hi := max(ru.q+a, 16*half), min(ru.q+b, 16*half+16)
+						lo, hi := max(ru.q+a, lanes*half), min(ru.q+b, lanes*half+lanes)
 						if lo >= hi {
 							continue
 						}
-						m := uint32(1)<<(hi-16*half) - uint32(1)<<(lo-16*half)
+						m := uint32(1)<<(hi-lanes*half) - uint32(1)<<(lo-lanes*half)
 						k := &cnts[2*t+half]
-						ents[(2*t+half)*16+int(*k)] = runEnt{int32(off + 16*half), m}
+						ents[(2*t+half)*16+int(*k)] = runEnt{int32(off + lanes*half), m}
 						*k++
 					}
 				}
 			}
 			ch := p0 / kk
-			loadRuns(dst[jp*kc:jp*kc+kc*32], x[ch*hw:], ents, cnts, kk, p0%kk, kc, hw)
+			mk.runs(dst[jp*kc:jp*kc+kc*width], x[ch*hw:], ents, cnts, kk, p0%kk, kc, hw)
 		}
 	}
 }

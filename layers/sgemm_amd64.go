@@ -49,6 +49,30 @@ func loadRuns(dst, x []float32, ents []runEnt, cnts []int32, kk, k0, rows, hw in
 	loadRunsAVX512(&dst[0], &x[0], &ents[0], &cnts[0], kk, k0, rows, hw)
 }
 
+//go:noescape
+func loadRunsAVX2(dst, x *float32, ents *runEnt, cnts *int32, kk, k0, rows, hw int, lanes *[256][8]int32)
+
+// laneMasks[m] is the AVX2 vector mask of the 8-bit lane mask m: lane l
+// all ones where bit l of m is set.
+var laneMasks = func() (t [256][8]int32) {
+	for m := range t {
+		for l := range 8 {
+			if m>>l&1 != 0 {
+				t[m][l] = -1
+			}
+		}
+	}
+	return t
+}()
+
+// loadRuns16 is loadRuns for 16-column panels (loadRunsAVX2): each entry's
+// mask has 8 bits, one per lane of its half.
+func loadRuns16(dst, x []float32, ents []runEnt, cnts []int32, kk, k0, rows, hw int) {
+	_, _ = dst[rows*16-1], ents[kk*32-1]
+	_ = cnts[kk*2-1]
+	loadRunsAVX2(&dst[0], &x[0], &ents[0], &cnts[0], kk, k0, rows, hw, &laneMasks)
+}
+
 // kernelEpi runs the AVX-512 kernel, which applies e as it stores the tile.
 func kernelEpi(k int, a, b, c *float32, ldc int, add bool, e *tileEpi) {
 	sgemmKernel8x32(k, a, b, c, ldc, add, e)
@@ -56,7 +80,7 @@ func kernelEpi(k int, a, b, c *float32, ldc int, add bool, e *tileEpi) {
 
 // asmKernels lists the kernels of this build, widest first.
 var asmKernels = []*microKernel{
-	{name: "avx512", usable: cpu.X86.HasAVX512F, mr: 8, nr: 32, kc: 256, mc: 128, nc: 4096, epi: true, gather: true,
+	{name: "avx512", usable: cpu.X86.HasAVX512F, mr: 8, nr: 32, kc: 256, mc: 128, nc: 4096, epi: true, gather: true, runs: loadRuns,
 		run: func(k int, a, b, c *float32, ldc int, add bool) { sgemmKernel8x32(k, a, b, c, ldc, add, nil) }},
-	{name: "avx2", usable: cpu.X86.HasAVX2 && cpu.X86.HasFMA, mr: 6, nr: 16, kc: 256, mc: 72, nc: 4080, run: sgemmKernel6x16},
+	{name: "avx2", usable: cpu.X86.HasAVX2 && cpu.X86.HasFMA, mr: 6, nr: 16, kc: 256, mc: 72, nc: 4080, runs: loadRuns16, run: sgemmKernel6x16},
 }

@@ -642,3 +642,81 @@ rnext:
 rdone:
 	VZEROUPPER
 	RET
+
+// func loadRunsAVX2(dst, x *float32, ents *runEnt, cnts *int32, kk, k0, rows, hw int, lanes *[256][8]int32)
+//
+// loadRunsAVX512 for a 16-column panel: 8 lanes a half, each entry's mask
+// 8 bits, turned into a vector mask by lanes[mask]. A masked load reads
+// zeros into its masked-off lanes (and nothing from memory there), and the
+// entries of one half cover disjoint lanes, so OR gathers them. AVX2.
+TEXT ·loadRunsAVX2(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ ents+16(FP), R8
+	MOVQ cnts+24(FP), R9
+	MOVQ kk+32(FP), R10
+	MOVQ k0+40(FP), R11
+	MOVQ rows+48(FP), CX
+	MOVQ hw+56(FP), R12
+	MOVQ lanes+64(FP), R14
+	SHLQ $2, R12
+	TESTQ CX, CX
+	JEQ ldone
+
+lrow:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ R11, AX
+	SHLQ $8, AX // t*256 bytes of entries
+	LEAQ 0(R8)(AX*1), R13
+	MOVL 0(R9)(R11*8), DX
+
+lh0:
+	TESTL DX, DX
+	JEQ   lh1start
+	MOVLQSX 0(R13), AX
+	MOVL    4(R13), BX
+	SHLQ    $5, BX
+	VMOVDQU 0(R14)(BX*1), Y2
+	VMASKMOVPS (SI)(AX*4), Y2, Y3
+	VORPS   Y3, Y0, Y0
+	ADDQ    $8, R13
+	DECL    DX
+	JMP     lh0
+
+lh1start:
+	MOVQ R11, AX
+	SHLQ $8, AX
+	LEAQ 128(R8)(AX*1), R13
+	MOVL 4(R9)(R11*8), DX
+
+lh1:
+	TESTL DX, DX
+	JEQ   lstore
+	MOVLQSX 0(R13), AX
+	MOVL    4(R13), BX
+	SHLQ    $5, BX
+	VMOVDQU 0(R14)(BX*1), Y2
+	VMASKMOVPS (SI)(AX*4), Y2, Y3
+	VORPS   Y3, Y1, Y1
+	ADDQ    $8, R13
+	DECL    DX
+	JMP     lh1
+
+lstore:
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $64, DI
+	INCQ R11
+	CMPQ R11, R10
+	JLT  lnext
+	XORQ R11, R11
+	ADDQ R12, SI
+
+lnext:
+	DECQ CX
+	JNZ  lrow
+
+ldone:
+	VZEROUPPER
+	RET

@@ -19,9 +19,3 @@ func gatherRows(dst, x []float32, idx []int32, masks []uint16, kk, k0, rows, hw 
 func gatherColsT(dst, x []float32, cols *[4][32]int32, rows []int32, h, w int) {
 	panic("layers: no gathers in this build")
 }
-
-// loadRuns is never called: no kernel of this build packs with masked
-// loads.
-func loadRuns(dst, x []float32, ents []runEnt, cnts []int32, kk, k0, rows, hw int) {
-	panic("layers: no masked loads in this build")
-}

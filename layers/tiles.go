@@ -24,6 +24,10 @@ type microKernel struct {
 	// gather says that gatherRows packs image columns for this kernel
 	// (nr = 32).
 	gather bool
+	// runs, when set, packs rows of an nr-column panel of a stride-1
+	// convolution's image columns with masked loads (packColsRuns: entries
+	// of nr/2 lanes, two halves a row, as loadRuns documents for nr = 32).
+	runs func(dst, x []float32, ents []runEnt, cnts []int32, kk, k0, rows, hw int)
 }
 
 // tileEpi is a float32 epilogue (epilogue.apply) for the rows of one

@@ -80,8 +80,8 @@ func packCols(mk *microKernel, cg colGeom, x []float32) func(nr, kc, nc, p0, j0 
 	if mk.runs != nil && cg.sw == 1 && cg.ow >= 4 && len(x) < 1<<30 {
 		return packColsRuns(mk, cg, x)
 	}
-	if mk.gather && mk.nr == 32 && len(x) < 1<<30 {
-		return packColsGather(cg, x)
+	if mk.gathers != nil && len(x) < 1<<30 {
+		return packColsGather(mk, cg, x)
 	}
 	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
 	return func(nr, kc, nc, p0, j0 int, dst []float32) {
@@ -156,13 +156,15 @@ func packCols(mk *microKernel, cg colGeom, x []float32) func(nr, kc, nc, p0, j0 
 	}
 }
 
-// packColsGather is packCols for 32-column panels with gathers
-// (gatherRows): a panel's columns read, for each kernel offset (ki, kj),
+// packColsGather is packCols for panels of mk.nr columns with gathers
+// (mk.gathers): a panel's columns read, for each kernel offset (ki, kj),
 // values at the same distances from the start of every channel, so the
 // distances and which columns fall in the padding are worked out once per
 // panel, and each row of the panel is two gathers.
-func packColsGather(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
+func packColsGather(mk *microKernel, cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
 	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
+	width := mk.nr
+	lanes := width / 2 // of a mask
 	return func(nr, kc, nc, p0, j0 int, dst []float32) {
 		// on the stack for kernels up to 3x3
 		var idxs [9 * 32]int32
@@ -172,8 +174,8 @@ func packColsGather(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []
 			idx, masks = make([]int32, kk*32), make([]uint16, kk*2)
 		}
 		var base, iy0, ix0 [32]int
-		for jp := 0; jp < nc; jp += 32 {
-			w := min(32, nc-jp)
+		for jp := 0; jp < nc; jp += width {
+			w := min(width, nc-jp)
 			for q := range w {
 				j := j0 + jp + q
 				img, pos := j/p, j%p
@@ -189,10 +191,10 @@ func packColsGather(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []
 						m |= 1 << q
 					}
 				}
-				masks[2*t], masks[2*t+1] = uint16(m), uint16(m>>16)
+				masks[2*t], masks[2*t+1] = uint16(m&(1<<lanes-1)), uint16(m>>lanes)
 			}
 			ch := p0 / kk
-			gatherRows(dst[jp*kc:jp*kc+kc*32], x[ch*hw:], idx, masks, kk, p0%kk, kc, hw)
+			mk.gathers(dst[jp*kc:jp*kc+kc*width], x[ch*hw:], idx, masks, kk, p0%kk, kc, hw)
 		}
 	}
 }

@@ -73,6 +73,17 @@ func loadRuns16(dst, x []float32, ents []runEnt, cnts []int32, kk, k0, rows, hw 
 	loadRunsAVX2(&dst[0], &x[0], &ents[0], &cnts[0], kk, k0, rows, hw, &laneMasks)
 }
 
+//go:noescape
+func gatherRowsAVX2(dst, x *float32, idx *int32, masks *uint16, kk, k0, rows, hw int, lanes *[256][8]int32)
+
+// gatherRows16 is gatherRows for 16-column panels (gatherRowsAVX2): each
+// mask has 8 bits, one per column of its half.
+func gatherRows16(dst, x []float32, idx []int32, masks []uint16, kk, k0, rows, hw int) {
+	_, _ = dst[rows*16-1], idx[kk*32-1]
+	_ = masks[kk*2-1]
+	gatherRowsAVX2(&dst[0], &x[0], &idx[0], &masks[0], kk, k0, rows, hw, &laneMasks)
+}
+
 // kernelEpi runs the AVX-512 kernel, which applies e as it stores the tile.
 func kernelEpi(k int, a, b, c *float32, ldc int, add bool, e *tileEpi) {
 	sgemmKernel8x32(k, a, b, c, ldc, add, e)
@@ -80,7 +91,7 @@ func kernelEpi(k int, a, b, c *float32, ldc int, add bool, e *tileEpi) {
 
 // asmKernels lists the kernels of this build, widest first.
 var asmKernels = []*microKernel{
-	{name: "avx512", usable: cpu.X86.HasAVX512F, mr: 8, nr: 32, kc: 256, mc: 128, nc: 4096, epi: true, gather: true, runs: loadRuns,
+	{name: "avx512", usable: cpu.X86.HasAVX512F, mr: 8, nr: 32, kc: 256, mc: 128, nc: 4096, epi: true, gather: true, runs: loadRuns, gathers: gatherRows,
 		run: func(k int, a, b, c *float32, ldc int, add bool) { sgemmKernel8x32(k, a, b, c, ldc, add, nil) }},
-	{name: "avx2", usable: cpu.X86.HasAVX2 && cpu.X86.HasFMA, mr: 6, nr: 16, kc: 256, mc: 72, nc: 4080, runs: loadRuns16, run: sgemmKernel6x16},
+	{name: "avx2", usable: cpu.X86.HasAVX2 && cpu.X86.HasFMA, mr: 6, nr: 16, kc: 256, mc: 72, nc: 4080, runs: loadRuns16, gathers: gatherRows16, run: sgemmKernel6x16},
 }

@@ -720,3 +720,57 @@ lnext:
 ldone:
 	VZEROUPPER
 	RET
+
+// func gatherRowsAVX2(dst, x *float32, idx *int32, masks *uint16, kk, k0, rows, hw int, lanes *[256][8]int32)
+//
+// gatherRowsAVX512 for a 16-column panel: the indices of kernel offset kj
+// are idx[kj*32:kj*32+16], its masks masks[kj*2] (columns 0 to 7) and
+// masks[kj*2+1] (8 to 15), 8 bits each, turned into vector masks by
+// lanes[mask]. Masked-off columns read nothing and hold +0. AVX2.
+TEXT ·gatherRowsAVX2(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ idx+16(FP), R8
+	MOVQ masks+24(FP), R9
+	MOVQ kk+32(FP), R10
+	MOVQ k0+40(FP), R11
+	MOVQ rows+48(FP), CX
+	MOVQ hw+56(FP), R12
+	MOVQ lanes+64(FP), R14
+	SHLQ $2, R12
+	TESTQ CX, CX
+	JEQ hdone
+
+hloop:
+	MOVQ R11, AX
+	SHLQ $7, AX // kj*128 bytes of indices
+	MOVQ R11, BX
+	SHLQ $2, BX // kj*4 bytes of masks
+	VMOVDQU 0(R8)(AX*1), Y1
+	VMOVDQU 32(R8)(AX*1), Y2
+	MOVWQZX 0(R9)(BX*1), DX
+	SHLQ $5, DX
+	VMOVDQU 0(R14)(DX*1), Y4
+	MOVWQZX 2(R9)(BX*1), DX
+	SHLQ $5, DX
+	VMOVDQU 0(R14)(DX*1), Y5
+	VXORPS Y0, Y0, Y0
+	VXORPS Y3, Y3, Y3
+	VGATHERDPS Y4, (SI)(Y1*4), Y0
+	VGATHERDPS Y5, (SI)(Y2*4), Y3
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y3, 32(DI)
+	ADDQ $64, DI
+	INCQ R11
+	CMPQ R11, R10
+	JLT  hnext
+	XORQ R11, R11
+	ADDQ R12, SI
+
+hnext:
+	DECQ CX
+	JNZ  hloop
+
+hdone:
+	VZEROUPPER
+	RET

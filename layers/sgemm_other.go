@@ -10,11 +10,6 @@ func kernelEpi(k int, a, b, c *float32, ldc int, add bool, e *tileEpi) {
 	panic("layers: no kernel with an epilogue in this build")
 }
 
-// gatherRows is never called: no kernel of this build packs with gathers.
-func gatherRows(dst, x []float32, idx []int32, masks []uint16, kk, k0, rows, hw int) {
-	panic("layers: no gathers in this build")
-}
-
 // gatherColsT is never called: no kernel of this build packs with gathers.
 func gatherColsT(dst, x []float32, cols *[4][32]int32, rows []int32, h, w int) {
 	panic("layers: no gathers in this build")

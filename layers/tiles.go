@@ -21,9 +21,14 @@ type microKernel struct {
 	// epi says that kernelEpi runs this kernel with an epilogue applied
 	// as the tile is stored.
 	epi bool
-	// gather says that gatherRows packs image columns for this kernel
-	// (nr = 32).
+	// gather says that gatherColsT packs transposed image columns for
+	// this kernel (nr = 32).
 	gather bool
+	// gathers, when set, packs rows of an nr-column panel of a
+	// convolution's image columns with gathers (packColsGather: indices in
+	// slots of 32 a kernel offset, two masks of nr/2 columns, as
+	// gatherRows documents for nr = 32).
+	gathers func(dst, x []float32, idx []int32, masks []uint16, kk, k0, rows, hw int)
 	// runs, when set, packs rows of an nr-column panel of a stride-1
 	// convolution's image columns with masked loads (packColsRuns: entries
 	// of nr/2 lanes, two halves a row, as loadRuns documents for nr = 32).

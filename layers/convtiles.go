@@ -277,8 +277,8 @@ func packColsT(mk *microKernel, cg colGeom, x []float32) func(nr, kc, nc, p0, j0
 	if cg.direct() {
 		return packImageRowsT(cg.c, cg.h*cg.w, x)
 	}
-	if mk.gather && mk.nr == 32 && len(x) < 1<<30 && mk.kc <= 256 {
-		return packColsTGather(cg, x)
+	if mk.gathersT != nil && len(x) < 1<<30 && mk.kc <= 256 {
+		return packColsTGather(mk, cg, x)
 	}
 	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
 	return func(nr, kc, nc, p0, j0 int, dst []float32) {
@@ -310,14 +310,15 @@ func packColsT(mk *microKernel, cg colGeom, x []float32) func(nr, kc, nc, p0, j0
 	}
 }
 
-// packColsTGather is packColsT for 32-column panels with gathers
-// (gatherColsT): a row (an output position) reads its panel's columns at
+// packColsTGather is packColsT for panels of mk.nr columns with gathers
+// (mk.gathersT): a row (an output position) reads its panel's columns at
 // distances from its own start that depend on the column only, so they
 // are worked out once per panel, and the row's start and window once per
 // block of rows; each row of the panel is then two gathers, masked where
 // the window falls in the padding.
-func packColsTGather(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
+func packColsTGather(mk *microKernel, cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst []float32) {
 	kk, hw, chw, p := cg.kh*cg.kw, cg.h*cg.w, cg.c*cg.h*cg.w, cg.p()
+	width := mk.nr
 	return func(nr, kc, nc, p0, j0 int, dst []float32) {
 		var rowsArr [3 * 256]int32
 		rows := rowsArr[:3*kc]
@@ -333,9 +334,9 @@ func packColsTGather(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst [
 			}
 		}
 		var cols [4][32]int32
-		for jp := 0; jp < nc; jp += 32 {
-			w := min(32, nc-jp)
-			for q := range 32 {
+		for jp := 0; jp < nc; jp += width {
+			w := min(width, nc-jp)
+			for q := range width {
 				if q >= w {
 					// never inside the image: read nothing, pack 0
 					cols[0][q], cols[1][q], cols[2][q] = 0, 1<<30, 1<<30
@@ -346,7 +347,7 @@ func packColsTGather(cg colGeom, x []float32) func(nr, kc, nc, p0, j0 int, dst [
 				dy, dx := ki*cg.dh, kj*cg.dw
 				cols[0][q], cols[1][q], cols[2][q] = int32(ch*hw+dy*cg.w+dx), int32(dy), int32(dx)
 			}
-			gatherColsT(dst[jp*kc:jp*kc+kc*32], x, &cols, rows, cg.h, cg.w)
+			mk.gathersT(dst[jp*kc:jp*kc+kc*width], x, &cols, rows, cg.h, cg.w)
 		}
 	}
 }

@@ -84,6 +84,16 @@ func gatherRows16(dst, x []float32, idx []int32, masks []uint16, kk, k0, rows, h
 	gatherRowsAVX2(&dst[0], &x[0], &idx[0], &masks[0], kk, k0, rows, hw, &laneMasks)
 }
 
+//go:noescape
+func gatherColsTAVX2(dst, x *float32, cols *[4][32]int32, rows *int32, nrows, h, w int)
+
+// gatherColsT16 is gatherColsT for 16-column panels (gatherColsTAVX2).
+func gatherColsT16(dst, x []float32, cols *[4][32]int32, rows []int32, h, w int) {
+	nrows := len(rows) / 3
+	_ = dst[nrows*16-1]
+	gatherColsTAVX2(&dst[0], &x[0], cols, &rows[0], nrows, h, w)
+}
+
 // kernelEpi runs the AVX-512 kernel, which applies e as it stores the tile.
 func kernelEpi(k int, a, b, c *float32, ldc int, add bool, e *tileEpi) {
 	sgemmKernel8x32(k, a, b, c, ldc, add, e)
@@ -91,7 +101,7 @@ func kernelEpi(k int, a, b, c *float32, ldc int, add bool, e *tileEpi) {
 
 // asmKernels lists the kernels of this build, widest first.
 var asmKernels = []*microKernel{
-	{name: "avx512", usable: cpu.X86.HasAVX512F, mr: 8, nr: 32, kc: 256, mc: 128, nc: 4096, epi: true, gather: true, runs: loadRuns, gathers: gatherRows,
+	{name: "avx512", usable: cpu.X86.HasAVX512F, mr: 8, nr: 32, kc: 256, mc: 128, nc: 4096, epi: true, runs: loadRuns, gathers: gatherRows, gathersT: gatherColsT,
 		run: func(k int, a, b, c *float32, ldc int, add bool) { sgemmKernel8x32(k, a, b, c, ldc, add, nil) }},
-	{name: "avx2", usable: cpu.X86.HasAVX2 && cpu.X86.HasFMA, mr: 6, nr: 16, kc: 256, mc: 72, nc: 4080, runs: loadRuns16, gathers: gatherRows16, run: sgemmKernel6x16},
+	{name: "avx2", usable: cpu.X86.HasAVX2 && cpu.X86.HasFMA, mr: 6, nr: 16, kc: 256, mc: 72, nc: 4080, runs: loadRuns16, gathers: gatherRows16, gathersT: gatherColsT16, run: sgemmKernel6x16},
 }

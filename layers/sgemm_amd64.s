@@ -774,3 +774,69 @@ hnext:
 hdone:
 	VZEROUPPER
 	RET
+
+// func gatherColsTAVX2(dst, x *float32, cols *[4][32]int32, rows *int32, nrows, h, w int)
+//
+// gatherColsTAVX512 for a 16-column panel (cols[k][0:16]): the window
+// test is two signed compares a bound (-1 < v < limit), exact for the
+// small values a convolution has. AVX2.
+TEXT ·gatherColsTAVX2(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ cols+16(FP), AX
+	MOVQ rows+24(FP), R9
+	MOVQ nrows+32(FP), CX
+	MOVQ h+40(FP), R10
+	MOVQ w+48(FP), R11
+	VMOVDQU 0(AX), Y8    // offsets
+	VMOVDQU 32(AX), Y9
+	VMOVDQU 128(AX), Y10 // row offsets
+	VMOVDQU 160(AX), Y11
+	VMOVDQU 256(AX), Y12 // column offsets
+	VMOVDQU 288(AX), Y13
+	MOVQ R10, X14
+	VPBROADCASTD X14, Y14
+	MOVQ R11, X15
+	VPBROADCASTD X15, Y15
+	VPCMPEQD Y7, Y7, Y7 // -1
+	TESTQ CX, CX
+	JEQ udone
+
+uloop:
+	VPBROADCASTD 4(R9), Y4
+	VPADDD Y10, Y4, Y5 // rows, columns 0 to 7
+	VPADDD Y11, Y4, Y6 // rows, columns 8 to 15
+	VPBROADCASTD 8(R9), Y4
+	VPADDD Y12, Y4, Y2
+	VPADDD Y13, Y4, Y3
+	VPCMPGTD Y7, Y5, Y0  // row > -1
+	VPCMPGTD Y5, Y14, Y1 // h > row
+	VPAND Y1, Y0, Y0
+	VPCMPGTD Y7, Y2, Y1
+	VPAND Y1, Y0, Y0
+	VPCMPGTD Y2, Y15, Y1
+	VPAND Y1, Y0, Y0     // mask, columns 0 to 7
+	VPCMPGTD Y7, Y6, Y1
+	VPCMPGTD Y6, Y14, Y2
+	VPAND Y2, Y1, Y1
+	VPCMPGTD Y7, Y3, Y2
+	VPAND Y2, Y1, Y1
+	VPCMPGTD Y3, Y15, Y2
+	VPAND Y2, Y1, Y1     // mask, columns 8 to 15
+	VPBROADCASTD 0(R9), Y4
+	VPADDD Y8, Y4, Y5
+	VPADDD Y9, Y4, Y6
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VGATHERDPS Y0, (SI)(Y5*4), Y2
+	VGATHERDPS Y1, (SI)(Y6*4), Y3
+	VMOVUPS Y2, 0(DI)
+	VMOVUPS Y3, 32(DI)
+	ADDQ $64, DI
+	ADDQ $12, R9
+	DECQ CX
+	JNZ  uloop
+
+udone:
+	VZEROUPPER
+	RET

@@ -9,8 +9,3 @@ var asmKernels []*microKernel
 func kernelEpi(k int, a, b, c *float32, ldc int, add bool, e *tileEpi) {
 	panic("layers: no kernel with an epilogue in this build")
 }
-
-// gatherColsT is never called: no kernel of this build packs with gathers.
-func gatherColsT(dst, x []float32, cols *[4][32]int32, rows []int32, h, w int) {
-	panic("layers: no gathers in this build")
-}

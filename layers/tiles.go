@@ -21,9 +21,10 @@ type microKernel struct {
 	// epi says that kernelEpi runs this kernel with an epilogue applied
 	// as the tile is stored.
 	epi bool
-	// gather says that gatherColsT packs transposed image columns for
-	// this kernel (nr = 32).
-	gather bool
+	// gathersT, when set, packs rows of an nr-column panel of transposed
+	// image columns with gathers (packColsTGather: cols[k][:nr], as
+	// gatherColsT documents for nr = 32).
+	gathersT func(dst, x []float32, cols *[4][32]int32, rows []int32, h, w int)
 	// gathers, when set, packs rows of an nr-column panel of a
 	// convolution's image columns with gathers (packColsGather: indices in
 	// slots of 32 a kernel offset, two masks of nr/2 columns, as

@@ -16,8 +16,20 @@ import (
 // reading order, or the first NaN) and the padding, which never wins.
 func TestMaxPoolWindows(t *testing.T) {
 	if !maxPoolVec {
-		t.Log("no AVX-512 pooling in this build or on this CPU: checking the Go loops only")
+		t.Log("no AVX2 or AVX-512 pooling in this build or on this CPU: checking the Go loops only")
 	}
+	defer func(v bool) { maxPoolAVX512 = v }(maxPoolAVX512)
+	for _, wide := range []bool{true, false} {
+		if wide && !maxPoolAVX512 {
+			t.Log("no AVX-512 pooling in this build or on this CPU: checking the AVX2 code (or the Go loops) only")
+			continue
+		}
+		maxPoolAVX512 = wide
+		t.Run(fmt.Sprintf("avx512_%v", wide), func(t *testing.T) { testMaxPoolWindows(t) })
+	}
+}
+
+func testMaxPoolWindows(t *testing.T) {
 	for _, c := range []struct{ n, c, h, w, k, s, p int }{{4, 16, 17, 16, 3, 2, 1}, {2, 8, 9, 12, 2, 2, 0}, {3, 5, 7, 7, 3, 1, 1}, {1, 40, 6, 5, 3, 2, 1}, {2, 3, 40, 37, 3, 2, 1}, {1, 2, 9, 64, 3, 2, 1}, {1, 2, 3, 1, 3, 2, 1}} {
 		t.Run(fmt.Sprintf("%dx%dx%dx%d_k%d_s%d_p%d", c.n, c.c, c.h, c.w, c.k, c.s, c.p), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(c.h), uint64(c.c)))

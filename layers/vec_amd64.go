@@ -168,11 +168,19 @@ var poolIdx = func() (t [3][16]int32) {
 	return t
 }()
 
-// maxPoolVec says that maxPoolRowVec can run (AVX-512).
-var maxPoolVec = vecAVX512
+//go:noescape
+func maxPool3s2AVX2(dst *float32, rows *[3]*float32, nrows, w, ow int, idx *[3][16]int32)
+
+// maxPoolVec says that maxPoolRowVec can run (AVX2 or AVX-512).
+var maxPoolVec = vecAVX2
+
+// maxPoolAVX512 says that maxPoolRowVec runs its AVX-512 code (16 outputs
+// at a time, permutes) rather than its AVX2 code (8 at a time, gathers).
+var maxPoolAVX512 = vecAVX512
 
 // maxPoolRowVec computes output row i of a 3x3 max pooling with stride 2
-// and padding 1 of plane x (h×w) into y (its ow values) with AVX-512.
+// and padding 1 of plane x (h×w) into y (its ow values) with AVX-512 or
+// AVX2.
 func maxPoolRowVec(x []float32, h, w, i int, y []float32) {
 	if len(y) == 0 {
 		return
@@ -184,7 +192,11 @@ func maxPoolRowVec(x []float32, h, w, i int, y []float32) {
 		rows[n] = &x[r*w]
 		n++
 	}
-	maxPool3s2AVX512(&y[0], &rows, n, w, len(y), &poolIdx)
+	if maxPoolAVX512 {
+		maxPool3s2AVX512(&y[0], &rows, n, w, len(y), &poolIdx)
+		return
+	}
+	maxPool3s2AVX2(&y[0], &rows, n, w, len(y), &poolIdx)
 }
 
 //go:noescape

@@ -537,3 +537,87 @@ trloop:
 trdone:
 	VZEROUPPER
 	RET
+
+// COMB2 is COMB in AVX2 for best Y11 and v Y1, with Y0, Y2 and Y12 for
+// scratch.
+#define COMB2 \
+	VCMPPS $0x1e, Y11, Y1, Y0 \
+	VCMPPS $3, Y1, Y1, Y2 \
+	VCMPPS $7, Y11, Y11, Y12 \
+	VANDPS Y12, Y2, Y2 \
+	VORPS  Y2, Y0, Y0 \
+	VBLENDVPS Y0, Y1, Y11, Y11
+
+// GATHER2 gathers into Y1 the columns Y(cols) of the row at SI where mask
+// Y(mask) is set, -Inf elsewhere, and combines them into Y11.
+#define GATHER2(mask, cols) \
+	VMOVAPS mask, Y0 \
+	VMOVAPS Y6, Y1 \
+	VGATHERDPS Y0, (SI)(cols*4), Y1 \
+	COMB2
+
+// func maxPool3s2AVX2(dst *float32, rows *[3]*float32, nrows, w, ow int, idx *[3][16]int32)
+//
+// maxPool3s2AVX512 with AVX2, 8 outputs at a time: output j reads the
+// columns 2j-1+t by gathers masked to [0, w), the padding left at -Inf,
+// which never wins. idx is maxPool3s2AVX512's: idx[0][:8] holds 0..7,
+// idx[1][:8] the even numbers 0..14. AVX2.
+TEXT ·maxPool3s2AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ rows+8(FP), R8
+	MOVQ nrows+16(FP), R9
+	MOVQ w+24(FP), R10
+	MOVQ ow+32(FP), R11
+	MOVQ idx+40(FP), AX
+	VMOVDQU 64(AX), Y15 // evens
+	MOVQ R10, X14
+	VPBROADCASTD X14, Y14 // w
+	VPCMPEQD Y7, Y7, Y7   // -1
+	MOVL $0xff800000, BX
+	MOVQ BX, X6
+	VPBROADCASTD X6, Y6 // -Inf
+	XORQ CX, CX         // j0
+
+acol:
+	CMPQ CX, R11
+	JGE  adone
+	LEAQ -1(CX)(CX*1), BX
+	MOVQ BX, X8
+	VPBROADCASTD X8, Y8
+	VPADDD Y15, Y8, Y8 // columns 2j-1
+	VPSUBD Y7, Y8, Y9  // 2j
+	VPSUBD Y7, Y9, Y10 // 2j+1
+	VPCMPGTD Y7, Y8, Y3 // -1 < column < w
+	VPCMPGTD Y8, Y14, Y0
+	VPAND Y0, Y3, Y3
+	VPCMPGTD Y7, Y9, Y4
+	VPCMPGTD Y9, Y14, Y0
+	VPAND Y0, Y4, Y4
+	VPCMPGTD Y7, Y10, Y5
+	VPCMPGTD Y10, Y14, Y0
+	VPAND Y0, Y5, Y5
+	VMOVAPS Y6, Y11
+	XORQ DX, DX // row
+
+arow:
+	MOVQ (R8)(DX*8), SI
+	GATHER2(Y3, Y8)
+	GATHER2(Y4, Y9)
+	GATHER2(Y5, Y10)
+	INCQ DX
+	CMPQ DX, R9
+	JLT  arow
+	// store the columns j0+t < ow
+	MOVQ R11, BX
+	SUBQ CX, BX
+	MOVQ BX, X0
+	VPBROADCASTD X0, Y0
+	VMOVDQU 0(AX), Y2 // 0..7
+	VPCMPGTD Y2, Y0, Y0
+	VMASKMOVPS Y11, Y0, (DI)(CX*4)
+	ADDQ $8, CX
+	JMP  acol
+
+adone:
+	VZEROUPPER
+	RET

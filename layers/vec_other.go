@@ -25,6 +25,9 @@ const vecAVX2 = false
 
 const maxPoolVec = false
 
+// maxPoolAVX512 is never read: no vector pooling in this build.
+var maxPoolAVX512 = false
+
 func maxPoolRowVec(x []float32, h, w, i int, y []float32) {}
 
 func copyRows32(dst, src []float32, n, stride int) {

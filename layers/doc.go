@@ -19,7 +19,11 @@
 // matrix or transposed copy is made. The gradient of a stride-1
 // convolution for its input is itself computed as a convolution, of the
 // output's gradient with the weights flipped, when the output has 512
-// values per channel or more. GOSIAMESE_GEMM in the environment
+// values per channel or more. Both kernels pack the columns in vector
+// code (masked loads for stride-1 convolutions, gathers for the others
+// and for the weight gradient), and ResNet's stem pooling has AVX-512 and
+// AVX2 code. GODEBUG=cpu.avx512f=off holds all of it to its AVX2 form, as
+// on an AVX2-only CPU. GOSIAMESE_GEMM in the environment
 // forces a kernel ("avx512", "avx2") or gonum's pure-Go Sgemm ("generic");
 // other CPUs and the purego build tag use gonum. Products run on
 // GOMAXPROCS goroutines (GemmBackend names the backend). OpenBLAS replaces
